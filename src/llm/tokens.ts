@@ -1,0 +1,61 @@
+// Exact token counts with the model's own encoding (gpt-tokenizer), shared by the
+// rate limiter, the cost estimate and the emulator so that all three agree.
+import * as o200k from 'gpt-tokenizer/encoding/o200k_base';
+import * as cl100k from 'gpt-tokenizer/encoding/cl100k_base';
+
+type Encoder = { countTokens(text: string): number };
+
+/** gpt-4 / gpt-3.5 families use cl100k_base; every current model (gpt-4o, 4.1, 5, o-series) uses o200k_base. */
+export function encoderFor(model: string): Encoder {
+  return /^(gpt-4(?!o|\.)|gpt-3\.5|text-embedding-(ada|3))/.test(model) ? cl100k : o200k;
+}
+
+export function countTextTokens(model: string, text: string): number {
+  return encoderFor(model).countTokens(text);
+}
+
+type MessageLike = { role?: unknown; name?: unknown; content?: unknown };
+
+function contentText(content: unknown): string {
+  if (typeof content === 'string') return content;
+  if (Array.isArray(content)) {
+    return content
+      .map((part) => (part && typeof part === 'object' && typeof (part as { text?: unknown }).text === 'string' ? (part as { text: string }).text : ''))
+      .join('');
+  }
+  return '';
+}
+
+/**
+ * Prompt tokens of a chat request, counted the way OpenAI bills them:
+ * 3 tokens of framing per message, 1 more for a `name`, 3 to prime the reply.
+ */
+export function countChatPromptTokens(model: string, messages: readonly MessageLike[]): number {
+  const enc = encoderFor(model);
+  let total = 3;
+  for (const m of messages) {
+    total += 3 + enc.countTokens(typeof m.role === 'string' ? m.role : '') + enc.countTokens(contentText(m.content));
+    if (typeof m.name === 'string') total += 1 + enc.countTokens(m.name);
+  }
+  return total;
+}
+
+/** Prompt tokens of an embeddings request (`input` is a string or an array of strings). */
+export function countEmbeddingInputTokens(model: string, input: unknown): number {
+  const enc = encoderFor(model);
+  if (typeof input === 'string') return enc.countTokens(input);
+  if (Array.isArray(input)) return input.reduce<number>((n, s) => n + (typeof s === 'string' ? enc.countTokens(s) : Array.isArray(s) ? s.length : 0), 0);
+  return 0;
+}
+
+/** Prompt tokens of any supported request body, by endpoint. */
+export function countRequestPromptTokens(url: string, body: { model: string; messages?: unknown; input?: unknown }): number {
+  if (url === '/v1/embeddings') return countEmbeddingInputTokens(body.model, body.input);
+  return countChatPromptTokens(body.model, Array.isArray(body.messages) ? (body.messages as MessageLike[]) : []);
+}
+
+/** The most output tokens a request may produce, as OpenAI counts it against TPM. */
+export function maxOutputTokens(body: { max_tokens?: unknown; max_completion_tokens?: unknown }, fallback: number): number {
+  const v = body.max_completion_tokens ?? body.max_tokens;
+  return typeof v === 'number' && Number.isFinite(v) && v > 0 ? Math.floor(v) : fallback;
+}
