@@ -59,3 +59,9 @@ export function maxOutputTokens(body: { max_tokens?: unknown; max_completion_tok
   const v = body.max_completion_tokens ?? body.max_tokens;
   return typeof v === 'number' && Number.isFinite(v) && v > 0 ? Math.floor(v) : fallback;
 }
+
+/**
+ * What a request without max_tokens is charged for output, by both our limiter and the
+ * emulator (OpenAI charges the model's own cap; one shared figure keeps the two in step).
+ */
+export const DEFAULT_MAX_OUTPUT_TOKENS = 1024;
