@@ -45,6 +45,8 @@ export interface StageResult {
   lines: number;
   accepted: number;
   rejected: number;
+  /** One past the highest seq given out: chunks cover [0, seqEnd). */
+  seqEnd: number;
   rejectsPath: string;
   /** Exact prompt tokens of the accepted items, and the most output they may produce. */
   promptTokens: number;

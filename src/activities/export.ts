@@ -1,0 +1,59 @@
+// Writes a run's results in the OpenAI Batch output format, in input order: successes to
+// output.jsonl, failures and items never done to errors.jsonl, so that every accepted
+// custom_id is in exactly one of the two files. Streams page by page (bounded memory).
+import { createWriteStream, mkdirSync } from 'node:fs';
+import { once } from 'node:events';
+import { dirname } from 'node:path';
+import type { ItemStore, StoredItem } from '../store/item-store.ts';
+
+export interface ExportResult {
+  outputPath: string;
+  errorsPath: string;
+  succeeded: number;
+  failed: number;
+  notDone: number;
+}
+
+/** The output line id: stable for a (run, custom_id), in OpenAI's `batch_req_` style. */
+const lineId = (runId: string, seq: number): string => `batch_req_${runId}_${seq}`;
+
+export function outputLine(runId: string, item: StoredItem, notDoneReason: string): Record<string, unknown> {
+  const response = item.statusCode !== undefined ? { status_code: item.statusCode, request_id: item.requestId ?? null, body: item.response ?? null } : null;
+  if (item.status === 'succeeded') return { id: lineId(runId, item.seq), custom_id: item.customId, response, error: null };
+  const error =
+    item.status === 'failed'
+      ? { code: item.error?.code ?? 'failed', message: item.error?.message ?? 'the request failed' }
+      : { code: 'not_processed', message: notDoneReason };
+  return { id: lineId(runId, item.seq), custom_id: item.customId, response, error };
+}
+
+async function writeLine(stream: NodeJS.WritableStream, obj: unknown): Promise<void> {
+  if (!stream.write(`${JSON.stringify(obj)}\n`)) await once(stream, 'drain');
+}
+
+export async function exportResults(
+  store: ItemStore,
+  runId: string,
+  outputPath: string,
+  errorsPath: string,
+  notDoneReason = 'the run ended before this item was processed',
+): Promise<ExportResult> {
+  mkdirSync(dirname(outputPath), { recursive: true });
+  mkdirSync(dirname(errorsPath), { recursive: true });
+  const out = createWriteStream(outputPath);
+  const err = createWriteStream(errorsPath);
+  const result: ExportResult = { outputPath, errorsPath, succeeded: 0, failed: 0, notDone: 0 };
+  try {
+    for await (const item of store.items(runId)) {
+      if (item.status === 'succeeded') result.succeeded++;
+      else if (item.status === 'failed') result.failed++;
+      else result.notDone++;
+      await writeLine(item.status === 'succeeded' ? out : err, outputLine(runId, item, notDoneReason));
+    }
+  } finally {
+    out.end();
+    err.end();
+    await Promise.all([once(out, 'close'), once(err, 'close')]);
+  }
+  return result;
+}

@@ -1,0 +1,171 @@
+// The provider client: one call per item through the openai SDK, with the SDK's own
+// retries off (maxRetries: 0) so that this file's policy alone owns backoff. Every
+// attempt first takes its share of the process-wide rate limiter.
+import OpenAI, { APIConnectionError, APIError, APIUserAbortError } from 'openai';
+import type { TokenTotals } from '../domain/run-types.ts';
+import { DEFAULT_BACKOFF, retryDelayMs, type BackoffPolicy } from '../domain/backoff.ts';
+import { parseRateLimitHeaders, type RateLimiter } from './rate-limiter.ts';
+
+export interface ProviderOptions {
+  apiKey?: string;
+  baseURL?: string;
+  limiter: RateLimiter;
+  /** Attempts for retryable failures (5xx, timeouts, connection errors, malformed answers). */
+  maxAttempts: number;
+  /** 429 rate-limit answers are the provider asking us to wait, not failures: they have their own, larger cap. */
+  maxRateLimitRetries?: number;
+  requestTimeoutMs: number;
+  backoff?: BackoffPolicy;
+  random?: () => number;
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+}
+
+export interface CallRequest {
+  customId: string;
+  url: string;
+  body: unknown;
+  /** Prompt tokens plus the output cap: what the limiter charges before the call. */
+  chargeTokens: number;
+  /** Attempts already spent on this item by earlier activity attempts. */
+  priorAttempts: number;
+}
+
+export type CallOutcome =
+  | { kind: 'succeeded'; attempts: number; statusCode: number; requestId?: string; body: unknown; usage: TokenTotals }
+  | { kind: 'failed'; attempts: number; statusCode?: number; requestId?: string; body?: unknown; error: { code: string; message: string; status?: number } }
+  | { kind: 'quota_exhausted'; attempts: number; message: string };
+
+const abortableSleep = (ms: number, signal?: AbortSignal): Promise<void> =>
+  new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const t = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = (): void => {
+      clearTimeout(t);
+      reject(signal!.reason);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+
+/** Usage as the provider reported it (chat and embeddings shapes). */
+export function usageOf(body: unknown): TokenTotals {
+  const u = (body as { usage?: Record<string, unknown> } | undefined)?.usage ?? {};
+  const n = (v: unknown): number => (typeof v === 'number' ? v : 0);
+  const details = (k: string): Record<string, unknown> => (u[k] as Record<string, unknown> | undefined) ?? {};
+  return {
+    prompt: n(u.prompt_tokens),
+    cached: n(details('prompt_tokens_details').cached_tokens),
+    completion: n(u.completion_tokens),
+    reasoning: n(details('completion_tokens_details').reasoning_tokens),
+  };
+}
+
+function retryAfterMs(headers: Headers | undefined): number | undefined {
+  const ms = Number(headers?.get('retry-after-ms'));
+  if (Number.isFinite(ms) && ms > 0) return ms;
+  const s = Number(headers?.get('retry-after'));
+  if (Number.isFinite(s) && s > 0) return s * 1000;
+  return undefined;
+}
+
+type Classified = { retry: 'rate_limit'; waitMs?: number } | { retry: 'backoff'; waitMs?: number } | { retry: 'no' } | { retry: 'quota' };
+
+/** Which failures are worth another attempt: 429, 408, 409, 5xx, timeouts, connection errors, unparseable answers. */
+function classify(e: unknown): Classified {
+  if (e instanceof APIError && e.status !== undefined) {
+    if (e.status === 429) {
+      if (e.code === 'insufficient_quota' || e.headers?.get('x-should-retry') === 'false') return { retry: 'quota' };
+      return { retry: 'rate_limit', waitMs: retryAfterMs(e.headers) };
+    }
+    if (e.status === 408 || e.status === 409 || e.status >= 500) return { retry: 'backoff', waitMs: retryAfterMs(e.headers) };
+    return { retry: 'no' };
+  }
+  if (e instanceof APIConnectionError) return { retry: 'backoff' };
+  if (e instanceof SyntaxError) return { retry: 'backoff' }; // a truncated or invalid JSON body
+  return { retry: 'backoff' };
+}
+
+function errorOf(e: unknown): { code: string; message: string; status?: number } {
+  if (e instanceof APIError) {
+    const err: { code: string; message: string; status?: number } = {
+      code: e.code ?? e.type ?? (e instanceof APIConnectionError ? 'connection_error' : `http_${e.status ?? 'error'}`),
+      message: e.message,
+    };
+    if (e.status !== undefined) err.status = e.status;
+    return err;
+  }
+  if (e instanceof SyntaxError) return { code: 'malformed_response', message: `the provider's answer was not valid JSON: ${e.message}` };
+  return { code: 'client_error', message: (e as Error)?.message ?? String(e) };
+}
+
+export class ProviderClient {
+  private readonly openai: OpenAI;
+  private readonly opts: ProviderOptions;
+  private readonly random: () => number;
+  private readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
+
+  constructor(opts: ProviderOptions) {
+    this.opts = opts;
+    this.openai = new OpenAI({
+      // Without a key the SDK refuses to start; the emulator accepts any key.
+      apiKey: opts.apiKey ?? 'no-key-emulator',
+      baseURL: opts.baseURL ?? null,
+      maxRetries: 0,
+      timeout: opts.requestTimeoutMs,
+    });
+    this.random = opts.random ?? Math.random;
+    this.sleep = opts.sleep ?? abortableSleep;
+  }
+
+  get limiter(): RateLimiter {
+    return this.opts.limiter;
+  }
+
+  /** One item, until it succeeds, fails for good, or the account is out of quota. */
+  async call(req: CallRequest, signal?: AbortSignal): Promise<CallOutcome> {
+    const { limiter, maxAttempts } = this.opts;
+    const maxRateLimitRetries = this.opts.maxRateLimitRetries ?? 100;
+    let attempts = req.priorAttempts;
+    let failures = 0;
+    let rateLimited = 0;
+    for (;;) {
+      await limiter.acquire(req.chargeTokens, signal);
+      attempts++;
+      try {
+        const { data, response } = await this.openai
+          .post<unknown>(req.url.replace(/^\/v1/, ''), { body: req.body as Record<string, unknown>, headers: { 'X-Client-Request-Id': req.customId }, signal: signal ?? null })
+          .withResponse();
+        limiter.observe(parseRateLimitHeaders((h) => response.headers.get(h)));
+        const ok: CallOutcome = { kind: 'succeeded', attempts, statusCode: response.status, body: data, usage: usageOf(data) };
+        const requestId = response.headers.get('x-request-id');
+        if (requestId) ok.requestId = requestId;
+        return ok;
+      } catch (e) {
+        if (e instanceof APIUserAbortError || signal?.aborted) throw signal?.reason ?? e;
+        if (e instanceof APIError && e.headers) limiter.observe(parseRateLimitHeaders((h) => e.headers!.get(h)));
+        const c = classify(e);
+        if (c.retry === 'quota') return { kind: 'quota_exhausted', attempts, message: (e as Error).message };
+        if (c.retry === 'rate_limit' && rateLimited < maxRateLimitRetries) {
+          rateLimited++;
+          // Every caller of this process waits, not just this one.
+          const wait = retryDelayMs(rateLimited, c.waitMs, this.opts.backoff ?? DEFAULT_BACKOFF, this.random);
+          limiter.pauseFor(wait);
+          continue;
+        }
+        if (c.retry === 'backoff' && ++failures < maxAttempts) {
+          await this.sleep(retryDelayMs(failures, c.waitMs, this.opts.backoff ?? DEFAULT_BACKOFF, this.random), signal);
+          continue;
+        }
+        const failed: CallOutcome = { kind: 'failed', attempts, error: errorOf(e) };
+        if (e instanceof APIError && e.status !== undefined) {
+          failed.statusCode = e.status;
+          failed.body = { error: e.error ?? null };
+          if (e.requestID) failed.requestId = e.requestID;
+        }
+        return failed;
+      }
+    }
+  }
+}

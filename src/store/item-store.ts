@@ -1,0 +1,107 @@
+// The system of record for every item of every run (DESIGN invariant 2). Every write
+// is an idempotent upsert keyed by (run id, custom_id); the interface is async so a
+// PostgreSQL implementation can stand behind it unchanged.
+import type { TokenTotals } from '../domain/run-types.ts';
+
+export type ItemStatus = 'pending' | 'succeeded' | 'failed';
+
+/** An accepted input line, numbered in input order. */
+export interface NewItem {
+  customId: string;
+  /** 0-based position among accepted items: chunks are ranges of seq. */
+  seq: number;
+  /** 1-based line in the input file. */
+  line: number;
+  url: string;
+  /** The request body, exactly as it will be sent. */
+  body: unknown;
+  model: string;
+  feature?: string;
+  priority?: string;
+  promptTokens: number;
+  maxOutputTokens: number;
+}
+
+/** An item as a chunk reads it back to call the provider. */
+export interface PendingItem {
+  customId: string;
+  seq: number;
+  url: string;
+  body: unknown;
+  model: string;
+  promptTokens: number;
+  maxOutputTokens: number;
+  attempts: number;
+}
+
+export interface ItemError {
+  code: string;
+  message: string;
+  /** HTTP status of the provider's answer, when there was one. */
+  status?: number;
+}
+
+export interface ItemResult {
+  customId: string;
+  status: 'succeeded' | 'failed';
+  attempts: number;
+  model: string;
+  mode: string;
+  requestId?: string;
+  statusCode?: number;
+  response?: unknown;
+  error?: ItemError;
+  usage?: TokenTotals;
+  costUsd?: number;
+}
+
+/** A stored item in the shape the export writes out. */
+export interface StoredItem {
+  customId: string;
+  seq: number;
+  status: ItemStatus;
+  attempts: number;
+  model: string;
+  feature?: string;
+  mode?: string;
+  requestId?: string;
+  statusCode?: number;
+  response?: unknown;
+  error?: ItemError;
+  usage: TokenTotals;
+  costUsd: number;
+}
+
+export interface ItemTotals {
+  items: number;
+  succeeded: number;
+  failed: number;
+  pending: number;
+  tokens: TokenTotals;
+  costUsd: number;
+}
+
+export interface StageOutcome {
+  /** custom_ids that were already taken by another line, with that line. */
+  duplicates: { customId: string; line: number; firstLine: number }[];
+}
+
+export interface ItemStore {
+  /**
+   * Inserts a batch of accepted items in one transaction. Re-staging the same line is a
+   * no-op (so a retried staging activity is safe); a custom_id that an earlier line
+   * already holds is reported as a duplicate and not inserted.
+   */
+  stageItems(runId: string, items: NewItem[]): Promise<StageOutcome>;
+  /** Items of [seqStart, seqEnd) not yet succeeded or finally failed, in seq order. */
+  pendingItems(runId: string, seqStart: number, seqEnd: number): Promise<PendingItem[]>;
+  /** Writes results in one transaction. A succeeded item is never overwritten. */
+  recordResults(runId: string, results: ItemResult[]): Promise<void>;
+  /** Totals over [seqStart, seqEnd), or the whole run when no range is given. */
+  totals(runId: string, range?: { seqStart: number; seqEnd: number }): Promise<ItemTotals>;
+  /** Every item of a run in input order, streamed page by page (bounded memory). */
+  items(runId: string, pageSize?: number): AsyncIterable<StoredItem>;
+  /** Forgets a run's items, so a run id can be staged afresh. */
+  deleteRun(runId: string): Promise<void>;
+  close(): Promise<void>;
+}

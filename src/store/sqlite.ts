@@ -1,0 +1,205 @@
+// The embedded item store: one SQLite file in the data dir, through Node's built-in
+// node:sqlite (no native build). WAL mode lets the CLI read while a worker writes.
+// The SQL sticks to what PostgreSQL also accepts (ON CONFLICT upserts, no SQLite-only types).
+import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { ItemResult, ItemStore, ItemTotals, NewItem, PendingItem, StageOutcome, StoredItem } from './item-store.ts';
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS items (
+  run_id            TEXT    NOT NULL,
+  custom_id         TEXT    NOT NULL,
+  seq               INTEGER NOT NULL,
+  line              INTEGER NOT NULL,
+  url               TEXT    NOT NULL,
+  body              TEXT    NOT NULL,
+  model             TEXT    NOT NULL,
+  feature           TEXT,
+  priority          TEXT,
+  prompt_tokens_est INTEGER NOT NULL,
+  max_output_tokens INTEGER NOT NULL,
+  status            TEXT    NOT NULL DEFAULT 'pending',
+  attempts          INTEGER NOT NULL DEFAULT 0,
+  mode              TEXT,
+  request_id        TEXT,
+  status_code       INTEGER,
+  response          TEXT,
+  error             TEXT,
+  prompt_tokens     INTEGER NOT NULL DEFAULT 0,
+  cached_tokens     INTEGER NOT NULL DEFAULT 0,
+  completion_tokens INTEGER NOT NULL DEFAULT 0,
+  reasoning_tokens  INTEGER NOT NULL DEFAULT 0,
+  cost_usd          REAL    NOT NULL DEFAULT 0,
+  updated_at        TEXT    NOT NULL,
+  PRIMARY KEY (run_id, custom_id)
+);
+CREATE UNIQUE INDEX IF NOT EXISTS items_by_seq ON items (run_id, seq);
+`;
+
+type Row = Record<string, unknown>;
+
+const num = (v: unknown): number => (typeof v === 'bigint' ? Number(v) : typeof v === 'number' ? v : 0);
+const str = (v: unknown): string | undefined => (v === null || v === undefined ? undefined : String(v));
+
+export class SqliteItemStore implements ItemStore {
+  private readonly db: DatabaseSync;
+  private readonly insertItem: StatementSync;
+  private readonly findItem: StatementSync;
+  private readonly selectPending: StatementSync;
+  private readonly updateResult: StatementSync;
+  private readonly selectTotalsRange: StatementSync;
+  private readonly selectTotalsRun: StatementSync;
+  private readonly selectPage: StatementSync;
+
+  readonly path: string;
+
+  constructor(path: string) {
+    this.path = path;
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    this.db = new DatabaseSync(path);
+    this.db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000;');
+    this.db.exec(SCHEMA);
+    // DO UPDATE ... WHERE line matches: a re-staged line changes 1 row, another line with
+    // the same custom_id changes 0 rows and is reported as a duplicate.
+    this.insertItem = this.db.prepare(`
+      INSERT INTO items (run_id, custom_id, seq, line, url, body, model, feature, priority, prompt_tokens_est, max_output_tokens, updated_at)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+      ON CONFLICT (run_id, custom_id) DO UPDATE SET line = excluded.line WHERE items.line = excluded.line`);
+    this.findItem = this.db.prepare('SELECT line FROM items WHERE run_id = ? AND custom_id = ?');
+    this.selectPending = this.db.prepare(`
+      SELECT custom_id, seq, url, body, model, prompt_tokens_est, max_output_tokens, attempts
+      FROM items WHERE run_id = ? AND seq >= ? AND seq < ? AND status = 'pending' ORDER BY seq`);
+    this.updateResult = this.db.prepare(`
+      UPDATE items SET status = ?, attempts = ?, model = ?, mode = ?, request_id = ?, status_code = ?, response = ?, error = ?,
+        prompt_tokens = ?, cached_tokens = ?, completion_tokens = ?, reasoning_tokens = ?, cost_usd = ?, updated_at = ?
+      WHERE run_id = ? AND custom_id = ? AND status <> 'succeeded'`);
+    const totals = `SELECT count(*) AS items,
+        sum(CASE WHEN status = 'succeeded' THEN 1 ELSE 0 END) AS succeeded,
+        sum(CASE WHEN status = 'failed' THEN 1 ELSE 0 END) AS failed,
+        sum(CASE WHEN status = 'pending' THEN 1 ELSE 0 END) AS pending,
+        sum(prompt_tokens) AS prompt, sum(cached_tokens) AS cached, sum(completion_tokens) AS completion,
+        sum(reasoning_tokens) AS reasoning, sum(cost_usd) AS cost
+      FROM items WHERE run_id = ?`;
+    this.selectTotalsRange = this.db.prepare(`${totals} AND seq >= ? AND seq < ?`);
+    this.selectTotalsRun = this.db.prepare(totals);
+    this.selectPage = this.db.prepare(`
+      SELECT custom_id, seq, status, attempts, model, feature, mode, request_id, status_code, response, error,
+        prompt_tokens, cached_tokens, completion_tokens, reasoning_tokens, cost_usd
+      FROM items WHERE run_id = ? AND seq > ? ORDER BY seq LIMIT ?`);
+  }
+
+  private transaction<T>(fn: () => T): T {
+    this.db.exec('BEGIN IMMEDIATE');
+    try {
+      const out = fn();
+      this.db.exec('COMMIT');
+      return out;
+    } catch (e) {
+      this.db.exec('ROLLBACK');
+      throw e;
+    }
+  }
+
+  async stageItems(runId: string, items: NewItem[]): Promise<StageOutcome> {
+    const now = new Date().toISOString();
+    return this.transaction(() => {
+      const duplicates: StageOutcome['duplicates'] = [];
+      for (const it of items) {
+        const { changes } = this.insertItem.run(
+          runId, it.customId, it.seq, it.line, it.url, JSON.stringify(it.body), it.model,
+          it.feature ?? null, it.priority ?? null, it.promptTokens, it.maxOutputTokens, now,
+        );
+        if (num(changes) === 0) {
+          const first = this.findItem.get(runId, it.customId) as Row | undefined;
+          duplicates.push({ customId: it.customId, line: it.line, firstLine: num(first?.line) });
+        }
+      }
+      return { duplicates };
+    });
+  }
+
+  async pendingItems(runId: string, seqStart: number, seqEnd: number): Promise<PendingItem[]> {
+    return (this.selectPending.all(runId, seqStart, seqEnd) as Row[]).map((r) => ({
+      customId: String(r.custom_id),
+      seq: num(r.seq),
+      url: String(r.url),
+      body: JSON.parse(String(r.body)) as unknown,
+      model: String(r.model),
+      promptTokens: num(r.prompt_tokens_est),
+      maxOutputTokens: num(r.max_output_tokens),
+      attempts: num(r.attempts),
+    }));
+  }
+
+  async recordResults(runId: string, results: ItemResult[]): Promise<void> {
+    if (results.length === 0) return;
+    const now = new Date().toISOString();
+    this.transaction(() => {
+      for (const r of results) {
+        const u = r.usage;
+        this.updateResult.run(
+          r.status, r.attempts, r.model, r.mode, r.requestId ?? null, r.statusCode ?? null,
+          r.response === undefined ? null : JSON.stringify(r.response), r.error ? JSON.stringify(r.error) : null,
+          u?.prompt ?? 0, u?.cached ?? 0, u?.completion ?? 0, u?.reasoning ?? 0, r.costUsd ?? 0, now,
+          runId, r.customId,
+        );
+      }
+    });
+  }
+
+  async totals(runId: string, range?: { seqStart: number; seqEnd: number }): Promise<ItemTotals> {
+    const r = (range ? this.selectTotalsRange.get(runId, range.seqStart, range.seqEnd) : this.selectTotalsRun.get(runId)) as Row;
+    return {
+      items: num(r.items),
+      succeeded: num(r.succeeded),
+      failed: num(r.failed),
+      pending: num(r.pending),
+      tokens: { prompt: num(r.prompt), cached: num(r.cached), completion: num(r.completion), reasoning: num(r.reasoning) },
+      costUsd: num(r.cost),
+    };
+  }
+
+  async *items(runId: string, pageSize = 1000): AsyncIterable<StoredItem> {
+    let after = -1;
+    for (;;) {
+      const rows = this.selectPage.all(runId, after, pageSize) as Row[];
+      for (const r of rows) yield toStoredItem(r);
+      if (rows.length < pageSize) return;
+      after = num(rows[rows.length - 1]!.seq);
+    }
+  }
+
+  async deleteRun(runId: string): Promise<void> {
+    this.db.prepare('DELETE FROM items WHERE run_id = ?').run(runId);
+  }
+
+  async close(): Promise<void> {
+    if (this.db.isOpen) this.db.close();
+  }
+}
+
+function toStoredItem(r: Row): StoredItem {
+  const item: StoredItem = {
+    customId: String(r.custom_id),
+    seq: num(r.seq),
+    status: String(r.status) as StoredItem['status'],
+    attempts: num(r.attempts),
+    model: String(r.model),
+    usage: { prompt: num(r.prompt_tokens), cached: num(r.cached_tokens), completion: num(r.completion_tokens), reasoning: num(r.reasoning_tokens) },
+    costUsd: num(r.cost_usd),
+  };
+  const feature = str(r.feature);
+  if (feature !== undefined) item.feature = feature;
+  const mode = str(r.mode);
+  if (mode !== undefined) item.mode = mode;
+  const requestId = str(r.request_id);
+  if (requestId !== undefined) item.requestId = requestId;
+  if (r.status_code !== null && r.status_code !== undefined) item.statusCode = num(r.status_code);
+  if (r.response !== null && r.response !== undefined) item.response = JSON.parse(String(r.response)) as unknown;
+  if (r.error !== null && r.error !== undefined) item.error = JSON.parse(String(r.error)) as StoredItem['error'];
+  return item;
+}
+
+/** The store file inside a data dir. */
+export const storePath = (dataDir: string): string => `${dataDir}/items.sqlite`;
