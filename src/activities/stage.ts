@@ -19,13 +19,16 @@ const HEARTBEAT_EVERY_LINES = 20_000;
 export interface StageDeps {
   store: ItemStore;
   pricingFor(config: RunConfig): Promise<PricingTable>;
+  /** The run's folder on this worker: rejects.jsonl, output.jsonl and errors.jsonl go there. */
+  runDir(runId: string): string;
 }
 
 export function makeStageRun(deps: StageDeps) {
   return async function stageRun(config: RunConfig): Promise<StageResult> {
     const pricing = await deps.pricingFor(config);
-    mkdirSync(config.runDir, { recursive: true });
-    const rejectsPath = join(config.runDir, 'rejects.jsonl');
+    const runDir = deps.runDir(config.runId);
+    mkdirSync(runDir, { recursive: true });
+    const rejectsPath = join(runDir, 'rejects.jsonl');
     const rejects = createWriteStream(rejectsPath, { encoding: 'utf8' });
     const writeReject = async (r: RejectRecord): Promise<void> => {
       if (!rejects.write(`${JSON.stringify(r)}\n`)) await once(rejects, 'drain');

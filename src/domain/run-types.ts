@@ -8,8 +8,6 @@ export type RunMode = 'realtime';
 export interface RunConfig {
   runId: string;
   inputPath: string;
-  /** Where rejects.jsonl, output.jsonl and errors.jsonl go (the run's folder in the data dir). */
-  runDir: string;
   mode: RunMode;
   /** Model for prompts files, and an override for batch lines when set. */
   model?: string;

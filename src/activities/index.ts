@@ -1,0 +1,33 @@
+// The activities a worker registers, built from injected dependencies so tests and
+// production share one wiring (src/worker.ts builds the real ones).
+import type { RunConfig } from '../domain/run-types.ts';
+import type { PricingTable } from '../domain/pricing.ts';
+import type { ItemStore } from '../store/item-store.ts';
+import type { ProviderClient } from '../llm/provider.ts';
+import { makeStageRun } from './stage.ts';
+import { makeProcessChunk } from './realtime.ts';
+import { exportResults, type ExportResult } from './export.ts';
+import { join } from 'node:path';
+
+export interface ActivityDeps {
+  store: ItemStore;
+  pricingFor(config: RunConfig): Promise<PricingTable>;
+  providerFor(config: RunConfig): ProviderClient;
+  runSlots(config: RunConfig): <T>(fn: () => Promise<T>) => Promise<T>;
+  runDir(runId: string): string;
+}
+
+export function createActivities(deps: ActivityDeps) {
+  return {
+    stageRun: makeStageRun(deps),
+    processChunk: makeProcessChunk(deps),
+    async exportRun(input: { config: RunConfig; notDoneReason?: string }): Promise<ExportResult> {
+      const dir = deps.runDir(input.config.runId);
+      return exportResults(deps.store, input.config.runId, join(dir, 'output.jsonl'), join(dir, 'errors.jsonl'), input.notDoneReason);
+    },
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;
+export type { ChunkInput } from './realtime.ts';
+export type { ExportResult } from './export.ts';

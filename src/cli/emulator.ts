@@ -1,0 +1,128 @@
+// `llm-batch emulator`: runs the OpenAI-compatible emulator in the foreground.
+import type { Command } from 'commander';
+import { z } from 'zod';
+import { parseOutage, type EmulatorOptions } from '../emulator/options.ts';
+import { startEmulator } from '../emulator/server.ts';
+
+const intText = (name: string, min: number, max = Number.MAX_SAFE_INTEGER) =>
+  z
+    .string()
+    .regex(/^\d+$/, `${name} must be a whole number`)
+    .transform(Number)
+    .pipe(z.number().int().min(min, `${name} must be at least ${min}`).max(max, `${name} must be at most ${max}`));
+
+const rateText = (name: string) =>
+  z
+    .string()
+    .regex(/^(\d+(\.\d*)?|\.\d+)$/, `${name} must be a number between 0 and 1`)
+    .transform(Number)
+    .pipe(z.number().min(0).max(1, `${name} must be between 0 and 1`));
+
+const CliOptionsSchema = z.object({
+  port: intText('--port', 0, 65535),
+  host: z.string().min(1, '--host must not be empty'),
+  rpm: intText('--rpm', 0).optional(),
+  tpm: intText('--tpm', 0).optional(),
+  latencyMs: intText('--latency-ms', 0),
+  jitterMs: intText('--jitter-ms', 0),
+  errorRate: rateText('--error-rate'),
+  outage: z.array(z.string()),
+  malformedRate: rateText('--malformed-rate'),
+  hangRate: rateText('--hang-rate'),
+  quotaExhausted: z.boolean(),
+  seed: z.string().regex(/^-?\d+$/, '--seed must be a whole number').transform(Number),
+});
+
+/** Turns raw commander values into emulator options; throws a message naming the flag. */
+export function emulatorOptionsFromCli(raw: Record<string, unknown>): Partial<EmulatorOptions> {
+  const r = CliOptionsSchema.safeParse(raw);
+  if (!r.success) throw new Error(r.error.issues.map((i) => i.message).join('; '));
+  const o = r.data;
+  const outages = o.outage.map((s) => {
+    try {
+      return parseOutage(s);
+    } catch (err) {
+      throw new Error(`--outage: ${(err as Error).message}`);
+    }
+  });
+  if (o.errorRate + o.malformedRate + o.hangRate > 1) {
+    throw new Error('--error-rate + --malformed-rate + --hang-rate must not exceed 1');
+  }
+  return {
+    host: o.host,
+    port: o.port,
+    rpm: o.rpm || undefined,
+    tpm: o.tpm || undefined,
+    latencyMs: o.latencyMs,
+    jitterMs: o.jitterMs,
+    errorRate: o.errorRate,
+    outages,
+    malformedRate: o.malformedRate,
+    hangRate: o.hangRate,
+    quotaExhausted: o.quotaExhausted,
+    seed: o.seed,
+  };
+}
+
+export function registerEmulatorCommand(program: Command): Command {
+  return program
+    .command('emulator')
+    .description(
+      'Run the built-in OpenAI-compatible emulator (chat completions, embeddings, models) with configurable rate limits, latency and faults. Free rehearsal for a large job.',
+    )
+    .option('--port <n>', 'port to listen on (0 = any free port)', '8090')
+    .option('--host <host>', 'interface to bind', '127.0.0.1')
+    .option('--rpm <n>', 'requests-per-minute limit (0 or unset = unlimited)')
+    .option('--tpm <n>', 'tokens-per-minute limit, charged prompt + max_tokens before each call (0 or unset = unlimited)')
+    .option('--latency-ms <n>', 'delay before each answer, in ms', '0')
+    .option('--jitter-ms <n>', 'uniform ± jitter around --latency-ms, in ms', '0')
+    .option('--error-rate <x>', 'share of calls (0..1) answered 500 or 503', '0')
+    .option(
+      '--outage <START:DURATION>',
+      'window after start when every call gets 503, e.g. 30s:20s, 1m:5s or 5000:2000 (ms); repeatable',
+      (value: string, previous: string[]) => [...previous, value],
+      [] as string[],
+    )
+    .option('--malformed-rate <x>', 'share of calls (0..1) answered 200 with truncated JSON', '0')
+    .option('--hang-rate <x>', 'share of calls (0..1) never answered', '0')
+    .option('--quota-exhausted', 'answer every call 429 insufficient_quota (not retryable)', false)
+    .option('--seed <n>', 'seed of the fault decisions', '1')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  llm-batch emulator --rpm 500 --tpm 200000\n  llm-batch emulator --error-rate 0.05 --outage 30s:20s --latency-ms 200 --jitter-ms 100\n',
+    )
+    .action(async function (this: Command) {
+      let options: Partial<EmulatorOptions>;
+      try {
+        options = emulatorOptionsFromCli(this.opts());
+      } catch (err) {
+        this.error(`error: ${(err as Error).message}`, { exitCode: 2 });
+      }
+      let emu;
+      try {
+        emu = await startEmulator(options);
+      } catch (err) {
+        const e = err as NodeJS.ErrnoException;
+        const hint = e.code === 'EADDRINUSE' ? ` (port ${options.port} is in use; pick another with --port, or --port 0)` : '';
+        this.error(`error: cannot start the emulator: ${e.message}${hint}`, { exitCode: 1 });
+      }
+      const limits = `rpm ${options.rpm ?? 'unlimited'}, tpm ${options.tpm ?? 'unlimited'}`;
+      process.stdout.write(
+        `OpenAI emulator listening on ${emu.baseUrl} (${limits})\n` +
+          `  export OPENAI_BASE_URL=${emu.baseUrl}\n` +
+          `  export OPENAI_API_KEY=emulator\n` +
+          `Stats: ${emu.baseUrl.replace(/\/v1$/, '')}/_emulator/stats   Ctrl-C to stop.\n`,
+      );
+      await new Promise<void>((resolve) => {
+        const stop = () => {
+          process.off('SIGINT', stop);
+          process.off('SIGTERM', stop);
+          void emu.close().then(resolve);
+        };
+        process.on('SIGINT', stop);
+        process.on('SIGTERM', stop);
+      });
+      const s = emu.stats();
+      process.stdout.write(`Emulator stopped: ${s.requests} requests, ${s.served} served, ${s.rateLimited} rate-limited.\n`);
+    });
+}

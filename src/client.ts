@@ -1,0 +1,88 @@
+// The Temporal side of the CLI: a connection from the standard TEMPORAL_* environment,
+// starting runs, and reading a run's status. Live progress inside chunks comes from
+// the heartbeats of their activities, read through describe(), so no item-level event
+// ever enters the run's history.
+import { Client, Connection, WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
+import type { ChunkProgress, RunConfig, RunStatus } from './domain/run-types.ts';
+import type { runWorkflow } from './workflows/run.ts';
+import { statusQuery } from './workflows/messages.ts';
+import { TASK_QUEUE } from './settings.ts';
+import { connectionConfig } from './temporal-config.ts';
+
+export async function connectClient(address?: string): Promise<Client> {
+  const cfg = connectionConfig();
+  const connectionOptions = address ? { ...cfg.connectionOptions, address } : cfg.connectionOptions;
+  try {
+    const connection = await Connection.connect({ ...connectionOptions, connectTimeout: 5000 } as never);
+    return new Client({ connection, namespace: cfg.namespace });
+  } catch (e) {
+    throw new Error(
+      `cannot reach Temporal at ${connectionOptions.address} (${(e as Error).message}).\n` +
+        'Start the embedded stack with `npx llm-batch dev`, or set TEMPORAL_ADDRESS (and TEMPORAL_NAMESPACE) to your cluster.',
+    );
+  }
+}
+
+export const DEFAULTS = {
+  concurrency: 32,
+  chunkSize: 500,
+  maxChunksInFlight: 4,
+  continueAsNewAfterEvents: 5000,
+  maxAttemptsPerItem: 8,
+  requestTimeoutMs: 120_000,
+  heartbeatTimeoutMs: 30_000,
+} as const;
+
+export const newRunId = (): string => {
+  const t = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  return `run-${t}-${Math.random().toString(36).slice(2, 6)}`;
+};
+
+export async function startRun(client: Client, config: RunConfig): Promise<WorkflowHandle<typeof runWorkflow>> {
+  const summary = `${config.model ?? 'models from the file'} · ${config.mode} · chunks of ${config.chunkSize}`;
+  return client.workflow.start<typeof runWorkflow>('runWorkflow', {
+    taskQueue: TASK_QUEUE,
+    workflowId: config.runId,
+    args: [{ config }],
+    // The configuration, for the UI; it holds no secret (keys stay on the workers).
+    memo: { config },
+    staticSummary: summary,
+  });
+}
+
+/** The run's status, with the progress of chunks still in flight added from their heartbeats. */
+export async function getRunStatus(client: Client, runId: string): Promise<RunStatus> {
+  const handle = client.workflow.getHandle<typeof runWorkflow>(runId);
+  let status: RunStatus;
+  try {
+    status = await handle.query(statusQuery);
+  } catch (e) {
+    if (e instanceof WorkflowNotFoundError) throw new Error(`no run with id ${runId}`);
+    // A closed run answers queries too; a failed one may not: report what the server knows.
+    const desc = await handle.describe();
+    if (desc.status.name === 'COMPLETED') return (await handle.result()) as RunStatus;
+    throw new Error(`run ${runId} is ${desc.status.name.toLowerCase()}: ${(e as Error).message}`);
+  }
+  const live = await Promise.all(status.chunks.inFlight.map((i) => chunkProgress(client, runId, i)));
+  for (const p of live) {
+    if (!p) continue;
+    status.counts.succeeded += p.succeeded;
+    status.counts.failed += p.failed;
+    status.counts.pending -= p.succeeded + p.failed;
+    status.costUsd.spent += p.costUsd;
+  }
+  return status;
+}
+
+async function chunkProgress(client: Client, runId: string, index: number): Promise<ChunkProgress | undefined> {
+  try {
+    const desc = await client.workflow.getHandle(`${runId}/chunk-${index}`).describe();
+    const payload = desc.raw.pendingActivities?.[0]?.heartbeatDetails?.payloads?.[0];
+    return payload ? (defaultPayloadConverter.fromPayload(payload as never) as ChunkProgress) : undefined;
+  } catch {
+    return undefined; // the chunk just finished or has not started: its summary is in the run's status
+  }
+}
+
+export const isFinished = (s: RunStatus): boolean => s.state === 'completed' || s.state === 'failed' || s.state === 'quota_exhausted';

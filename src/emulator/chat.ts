@@ -1,0 +1,275 @@
+// Deterministic chat completions: request validation, the completion body built purely
+// from the request (content seeded by a hash of model + messages + output bound), and
+// emulated prompt caching.
+import { z } from 'zod';
+import { countChatPromptTokens, countTextTokens } from '../llm/tokens.ts';
+import { invalidRequest, type ErrorAnswer } from './errors.ts';
+import { rngFromDigest, sha256 } from './random.ts';
+
+const MessageSchema = z.looseObject({
+  role: z.string(),
+  content: z.union([z.string(), z.array(z.unknown()), z.null()]).optional(),
+  name: z.string().optional(),
+});
+
+const positiveIntOrNull = z.number().int().positive().nullable().optional();
+
+export const ChatRequestSchema = z.looseObject({
+  model: z.string().min(1),
+  messages: z.array(MessageSchema).min(1),
+  stream: z.boolean().nullable().optional(),
+  max_tokens: positiveIntOrNull,
+  max_completion_tokens: positiveIntOrNull,
+  n: z.number().int().min(1).max(1).nullable().optional(),
+});
+
+export type ChatRequest = z.infer<typeof ChatRequestSchema>;
+
+/** Turns a zod failure into the 400 OpenAI would send, naming the parameter. */
+export function zodToInvalidRequest(body: Record<string, unknown>, error: z.ZodError): ErrorAnswer {
+  const issue = error.issues[0];
+  const param = issue.path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`)).join('');
+  const top = issue.path[0];
+  if (issue.path.length === 1 && typeof top === 'string' && body[top] === undefined) {
+    return invalidRequest(`Missing required parameter: '${param}'.`, param, 'missing_required_parameter');
+  }
+  if (issue.code === 'too_small' && Array.isArray(issue.path.length === 1 ? body[top as string] : undefined)) {
+    return invalidRequest(
+      `Invalid '${param}': empty array. Expected an array with minimum length 1, but got an empty array instead.`,
+      param,
+      'empty_array',
+    );
+  }
+  if (issue.code === 'invalid_type') {
+    return invalidRequest(`Invalid type for '${param}': ${issue.message}`, param, 'invalid_type');
+  }
+  return invalidRequest(`Invalid '${param}': ${issue.message}`, param, 'invalid_value');
+}
+
+/** Validates a parsed JSON body: a ChatRequest, or the 400 to answer. */
+export function validateChatRequest(body: unknown): { ok: true; req: ChatRequest } | { ok: false; error: ErrorAnswer } {
+  if (!body || typeof body !== 'object' || Array.isArray(body)) {
+    return { ok: false, error: invalidRequest('The request body must be a JSON object.', null, 'invalid_type') };
+  }
+  const r = ChatRequestSchema.safeParse(body);
+  if (!r.success) return { ok: false, error: zodToInvalidRequest(body as Record<string, unknown>, r.error) };
+  if (r.data.stream === true) {
+    return {
+      ok: false,
+      error: invalidRequest('Streaming is not supported by the llm-batch emulator; send stream: false.', 'stream', 'unsupported_value'),
+    };
+  }
+  return { ok: true, req: r.data };
+}
+
+export function isReasoningModel(model: string): boolean {
+  return /^(o1|o3|o4|gpt-5)/.test(model);
+}
+
+/** The output bound of a request (max_completion_tokens ?? max_tokens), undefined when none. */
+export function outputBound(req: { max_tokens?: number | null; max_completion_tokens?: number | null }): number | undefined {
+  return req.max_completion_tokens ?? req.max_tokens ?? undefined;
+}
+
+// prettier-ignore
+const WORDS = [
+  'the', 'system', 'data', 'model', 'result', 'value', 'order', 'customer', 'account', 'request', 'service', 'team',
+  'report', 'answer', 'question', 'issue', 'process', 'number', 'time', 'day', 'week', 'month', 'year', 'plan',
+  'price', 'cost', 'budget', 'item', 'list', 'file', 'record', 'change', 'update', 'review', 'summary', 'detail',
+  'product', 'feature', 'support', 'ticket', 'message', 'email', 'user', 'group', 'project', 'task', 'goal', 'step',
+  'is', 'was', 'will', 'can', 'should', 'may', 'must', 'has', 'had', 'does', 'shows', 'needs', 'makes', 'takes',
+  'gives', 'keeps', 'finds', 'helps', 'moves', 'holds', 'sends', 'reads', 'writes', 'checks', 'builds', 'runs',
+  'a', 'an', 'this', 'that', 'each', 'every', 'some', 'many', 'more', 'most', 'other', 'new', 'old', 'good',
+  'clear', 'simple', 'small', 'large', 'early', 'late', 'quick', 'careful', 'useful', 'common', 'recent', 'final',
+  'and', 'but', 'or', 'so', 'because', 'while', 'when', 'after', 'before', 'if', 'then', 'also',
+  'in', 'on', 'for', 'with', 'from', 'to', 'by', 'about', 'over', 'under', 'between', 'through',
+  'we', 'you', 'they', 'it', 'our', 'your', 'their', 'its', 'one', 'two', 'three', 'several',
+  'not', 'now', 'here', 'there', 'again', 'soon', 'often', 'usually', 'really', 'likely', 'already', 'still',
+  'policy', 'refund', 'delivery', 'payment', 'invoice', 'contract', 'meeting', 'schedule', 'network', 'server', 'client', 'error',
+  'search', 'query', 'index', 'page', 'document', 'section', 'table', 'chart', 'metric', 'trend', 'risk', 'option',
+];
+
+function capitalize(w: string): string {
+  return w.charAt(0).toUpperCase() + w.slice(1);
+}
+
+/** Words of `count` sentences drawn from the PRNG until about `targetTokens` tokens (≈1 per word). */
+function naturalWords(rng: () => number, targetTokens: number): string[] {
+  const words: string[] = [];
+  let estimate = 0;
+  while (estimate < targetTokens) {
+    const len = 5 + Math.floor(rng() * 10);
+    for (let i = 0; i < len; i++) {
+      const w = WORDS[Math.floor(rng() * WORDS.length)];
+      words.push(i === 0 ? capitalize(w) : i === len - 1 ? `${w}.` : w);
+    }
+    estimate += len + 1;
+  }
+  return words;
+}
+
+/** The longest prefix of `words` whose text has at most `limit` tokens (exact count). */
+function fitWords(model: string, words: string[], limit: number): { text: string; tokens: number } {
+  if (limit <= 0) return { text: '', tokens: 0 };
+  let k = Math.min(words.length, limit);
+  for (;;) {
+    const text = words.slice(0, k).join(' ');
+    const tokens = countTextTokens(model, text);
+    if (tokens <= limit || k <= 1) {
+      if (tokens <= limit) return { text, tokens };
+      return { text: '', tokens: 0 };
+    }
+    k -= Math.max(1, Math.ceil((tokens - limit) / 2));
+  }
+}
+
+export interface GeneratedCompletion {
+  content: string;
+  contentTokens: number;
+  reasoningTokens: number;
+  finishReason: 'stop' | 'length';
+}
+
+/**
+ * The deterministic answer to a request: a target of 16..96 tokens chosen by the hash,
+ * reasoning tokens for reasoning models, everything within max_completion_tokens ?? max_tokens.
+ */
+export function generateCompletion(req: Pick<ChatRequest, 'model' | 'messages' | 'max_tokens' | 'max_completion_tokens'>): GeneratedCompletion {
+  const bound = outputBound(req);
+  const rng = rngFromDigest(sha256(JSON.stringify([req.model, req.messages, bound ?? null])));
+  const target = 16 + Math.floor(rng() * 81);
+  let reasoning = isReasoningModel(req.model) ? Math.round(target * (0.5 + rng() * 1.5)) : 0;
+  const words = naturalWords(rng, target);
+  if (bound !== undefined && reasoning >= bound) {
+    return { content: '', contentTokens: 0, reasoningTokens: bound, finishReason: 'length' };
+  }
+  const full = words.join(' ');
+  const fullTokens = countTextTokens(req.model, full);
+  if (bound === undefined || fullTokens + reasoning <= bound) {
+    return { content: full, contentTokens: fullTokens, reasoningTokens: reasoning, finishReason: 'stop' };
+  }
+  const cut = fitWords(req.model, words, bound - reasoning);
+  return { content: cut.text, contentTokens: cut.tokens, reasoningTokens: reasoning, finishReason: 'length' };
+}
+
+const fingerprints = new Map<string, string>();
+function systemFingerprint(model: string): string {
+  let fp = fingerprints.get(model);
+  if (fp === undefined) {
+    fp = `fp_${sha256(model).toString('hex').slice(0, 10)}`;
+    fingerprints.set(model, fp);
+  }
+  return fp;
+}
+
+let idCounter = 0;
+const idPrefix = Math.floor(Math.random() * 36 ** 6).toString(36).padStart(6, '0');
+export function nextCompletionId(): string {
+  return `chatcmpl-emu${idPrefix}${(idCounter++).toString(36).padStart(8, '0')}`;
+}
+
+export interface ChatCompletionBody {
+  id: string;
+  object: 'chat.completion';
+  created: number;
+  model: string;
+  choices: [
+    {
+      index: 0;
+      message: { role: 'assistant'; content: string; refusal: null; annotations: [] };
+      logprobs: null;
+      finish_reason: 'stop' | 'length';
+    },
+  ];
+  usage: {
+    prompt_tokens: number;
+    completion_tokens: number;
+    total_tokens: number;
+    prompt_tokens_details: { cached_tokens: number; audio_tokens: 0 };
+    completion_tokens_details: { reasoning_tokens: number; audio_tokens: 0; accepted_prediction_tokens: 0; rejected_prediction_tokens: 0 };
+  };
+  service_tier: 'default';
+  system_fingerprint: string;
+}
+
+/**
+ * The full chat.completion body for a request. Pure apart from id/created, which callers may
+ * pin; `promptTokens` may be passed when already counted, `cachedTokens` comes from the cache.
+ */
+export function buildChatCompletion(
+  req: Pick<ChatRequest, 'model' | 'messages' | 'max_tokens' | 'max_completion_tokens'>,
+  opts: { promptTokens?: number; cachedTokens?: number; id?: string; created?: number } = {},
+): ChatCompletionBody {
+  const gen = generateCompletion(req);
+  const promptTokens = opts.promptTokens ?? countChatPromptTokens(req.model, req.messages);
+  const completionTokens = gen.contentTokens + gen.reasoningTokens;
+  return {
+    id: opts.id ?? nextCompletionId(),
+    object: 'chat.completion',
+    created: opts.created ?? Math.floor(Date.now() / 1000),
+    model: req.model,
+    choices: [
+      {
+        index: 0,
+        message: { role: 'assistant', content: gen.content, refusal: null, annotations: [] },
+        logprobs: null,
+        finish_reason: gen.finishReason,
+      },
+    ],
+    usage: {
+      prompt_tokens: promptTokens,
+      completion_tokens: completionTokens,
+      total_tokens: promptTokens + completionTokens,
+      prompt_tokens_details: { cached_tokens: Math.min(opts.cachedTokens ?? 0, promptTokens), audio_tokens: 0 },
+      completion_tokens_details: {
+        reasoning_tokens: gen.reasoningTokens,
+        audio_tokens: 0,
+        accepted_prediction_tokens: 0,
+        rejected_prediction_tokens: 0,
+      },
+    },
+    service_tier: 'default',
+    system_fingerprint: systemFingerprint(req.model),
+  };
+}
+
+/** Prompts shorter than this are never cached (OpenAI's threshold). */
+export const CACHE_MIN_TOKENS = 1024;
+/** About 1024 tokens of text: the prefix whose repetition makes a cache hit. */
+const CACHE_PREFIX_CHARS = 4096;
+const CACHE_MAX_ENTRIES = 200_000;
+
+function messageText(content: unknown): string {
+  if (typeof content === 'string') return content;
+  if (Array.isArray(content)) {
+    return content.map((p) => (p && typeof p === 'object' && typeof (p as { text?: unknown }).text === 'string' ? (p as { text: string }).text : '')).join('');
+  }
+  return '';
+}
+
+/**
+ * Emulated prompt caching: a prompt of ≥1024 tokens whose leading text (model + first ~1024
+ * tokens of the messages) was served before gets floor(prompt_tokens/128)*128 cached tokens.
+ */
+export class PromptCache {
+  private readonly seen = new Set<string>();
+
+  /** Cached tokens for this prompt; remembers its prefix for the next call. */
+  lookup(model: string, messages: readonly { role: string; content?: unknown }[], promptTokens: number): number {
+    if (promptTokens < CACHE_MIN_TOKENS) return 0;
+    let text = model;
+    for (const m of messages) {
+      text += `\u0000${m.role}\u0001${messageText(m.content)}`;
+      if (text.length >= CACHE_PREFIX_CHARS) break;
+    }
+    const key = sha256(text.slice(0, CACHE_PREFIX_CHARS)).toString('base64');
+    if (this.seen.has(key)) return Math.min(promptTokens, Math.floor(promptTokens / 128) * 128);
+    if (this.seen.size >= CACHE_MAX_ENTRIES) this.seen.clear();
+    this.seen.add(key);
+    return 0;
+  }
+
+  clear(): void {
+    this.seen.clear();
+  }
+}

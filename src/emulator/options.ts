@@ -1,0 +1,120 @@
+// The emulator's options: zod schema, defaults, and the `START:DURATION` outage syntax.
+import { z } from 'zod';
+import { parseGoDuration } from './limits.ts';
+
+export interface Outage {
+  /** Ms after the emulator started. */
+  startMs: number;
+  durationMs: number;
+}
+
+export interface EmulatorOptions {
+  host: string;
+  /** 0 = a random free port. */
+  port: number;
+  /** Requests per minute; undefined or 0 = unlimited. */
+  rpm?: number;
+  /** Tokens per minute; undefined or 0 = unlimited. */
+  tpm?: number;
+  latencyMs: number;
+  jitterMs: number;
+  /** Share of calls (0..1) answered 500 or 503, half each. */
+  errorRate: number;
+  /** Windows relative to the emulator's start during which every call fails with 503. */
+  outages: Outage[];
+  /** Share of calls answered 200 with a truncated JSON body. */
+  malformedRate: number;
+  /** Share of calls never answered. */
+  hangRate: number;
+  /** Every call answered 429 insufficient_quota. */
+  quotaExhausted: boolean;
+  /** Seed of the fault decisions. */
+  seed: number;
+}
+
+export const DEFAULT_OPTIONS: EmulatorOptions = {
+  host: '127.0.0.1',
+  port: 0,
+  rpm: undefined,
+  tpm: undefined,
+  latencyMs: 0,
+  jitterMs: 0,
+  errorRate: 0,
+  outages: [],
+  malformedRate: 0,
+  hangRate: 0,
+  quotaExhausted: false,
+  seed: 1,
+};
+
+const rate = z.number().min(0).max(1);
+const nonNegative = z.number().finite().min(0);
+
+export const OutageSchema = z.strictObject({ startMs: nonNegative, durationMs: z.number().finite().positive() });
+
+/** Every field optional: the shape of `configure()` patches and of `startEmulator()` arguments. */
+export const EmulatorOptionsPatchSchema = z
+  .strictObject({
+    host: z.string().min(1),
+    port: z.number().int().min(0).max(65535),
+    rpm: nonNegative.optional(),
+    tpm: nonNegative.optional(),
+    latencyMs: nonNegative,
+    jitterMs: nonNegative,
+    errorRate: rate,
+    outages: z.array(OutageSchema),
+    malformedRate: rate,
+    hangRate: rate,
+    quotaExhausted: z.boolean(),
+    seed: z.number().int(),
+  })
+  .partial();
+
+export type EmulatorOptionsPatch = z.infer<typeof EmulatorOptionsPatchSchema>;
+
+function describe(error: z.ZodError): string {
+  return error.issues.map((i) => `${i.path.join('.') || '(options)'}: ${i.message}`).join('; ');
+}
+
+/** Validates a patch (undefined fields are dropped, so `{ rpm: undefined }` means "no change"). */
+export function parsePatch(patch: unknown): EmulatorOptionsPatch {
+  const cleaned =
+    patch && typeof patch === 'object' && !Array.isArray(patch)
+      ? Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined))
+      : patch;
+  const r = EmulatorOptionsPatchSchema.safeParse(cleaned);
+  if (!r.success) throw new Error(`invalid emulator options: ${describe(r.error)}`);
+  if ((r.data.errorRate ?? 0) + (r.data.malformedRate ?? 0) + (r.data.hangRate ?? 0) > 1) {
+    throw new Error('invalid emulator options: errorRate + malformedRate + hangRate must not exceed 1');
+  }
+  return r.data;
+}
+
+/** Defaults overlaid with a validated partial. */
+export function resolveOptions(partial: Partial<EmulatorOptions> = {}): EmulatorOptions {
+  const merged = { ...DEFAULT_OPTIONS, ...parsePatch(partial) };
+  if (merged.errorRate + merged.malformedRate + merged.hangRate > 1) {
+    throw new Error('invalid emulator options: errorRate + malformedRate + hangRate must not exceed 1');
+  }
+  return merged;
+}
+
+/** A bare number is ms; otherwise a Go-style duration ("30s", "1m", "1m30s", "250ms"). */
+function parseDurationMs(text: string): number | undefined {
+  const s = text.trim();
+  if (/^\d+(\.\d+)?$/.test(s)) return Number(s);
+  return parseGoDuration(s);
+}
+
+/** Parses `START:DURATION`, e.g. `30s:20s`, `1m:5s`, `5000:2000` (ms). Throws with a clear message. */
+export function parseOutage(text: string): Outage {
+  const parts = text.split(':');
+  const start = parts.length === 2 ? parseDurationMs(parts[0]) : undefined;
+  const duration = parts.length === 2 ? parseDurationMs(parts[1]) : undefined;
+  if (start === undefined || duration === undefined || start < 0 || !(duration > 0)) {
+    throw new Error(
+      `invalid outage "${text}": expected START:DURATION, each a number of ms or a duration like 30s, 1m, 1m30s (e.g. 30s:20s)`,
+    );
+  }
+  return { startMs: start, durationMs: duration };
+}

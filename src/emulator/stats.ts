@@ -1,0 +1,87 @@
+// What the emulator answered, counted per X-Client-Request-Id so tests can prove that
+// no item was served twice.
+
+export interface EmulatorStats {
+  requests: number;
+  /** Answered 200 with a valid body. */
+  served: number;
+  rateLimited: number;
+  quotaRejected: number;
+  /** 500/503 injected by errorRate. */
+  serverErrors: number;
+  /** 503 answered inside an outage window. */
+  outageErrors: number;
+  malformed: number;
+  hung: number;
+  /** 400 and 404 answers. */
+  badRequests: number;
+  /** Distinct X-Client-Request-Id values served. */
+  uniqueIds: number;
+  /** Ids served 200 more than once. */
+  duplicateIds: number;
+  /** 200 answers beyond the first per id. */
+  duplicateCalls: number;
+  promptTokens: number;
+  completionTokens: number;
+  /** Calls per path. */
+  byEndpoint: Record<string, number>;
+}
+
+export type StatCounter = Exclude<keyof EmulatorStats, 'byEndpoint' | 'uniqueIds' | 'duplicateIds' | 'duplicateCalls' | 'served' | 'promptTokens' | 'completionTokens' | 'requests'>;
+
+export class StatsCounter {
+  private s = StatsCounter.empty();
+  private servedById = new Map<string, number>();
+
+  private static empty(): EmulatorStats {
+    return {
+      requests: 0,
+      served: 0,
+      rateLimited: 0,
+      quotaRejected: 0,
+      serverErrors: 0,
+      outageErrors: 0,
+      malformed: 0,
+      hung: 0,
+      badRequests: 0,
+      uniqueIds: 0,
+      duplicateIds: 0,
+      duplicateCalls: 0,
+      promptTokens: 0,
+      completionTokens: 0,
+      byEndpoint: {},
+    };
+  }
+
+  request(endpoint: string): void {
+    this.s.requests++;
+    this.s.byEndpoint[endpoint] = (this.s.byEndpoint[endpoint] ?? 0) + 1;
+  }
+
+  count(what: StatCounter): void {
+    this.s[what]++;
+  }
+
+  served(id: string | undefined, promptTokens: number, completionTokens: number): void {
+    this.s.served++;
+    this.s.promptTokens += promptTokens;
+    this.s.completionTokens += completionTokens;
+    if (id === undefined) return;
+    const n = (this.servedById.get(id) ?? 0) + 1;
+    this.servedById.set(id, n);
+    if (n === 1) this.s.uniqueIds++;
+    else {
+      this.s.duplicateCalls++;
+      if (n === 2) this.s.duplicateIds++;
+    }
+  }
+
+  snapshot(): EmulatorStats {
+    return { ...this.s, byEndpoint: { ...this.s.byEndpoint } };
+  }
+
+  reset(): void {
+    this.s = StatsCounter.empty();
+    this.servedById = new Map();
+  }
+}

@@ -1,0 +1,22 @@
+// Process-level settings read from the environment: the data dir and the provider.
+// Secrets (OPENAI_API_KEY) are read here, on the worker, and never travel anywhere else.
+import { resolve, join } from 'node:path';
+
+export const TASK_QUEUE = 'llm-batch';
+
+/** $LLM_BATCH_HOME, default ./.llm-batch: the item store, run folders, Temporal's state. */
+export const dataDir = (): string => resolve(process.env.LLM_BATCH_HOME ?? '.llm-batch');
+
+export const runDirOf = (home: string, runId: string): string => join(home, 'runs', runId);
+
+export interface ProviderEnv {
+  apiKey?: string;
+  baseURL?: string;
+}
+
+export function providerEnv(env: NodeJS.ProcessEnv = process.env): ProviderEnv {
+  const out: ProviderEnv = {};
+  if (env.OPENAI_API_KEY) out.apiKey = env.OPENAI_API_KEY;
+  if (env.OPENAI_BASE_URL) out.baseURL = env.OPENAI_BASE_URL;
+  return out;
+}

@@ -1,0 +1,3 @@
+// Everything the worker's workflow bundle registers.
+export { runWorkflow } from './run.ts';
+export { chunkWorkflow } from './chunk.ts';
