@@ -1,0 +1,39 @@
+// `llm-batch results RUN_ID --out FILE`: the run's results in OpenAI Batch output format,
+// read from the item store in the data dir.
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { SqliteItemStore, storePath } from '../store/sqlite.ts';
+import { exportResults } from '../activities/export.ts';
+import { dataDir } from '../settings.ts';
+import { CliError } from './options.ts';
+
+export function registerResultsCommand(program: Command): void {
+  program
+    .command('results')
+    .argument('<run-id>', 'the run to export')
+    .description('write one line per accepted input: successes to --out, failures and undone items to --errors, both in input order')
+    .requiredOption('--out <file>', 'output file (OpenAI Batch output format)')
+    .option('--errors <file>', 'errors file (same format, with error set); default: beside --out as errors.jsonl')
+    .option('--json', 'print the counts as JSON')
+    .action(async (runId: string, opts: { out: string; errors?: string; json?: boolean }) => {
+      const home = dataDir();
+      const path = storePath(home);
+      if (!existsSync(path)) throw new CliError(`no item store at ${path}; set LLM_BATCH_HOME to the data dir the worker uses`);
+      const store = new SqliteItemStore(path);
+      try {
+        const totals = await store.totals(runId);
+        if (totals.items === 0) throw new CliError(`no items for run ${runId} in ${path}`);
+        const out = resolve(opts.out);
+        const errors = resolve(opts.errors ?? resolve(out, '..', 'errors.jsonl'));
+        const r = await exportResults(store, runId, out, errors);
+        if (opts.json) console.log(JSON.stringify(r));
+        else {
+          console.log(`${r.succeeded} succeeded → ${r.outputPath}`);
+          console.log(`${r.failed} failed${r.notDone ? `, ${r.notDone} not done yet` : ''} → ${r.errorsPath}`);
+        }
+      } finally {
+        await store.close();
+      }
+    });
+}

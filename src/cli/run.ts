@@ -1,0 +1,159 @@
+// `llm-batch run FILE`: validate, start a run, optionally follow it to the end.
+import { existsSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { Command, Option } from 'commander';
+import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import type { RunConfig, RunStatus } from '../domain/run-types.ts';
+import { connectClient, DEFAULTS, getRunStatus, isFinished, newRunId, startRun } from '../client.ts';
+import { readInput, describeReject, detectFormat } from '../input/reader.ts';
+import { CliError, durationMs, EXIT, positiveInt } from './options.ts';
+import { progressView, summaryTable, bold, dim } from './format.ts';
+
+export interface RunOptions {
+  model?: string;
+  system?: string;
+  maxTokens?: number;
+  runId?: string;
+  concurrency: number;
+  rpm?: number;
+  tpm?: number;
+  chunkSize: number;
+  maxChunksInFlight: number;
+  maxAttempts: number;
+  requestTimeout: number;
+  heartbeatTimeout: number;
+  continueAsNewAfter: number;
+  pricing?: string;
+  strict?: boolean;
+  wait?: boolean;
+  json?: boolean;
+}
+
+export function addRunOptions(cmd: Command): Command {
+  return cmd
+    .option('--model <name>', 'model for a prompts file (batch lines name their own in body.model)')
+    .option('--system <text>', 'system message for a prompts file')
+    .option('--max-tokens <n>', 'max_tokens for a prompts file', positiveInt)
+    .option('--run-id <id>', 'id of the run (and of its Temporal workflow); default run-<time>-<random>')
+    .option('--concurrency <n>', 'most calls of this run in flight at once in one worker process, shared by its chunks', positiveInt, DEFAULTS.concurrency)
+    .option('--rpm <n>', "the provider's requests-per-minute limit for this account", positiveInt)
+    .option('--tpm <n>', "the provider's tokens-per-minute limit (prompt + max_tokens, as OpenAI counts)", positiveInt)
+    .option('--chunk-size <n>', 'items per chunk workflow', positiveInt, DEFAULTS.chunkSize)
+    .option('--max-chunks-in-flight <n>', 'chunk workflows running at once', positiveInt, DEFAULTS.maxChunksInFlight)
+    .option('--max-attempts <n>', 'attempts per item on 5xx, timeouts and connection errors', positiveInt, DEFAULTS.maxAttemptsPerItem)
+    .option('--request-timeout <duration>', 'give up on one call after this long and retry it', durationMs, DEFAULTS.requestTimeoutMs)
+    .addOption(new Option('--heartbeat-timeout <duration>', 'how soon a dead worker\'s chunk moves to another worker').argParser(durationMs).default(DEFAULTS.heartbeatTimeoutMs))
+    .addOption(new Option('--continue-as-new-after <events>', 'continue the run as new past this many history events').argParser(positiveInt).default(DEFAULTS.continueAsNewAfterEvents))
+    .option('--pricing <file>', 'pricing table (JSON, same shape as pricing/pricing.json) instead of the bundled one')
+    .option('--strict', 'do not start if any line is invalid: print the first 20 problems and exit 2');
+}
+
+/** Checks the file locally before anything is started; with --strict, every line. */
+async function preflight(inputPath: string, opts: RunOptions): Promise<void> {
+  if (!existsSync(inputPath)) throw new CliError(`${inputPath}: no such file`);
+  if (!statSync(inputPath).isFile()) throw new CliError(`${inputPath}: not a file`);
+  const format = await detectFormat(inputPath);
+  if (format === 'prompts' && !opts.model) throw new CliError(`${inputPath} is a prompts file: give the model with --model (and optionally --system, --max-tokens)`);
+  if (!opts.strict) return;
+  const problems: string[] = [];
+  const seen = new Map<string, number>();
+  let count = 0;
+  for await (const { lineNumber, result } of readInput(inputPath, opts)) {
+    if (result.ok) {
+      const first = seen.get(result.line.customId);
+      if (first === undefined) seen.set(result.line.customId, lineNumber);
+      else {
+        count++;
+        if (problems.length < 20) problems.push(describeReject(inputPath, { line: lineNumber, custom_id: result.line.customId, code: 'duplicate_custom_id', message: `custom_id "${result.line.customId}" was already used on line ${first}` }));
+      }
+      continue;
+    }
+    count++;
+    if (problems.length < 20) problems.push(describeReject(inputPath, { line: lineNumber, custom_id: result.reject.customId ?? null, code: result.reject.code, message: result.reject.message }));
+  }
+  if (count > 0) {
+    throw new CliError(`${problems.join('\n')}\n${count} invalid line${count === 1 ? '' : 's'}${count > 20 ? ' (first 20 shown)' : ''}; --strict: the run was not started.`);
+  }
+}
+
+export function runConfigFrom(inputPath: string, opts: RunOptions): RunConfig {
+  const config: RunConfig = {
+    runId: opts.runId ?? newRunId(),
+    inputPath,
+    mode: 'realtime',
+    concurrency: opts.concurrency,
+    chunkSize: opts.chunkSize,
+    maxChunksInFlight: opts.maxChunksInFlight,
+    continueAsNewAfterEvents: opts.continueAsNewAfter,
+    maxAttemptsPerItem: opts.maxAttempts,
+    requestTimeoutMs: opts.requestTimeout,
+    heartbeatTimeoutMs: opts.heartbeatTimeout,
+  };
+  if (opts.model) config.model = opts.model;
+  if (opts.system) config.system = opts.system;
+  if (opts.maxTokens) config.maxTokens = opts.maxTokens;
+  if (opts.rpm) config.rpm = opts.rpm;
+  if (opts.tpm) config.tpm = opts.tpm;
+  if (opts.pricing) config.pricingPath = resolve(opts.pricing);
+  return config;
+}
+
+/** Validates, starts, and returns the run id; throws CliError on bad input. */
+export async function startRunFromFile(client: Client, file: string, opts: RunOptions): Promise<RunConfig> {
+  const inputPath = resolve(file);
+  await preflight(inputPath, opts);
+  const config = runConfigFrom(inputPath, opts);
+  try {
+    await startRun(client, config);
+  } catch (e) {
+    if (e instanceof WorkflowExecutionAlreadyStartedError) throw new CliError(`a run with id ${config.runId} already exists; choose another --run-id`);
+    throw e;
+  }
+  return config;
+}
+
+/** Polls the run's status, drawing progress, until it finishes. */
+export async function followRun(client: Client, runId: string, opts: { quiet?: boolean; intervalMs?: number } = {}): Promise<RunStatus> {
+  const view = opts.quiet ? undefined : progressView();
+  try {
+    for (;;) {
+      const s = await getRunStatus(client, runId);
+      view?.update(s);
+      if (isFinished(s)) return s;
+      await new Promise((r) => setTimeout(r, opts.intervalMs ?? 500));
+    }
+  } finally {
+    view?.stop();
+  }
+}
+
+export function printOutcome(s: RunStatus, wallMs: number): void {
+  console.log(summaryTable(s, wallMs));
+  if (s.outputPath) console.log(`${bold('output')}  ${s.outputPath}`);
+  if (s.errorsPath) console.log(`${bold('errors')}  ${s.errorsPath}`);
+  if (s.rejectsPath && s.counts.rejected > 0) console.log(`${bold('rejects')} ${s.rejectsPath}`);
+}
+
+export function registerRunCommand(program: Command): void {
+  addRunOptions(
+    program
+      .command('run')
+      .argument('<file>', 'OpenAI Batch input (.jsonl) or a prompts file (.txt, or .jsonl with prompt/messages)')
+      .description('start a run of every request in FILE; prints the run id')
+      .option('--wait', 'follow the run with a progress bar; exit 0 only if it completed')
+      .option('--json', 'machine output: the run id (and with --wait the final status) as JSON'),
+  ).action(async (file: string, opts: RunOptions) => {
+    const client = await connectClient();
+    const t0 = Date.now();
+    const config = await startRunFromFile(client, file, opts);
+    if (!opts.wait) {
+      console.log(opts.json ? JSON.stringify({ runId: config.runId }) : config.runId);
+      return;
+    }
+    if (!opts.json) console.log(`run ${bold(config.runId)} started ${dim(`(llm-batch status ${config.runId})`)}`);
+    const final = await followRun(client, config.runId, { quiet: opts.json ?? false });
+    if (opts.json) console.log(JSON.stringify(final, null, 2));
+    else printOutcome(final, Date.now() - t0);
+    if (final.state !== 'completed') process.exitCode = EXIT.runNotCompleted;
+  });
+}

@@ -1,0 +1,79 @@
+// The embedded stack of `dev` and `demo`: a Temporal dev server, the emulator (unless a
+// real provider is configured), and a worker, started together and stopped together.
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { startDevServer, type RunningDevServer } from './dev-server.ts';
+import { startEmulator, type RunningEmulator } from '../emulator/server.ts';
+import type { EmulatorOptions } from '../emulator/options.ts';
+import { createWorker, type LlmBatchWorker } from '../worker.ts';
+import { providerEnv } from '../settings.ts';
+
+export interface StackOptions {
+  home: string;
+  temporalPort: number;
+  uiPort: number;
+  ui?: boolean;
+  emulatorPort: number;
+  emulator: boolean;
+  emulatorOptions?: Partial<EmulatorOptions>;
+  worker: boolean;
+  log: (msg: string) => void;
+}
+
+export interface RunningStack {
+  temporal: RunningDevServer;
+  emulator?: RunningEmulator;
+  worker?: LlmBatchWorker;
+  /** What the worker calls: the emulator, or OPENAI_BASE_URL / OpenAI. */
+  providerUrl: string;
+  stop(): Promise<void>;
+}
+
+let runtimeInstalled = false;
+
+export async function startStack(opts: StackOptions): Promise<RunningStack> {
+  if (!runtimeInstalled) {
+    // The stack shares the terminal with a progress bar: only warnings from the worker.
+    Runtime.install({ logger: new DefaultLogger('WARN') });
+    runtimeInstalled = true;
+  }
+  const temporal = await startDevServer({ dataDir: opts.home, port: opts.temporalPort, uiPort: opts.uiPort, ui: opts.ui ?? true, log: opts.log });
+  opts.log(`Temporal dev server on ${temporal.address}${temporal.uiUrl ? `, Web UI ${temporal.uiUrl}` : ''} (state in ${opts.home})`);
+  const stoppers: (() => Promise<void>)[] = [() => temporal.stop()];
+  const stop = async (): Promise<void> => {
+    for (const s of stoppers.reverse()) await s().catch(() => undefined);
+  };
+  try {
+    const env = providerEnv();
+    let emulator: RunningEmulator | undefined;
+    if (opts.emulator && !env.baseURL) {
+      emulator = await startEmulator({ ...opts.emulatorOptions, port: opts.emulatorPort });
+      stoppers.push(() => emulator!.close());
+      opts.log(`OpenAI emulator on ${emulator.baseUrl}`);
+    } else if (env.baseURL) {
+      opts.log(`OPENAI_BASE_URL is set: calls go to ${env.baseURL}, no emulator started`);
+    }
+    const provider = emulator ? { ...env, baseURL: emulator.baseUrl } : env;
+    const providerUrl = provider.baseURL ?? 'https://api.openai.com/v1';
+    let worker: LlmBatchWorker | undefined;
+    if (opts.worker) {
+      const connection = await NativeConnection.connect({ address: temporal.address });
+      worker = await createWorker({ home: opts.home, provider, connection });
+      const running = worker.run();
+      stoppers.push(async () => {
+        await worker!.shutdown();
+        await running.catch(() => undefined);
+        await connection.close();
+      });
+      opts.log(`worker polling task queue llm-batch, calling ${providerUrl}`);
+    }
+    // Clients in this process (demo) find the dev server through the standard variable.
+    process.env.TEMPORAL_ADDRESS = temporal.address;
+    const stack: RunningStack = { temporal, providerUrl, stop };
+    if (emulator) stack.emulator = emulator;
+    if (worker) stack.worker = worker;
+    return stack;
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}
