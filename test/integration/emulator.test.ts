@@ -2,7 +2,9 @@
 import OpenAI from 'openai';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildChatCompletion } from '../../src/emulator/chat.ts';
-import { DEFAULT_OPTIONS } from '../../src/emulator/options.ts';
+import type { OpenAIErrorBody } from '../../src/emulator/errors.ts';
+import { DEFAULT_OPTIONS, type EmulatorOptions } from '../../src/emulator/options.ts';
+import type { EmulatorStats } from '../../src/emulator/stats.ts';
 import { parseGoDuration } from '../../src/emulator/limits.ts';
 import { MODEL_IDS } from '../../src/emulator/models.ts';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/server.ts';
@@ -198,11 +200,11 @@ describe('chat completions', () => {
   it('answers 400 to a body that is not JSON, and 404 with an error body to unknown paths', async () => {
     const bad = await fetch(`${emu.baseUrl}/chat/completions`, { method: 'POST', body: '{"model":', headers: { 'content-type': 'application/json' } });
     expect(bad.status).toBe(400);
-    expect((await bad.json()).error.type).toBe('invalid_request_error');
+    expect(((await bad.json()) as OpenAIErrorBody).error.type).toBe('invalid_request_error');
 
     const nf = await fetch(`${emu.baseUrl}/nothing/here`);
     expect(nf.status).toBe(404);
-    const body = await nf.json();
+    const body = (await nf.json()) as OpenAIErrorBody;
     expect(body).toEqual({ error: { message: expect.stringContaining('/v1/nothing/here'), type: 'invalid_request_error', param: null, code: null } });
     expect(nf.headers.get('x-ratelimit-limit-requests')).toBe('100000000');
   });
@@ -438,17 +440,17 @@ describe('stats', () => {
   it('exposes stats, reset and config over HTTP', async () => {
     const root = emu.baseUrl.replace(/\/v1$/, '');
     await client.chat.completions.create({ model: 'gpt-4o-mini', messages: user('x') }, { headers: { 'X-Client-Request-Id': 'x' } });
-    const stats = await (await fetch(`${root}/_emulator/stats`)).json();
+    const stats = (await (await fetch(`${root}/_emulator/stats`)).json()) as EmulatorStats;
     expect(stats).toMatchObject({ served: 1, uniqueIds: 1 });
 
     const cfg = await fetch(`${root}/_emulator/config`, { method: 'POST', body: JSON.stringify({ quotaExhausted: true }) });
     expect(cfg.status).toBe(200);
-    expect((await cfg.json()).quotaExhausted).toBe(true);
+    expect(((await cfg.json()) as EmulatorOptions).quotaExhausted).toBe(true);
     expect((await rejection(client.chat.completions.create({ model: 'gpt-4o-mini', messages: user('x') }))).code).toBe('insufficient_quota');
 
     const bad = await fetch(`${root}/_emulator/config`, { method: 'POST', body: JSON.stringify({ errorRate: 3 }) });
     expect(bad.status).toBe(400);
-    expect((await bad.json()).error.message).toContain('errorRate');
+    expect(((await bad.json()) as OpenAIErrorBody).error.message).toContain('errorRate');
 
     expect((await fetch(`${root}/_emulator/reset`, { method: 'POST' })).status).toBe(200);
     expect(emu.stats()).toMatchObject({ requests: 0, served: 0, uniqueIds: 0, quotaRejected: 0 });
