@@ -7,7 +7,7 @@ import { defaultPayloadConverter } from '@temporalio/common';
 import type { ChunkProgress, RunConfig, RunStatus } from './domain/run-types.ts';
 import type { runWorkflow } from './workflows/run.ts';
 import { statusQuery } from './workflows/messages.ts';
-import { TASK_QUEUE } from './settings.ts';
+import { taskQueue as defaultTaskQueue } from './settings.ts';
 import { connectionConfig } from './temporal-config.ts';
 
 export async function connectClient(address?: string): Promise<Client> {
@@ -39,10 +39,10 @@ export const newRunId = (): string => {
   return `run-${t}-${Math.random().toString(36).slice(2, 6)}`;
 };
 
-export async function startRun(client: Client, config: RunConfig): Promise<WorkflowHandle<typeof runWorkflow>> {
+export async function startRun(client: Client, config: RunConfig, taskQueue = defaultTaskQueue()): Promise<WorkflowHandle<typeof runWorkflow>> {
   const summary = `${config.model ?? 'models from the file'} · ${config.mode} · chunks of ${config.chunkSize}`;
   return client.workflow.start<typeof runWorkflow>('runWorkflow', {
-    taskQueue: TASK_QUEUE,
+    taskQueue,
     workflowId: config.runId,
     args: [{ config }],
     // The configuration, for the UI; it holds no secret (keys stay on the workers).

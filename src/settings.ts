@@ -4,6 +4,9 @@ import { resolve, join } from 'node:path';
 
 export const TASK_QUEUE = 'llm-batch';
 
+/** $LLM_BATCH_TASK_QUEUE, default llm-batch: lets several deployments (or test suites) share one Temporal. */
+export const taskQueue = (): string => process.env.LLM_BATCH_TASK_QUEUE || TASK_QUEUE;
+
 /** $LLM_BATCH_HOME, default ./.llm-batch: the item store, run folders, Temporal's state. */
 export const dataDir = (): string => resolve(process.env.LLM_BATCH_HOME ?? '.llm-batch');
 

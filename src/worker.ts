@@ -5,7 +5,7 @@ import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundleWithSo
 import { createActivities } from './activities/index.ts';
 import { SqliteItemStore, storePath } from './store/sqlite.ts';
 import { createWorkerDeps } from './worker-deps.ts';
-import { dataDir, providerEnv, TASK_QUEUE, type ProviderEnv } from './settings.ts';
+import { dataDir, providerEnv, taskQueue, type ProviderEnv } from './settings.ts';
 import { connectionConfig } from './temporal-config.ts';
 
 const require = createRequire(import.meta.url);
@@ -46,7 +46,7 @@ export async function createWorker(settings: WorkerSettings = {}): Promise<LlmBa
   const worker = await Worker.create({
     connection,
     namespace: namespace ?? 'default',
-    taskQueue: settings.taskQueue ?? TASK_QUEUE,
+    taskQueue: settings.taskQueue ?? taskQueue(),
     activities: createActivities(deps),
     ...(settings.workflowBundle ? { workflowBundle: settings.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
     // Chunks are I/O-bound: many may run at once; each holds at most its run's concurrency.

@@ -44,13 +44,13 @@ export function makeStageRun(deps: StageDeps) {
     const flush = async (): Promise<void> => {
       if (batch.length === 0) return;
       const { duplicates } = await deps.store.stageItems(config.runId, batch);
-      const dup = new Set(duplicates.map((d) => d.customId));
+      const dupLines = new Set(duplicates.map((d) => d.line));
       for (const d of duplicates) {
         rejected++;
         await writeReject({ line: d.line, custom_id: d.customId, code: 'duplicate_custom_id', message: `custom_id "${d.customId}" was already used on line ${d.firstLine}` });
       }
       for (const it of batch) {
-        if (dup.has(it.customId)) continue;
+        if (dupLines.has(it.line)) continue;
         accepted++;
         const m = perModel.get(it.model) ?? { prompt: 0, output: 0 };
         m.prompt += it.promptTokens;

@@ -7,7 +7,7 @@ import { startStack } from '../dev/stack.ts';
 import { connectClient } from '../client.ts';
 import { dataDir } from '../settings.ts';
 import { addStackOptions, untilSignal, type StackCliOptions } from './dev.ts';
-import { addRunOptions, followRun, printOutcome, startRunFromFile, type RunOptions } from './run.ts';
+import { addRunOptions, followRun, preflight, printOutcome, startRunFromFile, type RunOptions } from './run.ts';
 import { bold, isTty } from './format.ts';
 import { EXIT } from './options.ts';
 
@@ -42,6 +42,7 @@ export function registerDemoCommand(program: Command): void {
       try {
         const client = await connectClient(stack.temporal.address);
         const t0 = Date.now();
+        await preflight(resolve(opts.input), opts);
         const config = await startRunFromFile(client, resolve(opts.input), opts);
         console.log(`run ${bold(config.runId)}: ${opts.input}`);
         const final = await followRun(client, config.runId);

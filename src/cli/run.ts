@@ -49,7 +49,7 @@ export function addRunOptions(cmd: Command): Command {
 }
 
 /** Checks the file locally before anything is started; with --strict, every line. */
-async function preflight(inputPath: string, opts: RunOptions): Promise<void> {
+export async function preflight(inputPath: string, opts: RunOptions): Promise<void> {
   if (!existsSync(inputPath)) throw new CliError(`${inputPath}: no such file`);
   if (!statSync(inputPath).isFile()) throw new CliError(`${inputPath}: not a file`);
   const format = await detectFormat(inputPath);
@@ -98,10 +98,9 @@ export function runConfigFrom(inputPath: string, opts: RunOptions): RunConfig {
   return config;
 }
 
-/** Validates, starts, and returns the run id; throws CliError on bad input. */
+/** Starts a run of a file that passed preflight; throws CliError when the run id is taken. */
 export async function startRunFromFile(client: Client, file: string, opts: RunOptions): Promise<RunConfig> {
   const inputPath = resolve(file);
-  await preflight(inputPath, opts);
   const config = runConfigFrom(inputPath, opts);
   try {
     await startRun(client, config);
@@ -143,6 +142,7 @@ export function registerRunCommand(program: Command): void {
       .option('--wait', 'follow the run with a progress bar; exit 0 only if it completed')
       .option('--json', 'machine output: the run id (and with --wait the final status) as JSON'),
   ).action(async (file: string, opts: RunOptions) => {
+    await preflight(resolve(file), opts);
     const client = await connectClient();
     const t0 = Date.now();
     const config = await startRunFromFile(client, file, opts);
