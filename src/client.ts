@@ -2,7 +2,7 @@
 // starting runs, and reading a run's status. Live progress inside chunks comes from
 // the heartbeats of their activities, read through describe(), so no item-level event
 // ever enters the run's history.
-import { Client, Connection, WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
+import { Client, Connection, WorkflowNotFoundError, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { ChunkProgress, RunConfig, RunStatus } from './domain/run-types.ts';
 import type { runWorkflow } from './workflows/run.ts';
@@ -39,7 +39,7 @@ export const newRunId = (): string => {
   return `run-${t}-${Math.random().toString(36).slice(2, 6)}`;
 };
 
-export async function startRun(client: Client, config: RunConfig, taskQueue = defaultTaskQueue()): Promise<WorkflowHandle<typeof runWorkflow>> {
+export async function startRun(client: Client, config: RunConfig, taskQueue = defaultTaskQueue()): Promise<WorkflowHandleWithFirstExecutionRunId<typeof runWorkflow>> {
   const summary = `${config.model ?? 'models from the file'} · ${config.mode} · chunks of ${config.chunkSize}`;
   return client.workflow.start<typeof runWorkflow>('runWorkflow', {
     taskQueue,

@@ -23,94 +23,98 @@ export interface StageDeps {
   runDir(runId: string): string;
 }
 
+/** The staging activity: stageInput with progress heartbeated to Temporal. */
 export function makeStageRun(deps: StageDeps) {
-  return async function stageRun(config: RunConfig): Promise<StageResult> {
-    const pricing = await deps.pricingFor(config);
-    const runDir = deps.runDir(config.runId);
-    mkdirSync(runDir, { recursive: true });
-    const rejectsPath = join(runDir, 'rejects.jsonl');
-    const rejects = createWriteStream(rejectsPath, { encoding: 'utf8' });
-    const writeReject = async (r: RejectRecord): Promise<void> => {
-      if (!rejects.write(`${JSON.stringify(r)}\n`)) await once(rejects, 'drain');
-    };
+  return (config: RunConfig): Promise<StageResult> => stageInput(deps, config, (lines) => heartbeat({ lines }));
+}
 
-    const perModel = new Map<string, { prompt: number; output: number }>();
-    let lines = 0;
-    let accepted = 0;
-    let rejected = 0;
-    let nextSeq = 0;
-    let batch: NewItem[] = [];
-
-    const flush = async (): Promise<void> => {
-      if (batch.length === 0) return;
-      const { duplicates } = await deps.store.stageItems(config.runId, batch);
-      const dupLines = new Set(duplicates.map((d) => d.line));
-      for (const d of duplicates) {
-        rejected++;
-        await writeReject({ line: d.line, custom_id: d.customId, code: 'duplicate_custom_id', message: `custom_id "${d.customId}" was already used on line ${d.firstLine}` });
-      }
-      for (const it of batch) {
-        if (dupLines.has(it.line)) continue;
-        accepted++;
-        const m = perModel.get(it.model) ?? { prompt: 0, output: 0 };
-        m.prompt += it.promptTokens;
-        m.output += it.maxOutputTokens;
-        perModel.set(it.model, m);
-      }
-      batch = [];
-    };
-
-    try {
-      for await (const { lineNumber, result } of readInput(config.inputPath, config)) {
-        lines++;
-        if (!result.ok) {
-          rejected++;
-          await writeReject({ line: lineNumber, custom_id: result.reject.customId ?? null, code: result.reject.code, message: result.reject.message });
-          continue;
-        }
-        const { line } = result;
-        const isEmbedding = line.url === '/v1/embeddings';
-        batch.push({
-          customId: line.customId,
-          // seq numbers valid lines in order; a duplicate found at flush leaves a gap, which
-          // chunk ranges tolerate (a range is [seqStart, seqEnd) over whatever seqs exist).
-          seq: nextSeq++,
-          line: lineNumber,
-          url: line.url,
-          body: line.body,
-          model: line.body.model,
-          ...(line.feature !== undefined ? { feature: line.feature } : {}),
-          ...(line.priority !== undefined ? { priority: line.priority } : {}),
-          promptTokens: countRequestPromptTokens(line.url, line.body),
-          maxOutputTokens: isEmbedding ? 0 : maxOutputTokens(line.body, DEFAULT_MAX_OUTPUT_TOKENS),
-        });
-        if (batch.length >= STAGE_BATCH) await flush();
-        if (lines % HEARTBEAT_EVERY_LINES === 0) heartbeat({ lines });
-      }
-      await flush();
-    } catch (e) {
-      const err = e as NodeJS.ErrnoException;
-      if (err.code === 'ENOENT' || err.code === 'EACCES' || err.code === 'EISDIR') {
-        throw ApplicationFailure.nonRetryable(`cannot read input ${config.inputPath}: ${err.message}`, 'InvalidInput');
-      }
-      throw e;
-    } finally {
-      rejects.end();
-      await once(rejects, 'close');
-    }
-
-    let estimateUsd = 0;
-    let promptTokens = 0;
-    let maxOut = 0;
-    for (const [model, t] of perModel) {
-      promptTokens += t.prompt;
-      maxOut += t.output;
-      try {
-        estimateUsd += estimateCostUsd(pricing, model, t.prompt, t.output);
-      } catch (e) {
-        throw ApplicationFailure.nonRetryable((e as Error).message, 'UnknownModel');
-      }
-    }
-    return { lines, accepted, rejected, seqEnd: nextSeq, rejectsPath, promptTokens, maxOutputTokens: maxOut, estimateUsd, models: [...perModel.keys()].sort() };
+/** Streams, validates and stores the input; `onProgress` hears the line count now and then. */
+export async function stageInput(deps: StageDeps, config: RunConfig, onProgress: (lines: number) => void = () => {}): Promise<StageResult> {
+  const pricing = await deps.pricingFor(config);
+  const runDir = deps.runDir(config.runId);
+  mkdirSync(runDir, { recursive: true });
+  const rejectsPath = join(runDir, 'rejects.jsonl');
+  const rejects = createWriteStream(rejectsPath, { encoding: 'utf8' });
+  const writeReject = async (r: RejectRecord): Promise<void> => {
+    if (!rejects.write(`${JSON.stringify(r)}\n`)) await once(rejects, 'drain');
   };
+
+  const perModel = new Map<string, { prompt: number; output: number }>();
+  let lines = 0;
+  let accepted = 0;
+  let rejected = 0;
+  let nextSeq = 0;
+  let batch: NewItem[] = [];
+
+  const flush = async (): Promise<void> => {
+    if (batch.length === 0) return;
+    const { duplicates } = await deps.store.stageItems(config.runId, batch);
+    const dupLines = new Set(duplicates.map((d) => d.line));
+    for (const d of duplicates) {
+      rejected++;
+      await writeReject({ line: d.line, custom_id: d.customId, code: 'duplicate_custom_id', message: `custom_id "${d.customId}" was already used on line ${d.firstLine}` });
+    }
+    for (const it of batch) {
+      if (dupLines.has(it.line)) continue;
+      accepted++;
+      const m = perModel.get(it.model) ?? { prompt: 0, output: 0 };
+      m.prompt += it.promptTokens;
+      m.output += it.maxOutputTokens;
+      perModel.set(it.model, m);
+    }
+    batch = [];
+  };
+
+  try {
+    for await (const { lineNumber, result } of readInput(config.inputPath, config)) {
+      lines++;
+      if (!result.ok) {
+        rejected++;
+        await writeReject({ line: lineNumber, custom_id: result.reject.customId ?? null, code: result.reject.code, message: result.reject.message });
+        continue;
+      }
+      const { line } = result;
+      const isEmbedding = line.url === '/v1/embeddings';
+      batch.push({
+        customId: line.customId,
+        // seq numbers valid lines in order; a duplicate found at flush leaves a gap, which
+        // chunk ranges tolerate (a range is [seqStart, seqEnd) over whatever seqs exist).
+        seq: nextSeq++,
+        line: lineNumber,
+        url: line.url,
+        body: line.body,
+        model: line.body.model,
+        ...(line.feature !== undefined ? { feature: line.feature } : {}),
+        ...(line.priority !== undefined ? { priority: line.priority } : {}),
+        promptTokens: countRequestPromptTokens(line.url, line.body),
+        maxOutputTokens: isEmbedding ? 0 : maxOutputTokens(line.body, DEFAULT_MAX_OUTPUT_TOKENS),
+      });
+      if (batch.length >= STAGE_BATCH) await flush();
+      if (lines % HEARTBEAT_EVERY_LINES === 0) onProgress(lines);
+    }
+    await flush();
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    if (err.code === 'ENOENT' || err.code === 'EACCES' || err.code === 'EISDIR') {
+      throw ApplicationFailure.nonRetryable(`cannot read input ${config.inputPath}: ${err.message}`, 'InvalidInput');
+    }
+    throw e;
+  } finally {
+    rejects.end();
+    await once(rejects, 'close');
+  }
+
+  let estimateUsd = 0;
+  let promptTokens = 0;
+  let maxOut = 0;
+  for (const [model, t] of perModel) {
+    promptTokens += t.prompt;
+    maxOut += t.output;
+    try {
+      estimateUsd += estimateCostUsd(pricing, model, t.prompt, t.output);
+    } catch (e) {
+      throw ApplicationFailure.nonRetryable((e as Error).message, 'UnknownModel');
+    }
+  }
+  return { lines, accepted, rejected, seqEnd: nextSeq, rejectsPath, promptTokens, maxOutputTokens: maxOut, estimateUsd, models: [...perModel.keys()].sort() };
 }

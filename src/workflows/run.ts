@@ -5,7 +5,9 @@
 import {
   ApplicationFailure,
   condition,
+  ContinueAsNew,
   continueAsNew,
+  isCancellation,
   ParentClosePolicy,
   proxyActivities,
   setHandler,
@@ -46,19 +48,39 @@ const { stageRun, exportRun } = proxyActivities<Activities>({
 });
 
 export async function runWorkflow(input: RunInput): Promise<RunStatus> {
-  const { config } = input;
-  const now = (): string => new Date().toISOString();
-  const status: RunStatus = {
-    runId: config.runId,
+  const status = initialStatus(input);
+  setHandler(statusQuery, () => status);
+  try {
+    return await executeRun(input, status);
+  } catch (e) {
+    if (e instanceof ContinueAsNew || isCancellation(e)) throw e;
+    // Only invalid configuration or a bug ends here: say which, in the status and the failure.
+    const cause = (e as { cause?: Error }).cause ?? (e as Error);
+    status.state = 'failed';
+    status.error = cause.message;
+    status.updatedAt = new Date().toISOString();
+    upsertSearchAttributes([{ key: LlmBatchState, value: 'failed' }]);
+    throw ApplicationFailure.nonRetryable(`run ${input.config.runId} failed: ${cause.message}`, (cause as { type?: string }).type ?? 'RunFailed');
+  }
+}
+
+function initialStatus(input: RunInput): RunStatus {
+  const now = new Date().toISOString();
+  return {
+    runId: input.config.runId,
     state: 'staging',
     counts: { total: 0, succeeded: 0, failed: 0, rejected: 0, pending: 0 },
     costUsd: { spent: 0, estimate: 0 },
     tokens: emptyTokens(),
     chunks: { total: 0, done: 0, inFlight: [] },
-    startedAt: input.progress?.startedAt ?? now(),
-    updatedAt: now(),
+    startedAt: input.progress?.startedAt ?? now,
+    updatedAt: now,
   };
-  setHandler(statusQuery, () => status);
+}
+
+async function executeRun(input: RunInput, status: RunStatus): Promise<RunStatus> {
+  const { config } = input;
+  const now = (): string => new Date().toISOString();
 
   const setState = (state: RunState): void => {
     status.state = state;
@@ -140,7 +162,6 @@ export async function runWorkflow(input: RunInput): Promise<RunStatus> {
   }
   await condition(() => inFlight.size === 0 || childFailure !== undefined);
   if (childFailure !== undefined) {
-    setState('failed');
     throw ApplicationFailure.nonRetryable(`a chunk failed, which only a bug can cause: ${(childFailure as Error).message}`, 'ChunkFailed');
   }
 

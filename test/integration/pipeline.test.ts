@@ -157,3 +157,31 @@ describe('realtime pipeline', () => {
     }
   });
 });
+
+describe('a run that cannot start', () => {
+  it('fails with the reason when a model has no price, and its status says so', async () => {
+    const { WorkflowFailedError } = await import('@temporalio/client');
+    const { startRun, getRunStatus } = await import('../../src/client.ts');
+    const emu = await startEmulator({ port: 0 });
+    const home = tempDir();
+    const taskQueue = `nopricing-${Date.now()}`;
+    const worker = await startWorker({ home, baseURL: emu.baseUrl, taskQueue });
+    try {
+      const path = join(home, 'unknown-model.jsonl');
+      writeFileSync(path, `${chatLine('a', 'x', { model: 'my-local-llama' })}\n`);
+      const c = await client();
+      const runId = `pnoprice-${Date.now()}`;
+      const handle = await startRun(c, runConfig({ runId, inputPath: path }), taskQueue);
+      const err = await handle.result().then(() => undefined, (e: unknown) => e);
+      expect(err).toBeInstanceOf(WorkflowFailedError);
+      expect(String((err as Error & { cause?: Error }).cause?.message)).toMatch(/my-local-llama.*--pricing/s);
+      const status = await getRunStatus(c, runId);
+      expect(status.state).toBe('failed');
+      expect(status.error).toContain('my-local-llama');
+      expect(emu.stats().requests).toBe(0);
+    } finally {
+      await worker.stop();
+      await emu.close();
+    }
+  });
+});
