@@ -5,11 +5,14 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { inject } from 'vitest';
-import { NativeConnection } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import type { Client } from '@temporalio/client';
 import { connectClient, DEFAULTS, startRun } from '../../src/client.ts';
 import { createWorker, type LlmBatchWorker } from '../../src/worker.ts';
 import type { RunConfig, RunStatus } from '../../src/domain/run-types.ts';
+
+// Workers in test processes log warnings only, so test output stays readable.
+Runtime.install({ logger: new DefaultLogger('WARN') });
 
 export const tempDir = (prefix = 'llm-batch-'): string => mkdtempSync(join(tmpdir(), prefix));
 
