@@ -2,6 +2,7 @@
 // starting runs, and reading a run's status. Live progress inside chunks comes from
 // the heartbeats of their activities, read through describe(), so no item-level event
 // ever enters the run's history.
+import { basename } from 'node:path';
 import { Client, Connection, WorkflowNotFoundError, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { ChunkProgress, RunConfig, RunStatus } from './domain/run-types.ts';
@@ -40,7 +41,8 @@ export const newRunId = (): string => {
 };
 
 export async function startRun(client: Client, config: RunConfig, taskQueue = defaultTaskQueue()): Promise<WorkflowHandleWithFirstExecutionRunId<typeof runWorkflow>> {
-  const summary = `${config.model ?? 'models from the file'} · ${config.mode} · chunks of ${config.chunkSize}`;
+  const limits = [config.rpm && `${config.rpm} rpm`, config.tpm && `${config.tpm} tpm`].filter(Boolean).join(', ');
+  const summary = `${basename(config.inputPath)} · ${config.model ?? 'models from the file'} · ${config.mode} · concurrency ${config.concurrency}${limits ? ` · ${limits}` : ''}`;
   return client.workflow.start<typeof runWorkflow>('runWorkflow', {
     taskQueue,
     workflowId: config.runId,

@@ -10,6 +10,7 @@ import {
   isCancellation,
   ParentClosePolicy,
   proxyActivities,
+  setCurrentDetails,
   setHandler,
   startChild,
   upsertSearchAttributes,
@@ -85,6 +86,11 @@ async function executeRun(input: RunInput, status: RunStatus): Promise<RunStatus
   const setState = (state: RunState): void => {
     status.state = state;
     status.updatedAt = now();
+    // What the Temporal UI shows as the run's current details.
+    const c = status.counts;
+    setCurrentDetails(
+      `**${state}** · ${c.succeeded + c.failed}/${c.total} done · ${c.failed} failed · ${c.rejected} rejected · $${status.costUsd.spent.toFixed(4)} spent (estimate ≤ $${status.costUsd.estimate.toFixed(4)}) · chunks ${status.chunks.done}/${status.chunks.total}`,
+    );
     upsertSearchAttributes([
       { key: LlmBatchState, value: state },
       { key: LlmBatchProgress, value: status.counts.total ? (status.counts.succeeded + status.counts.failed) / status.counts.total : 0 },
@@ -114,7 +120,8 @@ async function executeRun(input: RunInput, status: RunStatus): Promise<RunStatus
       rejected: stage.rejected,
       pending: stage.accepted - progress.succeeded - progress.failed,
     };
-    status.costUsd.spent = progress.costUsd;
+    // Sums of float prices: shown to the nano-dollar, so JSON does not carry float noise.
+    status.costUsd.spent = Math.round(progress.costUsd * 1e9) / 1e9;
     status.tokens = progress.tokens;
     status.chunks.done = progress.chunksDone;
     status.updatedAt = now();
@@ -155,6 +162,7 @@ async function executeRun(input: RunInput, status: RunStatus): Promise<RunStatus
       workflowId: `${config.runId}/chunk-${index}`,
       args: [{ config, chunkIndex: index, seqStart: range.seqStart, seqEnd: range.seqEnd }],
       parentClosePolicy: ParentClosePolicy.TERMINATE,
+      staticSummary: `chunk ${index} of ${config.runId} · items ${range.seqStart}–${range.seqEnd - 1}`,
     });
     child.result().then(onChunkDone, (e: unknown) => {
       childFailure = e;
