@@ -90,15 +90,6 @@ export function makeProcessChunk(deps: RealtimeDeps) {
     }
 
     const after = await deps.store.totals(config.runId, range);
-    return {
-      chunkIndex: input.chunkIndex,
-      items: after.items,
-      succeeded: after.succeeded,
-      failed: after.failed,
-      pending: after.pending,
-      tokens: after.tokens,
-      costUsd: after.costUsd,
-      stopReason: quotaExhausted ? 'insufficient_quota' : 'done',
-    };
+    return { ...after, chunkIndex: input.chunkIndex, stopReason: quotaExhausted ? 'insufficient_quota' : 'done' };
   };
 }

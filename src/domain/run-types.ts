@@ -56,15 +56,19 @@ export interface StageResult {
 
 export type ChunkStopReason = 'done' | 'insufficient_quota';
 
-/** What a chunk reports back: small, whatever the chunk's size. */
-export interface ChunkSummary {
-  chunkIndex: number;
+/** Counts, tokens and money over a set of items (a chunk, or a whole run). */
+export interface ItemTotals {
   items: number;
   succeeded: number;
   failed: number;
   pending: number;
   tokens: TokenTotals;
   costUsd: number;
+}
+
+/** What a chunk reports back: small, whatever the chunk's size. */
+export interface ChunkSummary extends ItemTotals {
+  chunkIndex: number;
   stopReason: ChunkStopReason;
 }
 

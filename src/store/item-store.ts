@@ -1,7 +1,9 @@
 // The system of record for every item of every run (DESIGN invariant 2). Every write
 // is an idempotent upsert keyed by (run id, custom_id); the interface is async so a
 // PostgreSQL implementation can stand behind it unchanged.
-import type { TokenTotals } from '../domain/run-types.ts';
+import type { ItemTotals, TokenTotals } from '../domain/run-types.ts';
+
+export type { ItemTotals };
 
 export type ItemStatus = 'pending' | 'succeeded' | 'failed';
 
@@ -69,15 +71,6 @@ export interface StoredItem {
   response?: unknown;
   error?: ItemError;
   usage: TokenTotals;
-  costUsd: number;
-}
-
-export interface ItemTotals {
-  items: number;
-  succeeded: number;
-  failed: number;
-  pending: number;
-  tokens: TokenTotals;
   costUsd: number;
 }
 
