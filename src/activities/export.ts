@@ -37,6 +37,7 @@ export async function exportResults(
   outputPath: string,
   errorsPath: string,
   notDoneReason = 'the run ended before this item was processed',
+  onProgress: (items: number) => void = () => {},
 ): Promise<ExportResult> {
   mkdirSync(dirname(outputPath), { recursive: true });
   mkdirSync(dirname(errorsPath), { recursive: true });
@@ -49,6 +50,8 @@ export async function exportResults(
       else if (item.status === 'failed') result.failed++;
       else result.notDone++;
       await writeLine(item.status === 'succeeded' ? out : err, outputLine(runId, item, notDoneReason));
+      const n = result.succeeded + result.failed + result.notDone;
+      if (n % 10_000 === 0) onProgress(n);
     }
   } finally {
     out.end();

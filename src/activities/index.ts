@@ -8,6 +8,7 @@ import { makeStageRun } from './stage.ts';
 import { makeProcessChunk } from './realtime.ts';
 import { exportResults, type ExportResult } from './export.ts';
 import { join } from 'node:path';
+import { heartbeat } from '@temporalio/activity';
 
 export interface ActivityDeps {
   store: ItemStore;
@@ -23,7 +24,7 @@ export function createActivities(deps: ActivityDeps) {
     processChunk: makeProcessChunk(deps),
     async exportRun(input: { config: RunConfig; notDoneReason?: string }): Promise<ExportResult> {
       const dir = deps.runDir(input.config.runId);
-      return exportResults(deps.store, input.config.runId, join(dir, 'output.jsonl'), join(dir, 'errors.jsonl'), input.notDoneReason);
+      return exportResults(deps.store, input.config.runId, join(dir, 'output.jsonl'), join(dir, 'errors.jsonl'), input.notDoneReason, (items) => heartbeat({ items }));
     },
   };
 }

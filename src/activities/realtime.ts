@@ -45,12 +45,14 @@ export function makeProcessChunk(deps: RealtimeDeps) {
     const beat = setInterval(() => ctx.heartbeat(progress), HEARTBEAT_MS);
     ctx.heartbeat(progress);
     let quotaExhausted = false;
+    // The first unexpected error (a store write failing, say): stop starting calls, then rethrow.
+    let broken: unknown;
 
     try {
       await Promise.all(
         pending.map((item) =>
           slots(async () => {
-            if (quotaExhausted || signal.aborted) return;
+            if (quotaExhausted || signal.aborted || broken !== undefined) return;
             const outcome = await provider.call(
               { customId: item.customId, url: item.url, body: item.body, chargeTokens: item.promptTokens + item.maxOutputTokens, priorAttempts: item.attempts },
               signal,
@@ -80,10 +82,13 @@ export function makeProcessChunk(deps: RealtimeDeps) {
             }
             progress.done++;
             await writer.write(result);
+          }).catch((e: unknown) => {
+            broken ??= e;
           }),
         ),
       );
       await writer.flush();
+      if (broken !== undefined) throw broken;
     } finally {
       clearInterval(beat);
       await writer.close();
