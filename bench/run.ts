@@ -1,10 +1,11 @@
-// `npm run bench [-- limits|unlimited|batch]`: the same input against the same emulator
+// `npm run bench [-- limits|unlimited|stage|batch]`: the same input against the same emulator
 // settings, run (a) by the naive baseline (bench/baseline.ts: openai SDK + p-limit) and
 // (b) by llm-batch through Temporal (dev server, `llm-batch worker` process, startRun).
 // Prints a table per scenario with the ratio llm-batch / baseline and a verdict per target.
 // How the figures are measured: bench/README.md.
+import { freePort } from '../src/dev/ports.ts';
+import { benchStage } from './stage.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Table from 'cli-table3';
@@ -68,16 +69,6 @@ interface ScenarioResult {
 }
 
 const log = (msg: string): void => void process.stderr.write(`[bench] ${msg}\n`);
-
-const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
 
 function emulatorArgs(s: Scenario): string[] {
   const args = ['--latency-ms', String(s.latencyMs), '--jitter-ms', String(s.jitterMs)];
@@ -224,12 +215,16 @@ let interrupted = false;
 
 async function main(): Promise<number> {
   const arg = process.argv[2];
+  if (arg === 'stage') {
+    await benchStage();
+    return 0;
+  }
   if (arg === 'batch') {
     console.log('bench scenario "batch": not yet available (it comes with the Batch API mode).');
     return 0;
   }
   if (arg !== undefined && !(arg in SCENARIOS)) {
-    console.error(`unknown scenario "${arg}": use limits, unlimited, batch, or nothing for limits + unlimited`);
+    console.error(`unknown scenario "${arg}": use limits, unlimited, stage, batch, or nothing for limits + unlimited`);
     return 2;
   }
   const scenarios = arg ? [SCENARIOS[arg as Scenario['name']]] : [SCENARIOS.limits, SCENARIOS.unlimited];

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { startDevServer } from '../src/dev/dev-server.ts';
 import { bundleWorkflows } from '../src/worker.ts';
-import { freePort } from './support/ports.ts';
+import { freePort } from '../src/dev/ports.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {

@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { inject } from 'vitest';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/server.ts';
-import { freePort } from '../support/ports.ts';
+import { freePort } from '../../src/dev/ports.ts';
 import { chatLine, readJsonl, startWorker, tempDir, writeChatInput } from '../support/harness.ts';
 
 const exec = promisify(execFile);

@@ -1,3 +1,4 @@
+// A free TCP port on loopback, for the dev stack's tests and the benchmark.
 import { createServer } from 'node:net';
 
 /** A TCP port that was free a moment ago on 127.0.0.1. */
