@@ -1,15 +1,13 @@
 // Builds a worker from configuration: the workflows bundle, the activities with their
 // real dependencies, a connection from the standard TEMPORAL_* environment.
-import { createRequire } from 'node:module';
-import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import { createActivities } from './activities/index.ts';
 import { SqliteItemStore, storePath } from './store/sqlite.ts';
 import { createWorkerDeps } from './worker-deps.ts';
 import { dataDir, providerEnv, taskQueue, type ProviderEnv } from './settings.ts';
 import { connectionConfig } from './temporal-config.ts';
+import { ensureWorkflowBundle } from './workflow-bundle.ts';
 
-const require = createRequire(import.meta.url);
-export const WORKFLOWS_PATH = require.resolve('./workflows/index.ts');
 
 export interface WorkerSettings {
   home?: string;
@@ -17,8 +15,8 @@ export interface WorkerSettings {
   connection?: NativeConnection;
   namespace?: string;
   taskQueue?: string;
-  /** A prebuilt bundle (tests build it once); otherwise the worker bundles at start. */
-  workflowBundle?: WorkflowBundleWithSourceMap;
+  /** A prebuilt bundle (tests build it once); otherwise the cached one in the data dir. */
+  workflowBundle?: WorkflowBundleOption;
 }
 
 export interface LlmBatchWorker {
@@ -28,8 +26,6 @@ export interface LlmBatchWorker {
   run(): Promise<void>;
 }
 
-export const bundleWorkflows = (): Promise<WorkflowBundleWithSourceMap> =>
-  bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: { trace() {}, debug() {}, info() {}, warn() {}, error: console.error, log() {} } as never });
 
 export async function createWorker(settings: WorkerSettings = {}): Promise<LlmBatchWorker> {
   const home = settings.home ?? dataDir();
@@ -48,7 +44,7 @@ export async function createWorker(settings: WorkerSettings = {}): Promise<LlmBa
     namespace: namespace ?? 'default',
     taskQueue: settings.taskQueue ?? taskQueue(),
     activities: createActivities(deps),
-    ...(settings.workflowBundle ? { workflowBundle: settings.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
+    workflowBundle: settings.workflowBundle ?? { codePath: ensureWorkflowBundle(home) },
     // Chunks are I/O-bound: many may run at once; each holds at most its run's concurrency.
     maxConcurrentActivityTaskExecutions: 64,
     // Heartbeats carry live progress to `status`; without this they are throttled to 80% of the timeout.

@@ -26,7 +26,7 @@ export async function startWorker(opts: { home: string; baseURL: string; taskQue
     provider: { baseURL: opts.baseURL },
     connection,
     taskQueue: opts.taskQueue,
-    workflowBundle: { codePath: inject('workflowBundlePath') } as never,
+    workflowBundle: { codePath: inject('workflowBundlePath') },
   });
   const running = worker.run();
   return {
