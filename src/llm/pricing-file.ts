@@ -1,11 +1,9 @@
 // Loads pricing tables for workers and the CLI: the bundled pricing/pricing.json, or the
 // user's --pricing FILE. Both are validated, so a bad file fails with its path and field.
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import bundled from '../../pricing/pricing.json' with { type: 'json' };
 import { parsePricingTable, type PricingTable } from '../domain/pricing.ts';
 
-export const DEFAULT_PRICING_PATH = fileURLToPath(new URL('../../pricing/pricing.json', import.meta.url));
 
 let defaultTable: PricingTable | undefined;
 

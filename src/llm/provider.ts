@@ -119,10 +119,6 @@ export class ProviderClient {
     this.sleep = opts.sleep ?? abortableSleep;
   }
 
-  get limiter(): RateLimiter {
-    return this.opts.limiter;
-  }
-
   /** One item, until it succeeds, fails for good, or the account is out of quota. */
   async call(req: CallRequest, signal?: AbortSignal): Promise<CallOutcome> {
     const { limiter, maxAttempts } = this.opts;
