@@ -1,6 +1,7 @@
 // OpenAI error bodies: `{"error":{"message","type","param","code"}}`, with the texts
 // the real API uses for the cases the emulator produces.
-import { formatGoDuration, type LimitKind } from './limits.ts';
+import { type LimitKind } from './limits.ts';
+import { formatGoDuration } from '../domain/go-duration.ts';
 
 export interface OpenAIErrorBody {
   error: { message: string; type: string; param: string | null; code: string | null };

@@ -1,6 +1,6 @@
 // The emulator's options: zod schema, defaults, and the `START:DURATION` outage syntax.
 import { z } from 'zod';
-import { parseGoDuration } from './limits.ts';
+import { parseGoDuration } from '../domain/go-duration.ts';
 
 export interface Outage {
   /** Ms after the emulator started. */

@@ -4,7 +4,7 @@
 import OpenAI, { APIConnectionError, APIError, APIUserAbortError } from 'openai';
 import type { TokenTotals } from '../domain/run-types.ts';
 import { DEFAULT_BACKOFF, retryDelayMs, type BackoffPolicy } from '../domain/backoff.ts';
-import { parseRateLimitHeaders, type RateLimiter } from './rate-limiter.ts';
+import { parseRateLimitHeaders, systemClock, type RateLimiter } from './rate-limiter.ts';
 
 export interface ProviderOptions {
   apiKey?: string;
@@ -34,20 +34,6 @@ export type CallOutcome =
   | { kind: 'succeeded'; attempts: number; statusCode: number; requestId?: string; body: unknown; usage: TokenTotals }
   | { kind: 'failed'; attempts: number; statusCode?: number; requestId?: string; body?: unknown; error: { code: string; message: string; status?: number } }
   | { kind: 'quota_exhausted'; attempts: number; message: string };
-
-const abortableSleep = (ms: number, signal?: AbortSignal): Promise<void> =>
-  new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const t = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = (): void => {
-      clearTimeout(t);
-      reject(signal!.reason);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 
 /** Usage as the provider reported it (chat and embeddings shapes). */
 export function usageOf(body: unknown): TokenTotals {
@@ -116,7 +102,7 @@ export class ProviderClient {
       timeout: opts.requestTimeoutMs,
     });
     this.random = opts.random ?? Math.random;
-    this.sleep = opts.sleep ?? abortableSleep;
+    this.sleep = opts.sleep ?? systemClock.sleep;
   }
 
   /** One item, until it succeeds, fails for good, or the account is out of quota. */

@@ -15,6 +15,8 @@
 // unref'd: it exists only while a caller awaits acquire(), and an unref'd one would let
 // Node exit in the middle of that await when nothing else keeps the process alive.
 
+import { parseGoDuration } from '../domain/go-duration.ts';
+
 export interface Clock {
   now(): number;
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
@@ -273,7 +275,9 @@ export function parseRateLimitHeaders(get: (name: string) => string | null | und
   };
   const dur = (name: string): number | undefined => {
     const v = get(name)?.trim();
-    return v ? parseGoDuration(v) : undefined;
+    const ms = v ? parseGoDuration(v) : undefined;
+    // Go allows negative durations; a time until reset never is one.
+    return ms !== undefined && ms >= 0 ? ms : undefined;
   };
   const h: RateLimitHeaders = {
     limitRequests: num('x-ratelimit-limit-requests'),
@@ -285,22 +289,4 @@ export function parseRateLimitHeaders(get: (name: string) => string | null | und
   };
   for (const k of Object.keys(h) as (keyof RateLimitHeaders)[]) if (h[k] === undefined) delete h[k];
   return h;
-}
-
-const GO_UNITS: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, 'μs': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-const GO_PART = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)/gy;
-
-/** Go's time.Duration string ("6ms", "1.5s", "1m0s", "2m30.5s") in ms; undefined if malformed. */
-export function parseGoDuration(s: string): number | undefined {
-  const str = s.trim();
-  if (str === '0') return 0;
-  if (str === '') return undefined;
-  GO_PART.lastIndex = 0;
-  let total = 0;
-  let m: RegExpExecArray | null;
-  while ((m = GO_PART.exec(str)) !== null) {
-    total += Number(m[1]) * GO_UNITS[m[2]];
-    if (GO_PART.lastIndex === str.length) return total;
-  }
-  return undefined;
 }

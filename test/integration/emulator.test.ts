@@ -5,7 +5,7 @@ import { buildChatCompletion } from '../../src/emulator/chat.ts';
 import type { OpenAIErrorBody } from '../../src/emulator/errors.ts';
 import { DEFAULT_OPTIONS, type EmulatorOptions } from '../../src/emulator/options.ts';
 import type { EmulatorStats } from '../../src/emulator/stats.ts';
-import { parseGoDuration } from '../../src/emulator/limits.ts';
+import { parseGoDuration } from '../../src/domain/go-duration.ts';
 import { MODEL_IDS } from '../../src/emulator/models.ts';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/server.ts';
 import { countChatPromptTokens, countEmbeddingInputTokens, countTextTokens } from '../../src/llm/tokens.ts';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { Bucket, formatGoDuration, parseGoDuration, RateLimits, UNLIMITED } from '../../src/emulator/limits.ts';
+import { Bucket, RateLimits, UNLIMITED } from '../../src/emulator/limits.ts';
+import { formatGoDuration, parseGoDuration } from '../../src/domain/go-duration.ts';
 import { parseOutage, resolveOptions } from '../../src/emulator/options.ts';
 
 function clock(start = 1000) {

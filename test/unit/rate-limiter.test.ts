@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { RateLimiter, parseGoDuration, parseRateLimitHeaders } from '../../src/llm/rate-limiter.ts';
+import { RateLimiter, parseRateLimitHeaders } from '../../src/llm/rate-limiter.ts';
+import { parseGoDuration } from '../../src/domain/go-duration.ts';
 import { FakeClock, flush } from './fake-clock.ts';
 
 /** Keeps `n` callers acquiring in a loop; records admission times. */
@@ -208,8 +209,12 @@ describe('parseGoDuration', () => {
   ])('%s → %s ms', (s, ms) => {
     expect(parseGoDuration(s)).toBeCloseTo(ms, 9);
   });
-  it.each(['', 'abc', '5', '1.5', '5x', 's', '1m 0s', '-1s'])('rejects %j', (s) => {
+  it.each(['', 'abc', '5', '1.5', '5x', 's', '1m 0s'])('rejects %j', (s) => {
     expect(parseGoDuration(s)).toBeUndefined();
+  });
+  it('a negative reset header is ignored, though Go syntax allows it', () => {
+    expect(parseGoDuration('-1s')).toBe(-1000);
+    expect(parseRateLimitHeaders((h) => (h === 'x-ratelimit-reset-requests' ? '-1s' : null)).resetRequestsMs).toBeUndefined();
   });
 });
 
