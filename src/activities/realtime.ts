@@ -87,12 +87,11 @@ export function makeProcessChunk(deps: RealtimeDeps) {
           }),
         ),
       );
-      await writer.flush();
-      if (broken !== undefined) throw broken;
     } finally {
       clearInterval(beat);
-      await writer.close();
+      await writer.flush();
     }
+    if (broken !== undefined) throw broken;
 
     const after = await deps.store.totals(config.runId, range);
     return { ...after, chunkIndex: input.chunkIndex, stopReason: quotaExhausted ? 'insufficient_quota' : 'done' };

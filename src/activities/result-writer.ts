@@ -42,8 +42,4 @@ export class ResultWriter {
     });
     return this.writing;
   }
-
-  async close(): Promise<void> {
-    await this.flush();
-  }
 }

@@ -3,7 +3,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Client } from '@temporalio/client';
+import { WorkflowFailedError, type Client } from '@temporalio/client';
+import { getRunStatus, startRun } from '../../src/client.ts';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/server.ts';
 import { generateCompletion } from '../../src/emulator/chat.ts';
 import { client, readJsonl, runConfig, runToEnd, startWorker, tempDir, writeChatInput, chatLine } from '../support/harness.ts';
@@ -55,7 +56,6 @@ describe('realtime pipeline', () => {
   it('continues as new past the event threshold and still completes every item', async () => {
     const { path, ids } = writeChatInput(home, 600, 'can.jsonl');
     const runId = `pcan-${Date.now()}`;
-    const { startRun } = await import('../../src/client.ts');
     const handle = await startRun(c, runConfig({ runId, inputPath: path, chunkSize: 25, maxChunksInFlight: 3, continueAsNewAfterEvents: 40 }), taskQueue);
     const status = (await handle.result()) as { state: string; counts: { succeeded: number }; outputPath: string };
     expect(status.state).toBe('completed');
@@ -160,8 +160,6 @@ describe('realtime pipeline', () => {
 
 describe('a run that cannot start', () => {
   it('fails with the reason when a model has no price, and its status says so', async () => {
-    const { WorkflowFailedError } = await import('@temporalio/client');
-    const { startRun, getRunStatus } = await import('../../src/client.ts');
     const emu = await startEmulator({ port: 0 });
     const home = tempDir();
     const taskQueue = `nopricing-${Date.now()}`;
