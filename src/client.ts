@@ -5,7 +5,7 @@
 import { basename } from 'node:path';
 import { Client, Connection, WorkflowNotFoundError, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
-import type { ChunkProgress, RunConfig, RunStatus } from './domain/run-types.ts';
+import { FINAL_STATES, type ChunkProgress, type RunConfig, type RunStatus } from './domain/run-types.ts';
 import type { runWorkflow } from './workflows/run.ts';
 import { statusQuery } from './workflows/messages.ts';
 import { taskQueue as defaultTaskQueue } from './settings.ts';
@@ -33,6 +33,12 @@ export const DEFAULTS = {
   maxAttemptsPerItem: 8,
   requestTimeoutMs: 120_000,
   heartbeatTimeoutMs: 30_000,
+  budgetWarnAt: 0.8,
+  chunkCapFactor: 1.5,
+  outputMargin: 0.25,
+  circuitFailureThreshold: 5,
+  circuitInitialDelayMs: 30_000,
+  circuitMaxDelayMs: 15 * 60_000,
 } as const;
 
 export const newRunId = (): string => {
@@ -87,4 +93,4 @@ async function chunkProgress(client: Client, runId: string, index: number): Prom
   }
 }
 
-export const isFinished = (s: RunStatus): boolean => s.state === 'completed' || s.state === 'failed' || s.state === 'quota_exhausted';
+export const isFinished = (s: RunStatus): boolean => FINAL_STATES.includes(s.state);

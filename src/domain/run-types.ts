@@ -30,6 +30,30 @@ export interface RunConfig {
   heartbeatTimeoutMs: number;
   /** Pricing file path (as the worker sees it); the bundled table when absent. */
   pricingPath?: string;
+  /** Budget in USD; none enforced when absent (the estimate is still shown). */
+  budgetUsd?: number;
+  /** Share of the budget (0–1) at which the run turns yellow and switches to fallbackModel. */
+  budgetWarnAt: number;
+  /** The cheaper model remaining work switches to in yellow. */
+  fallbackModel?: string;
+  /** A chunk stops itself once its spend reaches its reservation times this factor. */
+  chunkCapFactor: number;
+  /** Margin over the measured mean output tokens when reserving (0.25 = +25%). */
+  outputMargin: number;
+  /** Consecutive provider failures (5xx, timeouts, connection errors) that open the circuit. */
+  circuitFailureThreshold: number;
+  /** First wait of an open circuit before its probe; doubles up to circuitMaxDelayMs. */
+  circuitInitialDelayMs: number;
+  circuitMaxDelayMs: number;
+  /** Process a random sample of this many items first and measure the cost. */
+  sampleSize?: number;
+  /** After the sample, wait in awaiting_approval for `approve` or `reject`. */
+  approve?: boolean;
+  /**
+   * Where alerts are POSTed: a URL, or `env:NAME` to read it from the worker's
+   * environment (so a secret webhook never enters Temporal history). Never in the memo.
+   */
+  alertWebhook?: string;
 }
 
 export interface TokenTotals {
@@ -54,7 +78,27 @@ export interface StageResult {
   models: string[];
 }
 
-export type ChunkStopReason = 'done' | 'insufficient_quota';
+/**
+ * Why a chunk returned. Anything but `done` and `insufficient_quota` leaves its pending
+ * items to a later dispatch of the same range.
+ */
+export type ChunkStopReason =
+  | 'done'
+  | 'insufficient_quota'
+  /** N consecutive provider failures: the run opens its circuit. */
+  | 'provider_unavailable'
+  /** The chunk's spend reached its reservation times chunkCapFactor. */
+  | 'cost_cap'
+  /** The dispatch's item limit (a budget-sized part of the chunk) was reached. */
+  | 'item_limit'
+  /** Told to stop by the run: */
+  | 'paused'
+  | 'circuit_open'
+  | 'cancelled'
+  | 'rejected';
+
+/** Why the run told its in-flight chunks to stop. */
+export type ChunkStopSignal = 'paused' | 'circuit_open' | 'cancelled' | 'rejected';
 
 /** Counts, tokens and money over a set of items (a chunk, or a whole run). */
 export interface ItemTotals {
@@ -72,7 +116,59 @@ export interface ChunkSummary extends ItemTotals {
   stopReason: ChunkStopReason;
 }
 
-export type RunState = 'staging' | 'running' | 'exporting' | 'completed' | 'quota_exhausted' | 'failed';
+export type RunState =
+  | 'staging'
+  | 'sampling'
+  | 'awaiting_approval'
+  | 'running'
+  | 'paused'
+  | 'circuit_open'
+  | 'budget_exhausted'
+  | 'exporting'
+  /** Final states: */
+  | 'completed'
+  | 'quota_exhausted'
+  | 'cancelled'
+  | 'rejected'
+  | 'failed';
+
+export const FINAL_STATES: readonly RunState[] = ['completed', 'quota_exhausted', 'cancelled', 'rejected', 'failed'];
+
+/** none: no budget given; green below budgetWarnAt; yellow up to 100%; red at or past it. */
+export type BudgetState = 'none' | 'green' | 'yellow' | 'red';
+
+export type CircuitState = 'closed' | 'open' | 'half_open';
+
+export interface CircuitStatus {
+  state: CircuitState;
+  /** When the circuit last opened (ISO), while open. */
+  openedAt?: string;
+  /** When the next probe is due (ISO), while open. */
+  nextProbeAt?: string;
+  /** Times the circuit has opened over the run, and probes sent. */
+  openings: number;
+  probes: number;
+}
+
+/** The yellow switch to the fallback model: once per run, recorded. */
+export interface ModelSwitch {
+  from: string;
+  to: string;
+  at: string;
+  /** Spend when it happened. */
+  spentUsd: number;
+}
+
+/** What the sample measured, and the total it extrapolates to. */
+export interface SampleEstimate {
+  /** Items of the sample that succeeded and were measured. */
+  measured: number;
+  meanInputTokens: number;
+  meanOutputTokens: number;
+  meanCostUsd: number;
+  /** Extrapolated cost of the whole run (sample included), with a 90% interval. */
+  totalUsd: { estimate: number; low: number; high: number };
+}
 
 export interface RunCounts {
   total: number;
@@ -86,9 +182,27 @@ export interface RunStatus {
   runId: string;
   state: RunState;
   counts: RunCounts;
-  costUsd: { spent: number; estimate: number };
+  costUsd: {
+    spent: number;
+    /** Reservations of the chunks in flight. */
+    reserved: number;
+    budget: number | null;
+    /** How far spend went past the budget (what was in flight when it was reached). */
+    overshoot: number;
+    /** Spent plus the estimated cost to finish, from measured means once there are some. */
+    estimateTotal: number;
+    /** The upper bound from staging: prompts exact, outputs at max_tokens. */
+    upperBound: number;
+  };
+  budgetState: BudgetState;
+  circuit: CircuitStatus;
+  modelSwitch?: ModelSwitch;
+  sample?: SampleEstimate;
   tokens: TokenTotals;
-  chunks: { total: number; done: number; inFlight: number[] };
+  /** inFlight: workflow ids of the chunk dispatches running now. */
+  chunks: { total: number; done: number; inFlight: string[] };
+  /** The last operator signal that was refused, and why. */
+  lastSignalError?: string;
   startedAt: string;
   updatedAt: string;
   outputPath?: string;
@@ -97,7 +211,7 @@ export interface RunStatus {
   error?: string;
 }
 
-/** What processChunk heartbeats, and what the CLI reads from a chunk in flight. */
+/** What processChunk heartbeats (counted from the dispatch's start), and what the CLI reads from a chunk in flight. */
 export interface ChunkProgress {
   done: number;
   succeeded: number;
