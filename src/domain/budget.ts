@@ -70,7 +70,8 @@ export const MIN_MEASURED_ITEMS = 20;
  */
 export function reservedOutputTokens(m: OutputMeasure, margin: number): number | undefined {
   if (m.items < MIN_MEASURED_ITEMS) return undefined;
-  return Math.max(1, Math.ceil((m.completionTokens / m.items) * (1 + margin)));
+  // The epsilon keeps float noise from adding a token: 100 × 1.1 is 110.00000000000001.
+  return Math.max(1, Math.ceil((m.completionTokens / m.items) * (1 + margin) - 1e-9));
 }
 
 /** The most a chunk may spend before it stops itself: its reservation times the factor. */
