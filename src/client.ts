@@ -46,15 +46,36 @@ export const newRunId = (): string => {
   return `run-${t}-${Math.random().toString(36).slice(2, 6)}`;
 };
 
-export async function startRun(client: Client, config: RunConfig, taskQueue = defaultTaskQueue()): Promise<WorkflowHandleWithFirstExecutionRunId<typeof runWorkflow>> {
+/** The run's one-line static summary in the Temporal UI: "120,000 requests · gpt-4o-mini · realtime · budget $40". */
+export function runSummary(config: RunConfig, requests?: number): string {
   const limits = [config.rpm && `${config.rpm} rpm`, config.tpm && `${config.tpm} tpm`].filter(Boolean).join(', ');
-  const summary = `${basename(config.inputPath)} · ${config.model ?? 'models from the file'} · ${config.mode} · concurrency ${config.concurrency}${limits ? ` · ${limits}` : ''}`;
+  return [
+    requests !== undefined ? `${requests.toLocaleString('en-US')} requests` : basename(config.inputPath),
+    config.model ?? 'models from the file',
+    config.mode,
+    config.budgetUsd !== undefined ? `budget $${config.budgetUsd}` : 'no budget',
+    config.fallbackModel ? `fallback ${config.fallbackModel}` : undefined,
+    config.sampleSize ? `sample ${config.sampleSize}${config.approve ? ' + approval' : ''}` : undefined,
+    `concurrency ${config.concurrency}`,
+    limits || undefined,
+  ].filter(Boolean).join(' · ');
+}
+
+/** The configuration as the memo shows it: never a secret (the alert webhook may hold a token). */
+export function memoOf(config: RunConfig): Record<string, unknown> {
+  const { alertWebhook, ...rest } = config;
+  return alertWebhook === undefined ? rest : { ...rest, alertWebhook: alertWebhook.startsWith('env:') ? alertWebhook : '(set; not shown)' };
+}
+
+/** Starts a run; `requests` (the input's line count, when the caller knows it) goes into the summary. */
+export async function startRun(client: Client, config: RunConfig, taskQueue = defaultTaskQueue(), requests?: number): Promise<WorkflowHandleWithFirstExecutionRunId<typeof runWorkflow>> {
+  const summary = runSummary(config, requests);
   return client.workflow.start<typeof runWorkflow>('runWorkflow', {
     taskQueue,
     workflowId: config.runId,
     args: [{ config }],
     // The configuration, for the UI; it holds no secret (keys stay on the workers).
-    memo: { config },
+    memo: { config: memoOf(config) },
     staticSummary: summary,
   });
 }
@@ -72,7 +93,7 @@ export async function getRunStatus(client: Client, runId: string): Promise<RunSt
     if (desc.status.name === 'COMPLETED') return (await handle.result()) as RunStatus;
     throw new Error(`run ${runId} is ${desc.status.name.toLowerCase()}: ${(e as Error).message}`);
   }
-  const live = await Promise.all(status.chunks.inFlight.map((i) => chunkProgress(client, runId, i)));
+  const live = await Promise.all(status.chunks.inFlight.map((id) => chunkProgress(client, id)));
   for (const p of live) {
     if (!p) continue;
     status.counts.succeeded += p.succeeded;
@@ -83,9 +104,9 @@ export async function getRunStatus(client: Client, runId: string): Promise<RunSt
   return status;
 }
 
-async function chunkProgress(client: Client, runId: string, index: number): Promise<ChunkProgress | undefined> {
+async function chunkProgress(client: Client, workflowId: string): Promise<ChunkProgress | undefined> {
   try {
-    const desc = await client.workflow.getHandle(`${runId}/chunk-${index}`).describe();
+    const desc = await client.workflow.getHandle(workflowId).describe();
     const payload = desc.raw.pendingActivities?.[0]?.heartbeatDetails?.payloads?.[0];
     return payload ? (defaultPayloadConverter.fromPayload(payload as never) as ChunkProgress) : undefined;
   } catch {

@@ -6,6 +6,7 @@ import type { ActivityDeps } from './activities/index.ts';
 import type { ItemStore } from './store/item-store.ts';
 import { ProviderClient } from './llm/provider.ts';
 import { RateLimiter } from './llm/rate-limiter.ts';
+import { SharedProviderHealth } from './llm/provider-health.ts';
 import { loadPricing } from './llm/pricing-file.ts';
 import { runDirOf, type ProviderEnv } from './settings.ts';
 
@@ -13,6 +14,7 @@ export function createWorkerDeps(store: ItemStore, home: string, provider: Provi
   const limiters = new Map<string, RateLimiter>();
   const clients = new Map<string, ProviderClient>();
   const slots = new Map<string, LimitFunction>();
+  const health = new Map<string, SharedProviderHealth>();
   const endpoint = provider.baseURL ?? 'https://api.openai.com/v1';
 
   return {
@@ -37,6 +39,16 @@ export function createWorkerDeps(store: ItemStore, home: string, provider: Provi
         clients.set(key, client);
       }
       return client;
+    },
+    providerHealth(config: RunConfig, epoch: number): SharedProviderHealth {
+      // One tripwire per run and circuit epoch: after the circuit closes, chunks start clean.
+      const key = `${config.runId}#${epoch}`;
+      let h = health.get(key);
+      if (!h) {
+        for (const k of health.keys()) if (k.startsWith(`${config.runId}#`)) health.delete(k);
+        health.set(key, (h = new SharedProviderHealth(config.circuitFailureThreshold)));
+      }
+      return h;
     },
     runSlots(config: RunConfig) {
       let limit = slots.get(config.runId);

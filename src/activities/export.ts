@@ -5,6 +5,7 @@ import { createWriteStream, mkdirSync } from 'node:fs';
 import { once } from 'node:events';
 import { dirname } from 'node:path';
 import type { ItemStore, StoredItem } from '../store/item-store.ts';
+import { notDoneFor, type NotDone } from '../domain/run-types.ts';
 
 export interface ExportResult {
   outputPath: string;
@@ -17,13 +18,17 @@ export interface ExportResult {
 /** The output line id: stable for a (run, custom_id), in OpenAI's `batch_req_` style. */
 const lineId = (runId: string, seq: number): string => `batch_req_${runId}_${seq}`;
 
-export function outputLine(runId: string, item: StoredItem, notDoneReason: string): Record<string, unknown> {
+export type { NotDone };
+
+export const NOT_PROCESSED: NotDone = notDoneFor('completed');
+
+export function outputLine(runId: string, item: StoredItem, notDone: NotDone): Record<string, unknown> {
   const response = item.statusCode !== undefined ? { status_code: item.statusCode, request_id: item.requestId ?? null, body: item.response ?? null } : null;
   if (item.status === 'succeeded') return { id: lineId(runId, item.seq), custom_id: item.customId, response, error: null };
   const error =
     item.status === 'failed'
       ? { code: item.error?.code ?? 'failed', message: item.error?.message ?? 'the request failed' }
-      : { code: 'not_processed', message: notDoneReason };
+      : { code: notDone.code, message: notDone.message };
   return { id: lineId(runId, item.seq), custom_id: item.customId, response, error };
 }
 
@@ -36,7 +41,7 @@ export async function exportResults(
   runId: string,
   outputPath: string,
   errorsPath: string,
-  notDoneReason = 'the run ended before this item was processed',
+  notDone: NotDone = NOT_PROCESSED,
   onProgress: (items: number) => void = () => {},
 ): Promise<ExportResult> {
   mkdirSync(dirname(outputPath), { recursive: true });
@@ -49,7 +54,7 @@ export async function exportResults(
       if (item.status === 'succeeded') result.succeeded++;
       else if (item.status === 'failed') result.failed++;
       else result.notDone++;
-      await writeLine(item.status === 'succeeded' ? out : err, outputLine(runId, item, notDoneReason));
+      await writeLine(item.status === 'succeeded' ? out : err, outputLine(runId, item, notDone));
       const n = result.succeeded + result.failed + result.notDone;
       if (n % 10_000 === 0) onProgress(n);
     }

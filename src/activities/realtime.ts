@@ -1,20 +1,40 @@
-// processChunk: calls the chunk's pending items through the provider with the run's
-// concurrency (shared by every chunk of the run in this process) and the process-wide
-// rate limiter, and writes results in small transactions. An item holds its concurrency
-// slot until its result is in the store, so a crash re-sends at most `concurrency` items.
-// After a retry or a crash it starts from what the store says is still pending.
-import { Context } from '@temporalio/activity';
-import type { ChunkProgress, ChunkSummary, RunConfig } from '../domain/run-types.ts';
+// processChunk: calls the pending items of one piece of work (a chunk's range, or the
+// run's sample) through the provider with the run's concurrency (shared by every chunk
+// of the run in this process) and the process-wide rate limiter, and writes results in
+// small transactions. An item holds its concurrency slot until its result is in the
+// store, so a crash re-sends at most `concurrency` items. After a retry or a crash it
+// starts from what the store says is still pending.
+//
+// It stops early, leaving the rest pending for a later dispatch, when:
+// - the run cancels it (pause, cancel, open circuit): no new call starts, calls in flight
+//   finish and are recorded (or are dropped after STOP_GRACE_MS), then it reports cancelled;
+// - the provider looks down (consecutive failures, shared by the run's chunks here);
+// - its spend would pass its cap (its reservation times chunkCapFactor);
+// - it did its dispatch's maxItems.
+import { CancelledFailure, Context } from '@temporalio/activity';
+import type { ChunkProgress, ChunkStopReason, ChunkSummary, ItemTotals, RunConfig } from '../domain/run-types.ts';
 import { costOfUsage, type PricingTable } from '../domain/pricing.ts';
-import type { ItemResult, ItemStore } from '../store/item-store.ts';
+import type { ItemResult, ItemSelection, ItemStore, PendingItem } from '../store/item-store.ts';
 import type { ProviderClient } from '../llm/provider.ts';
+import type { SharedProviderHealth } from '../llm/provider-health.ts';
 import { ResultWriter } from './result-writer.ts';
 
 export interface ChunkInput {
   config: RunConfig;
   chunkIndex: number;
-  seqStart: number;
-  seqEnd: number;
+  selection: ItemSelection;
+  /** The selection's totals when the run dispatched it: progress is counted from here. */
+  before: Pick<ItemTotals, 'succeeded' | 'failed' | 'costUsd'>;
+  /** The model to call instead of each item's own (the budget's fallback). */
+  model?: string;
+  /** Do at most this many items (the part of the chunk the budget allows). */
+  maxItems?: number;
+  /** Stop starting items once spend plus in-flight estimates would pass this (USD). */
+  capUsd?: number;
+  /** Output tokens per item the reservation assumed (max_tokens when absent). */
+  outputTokensPerItem?: number;
+  /** Which circuit epoch dispatched it: chunks of one epoch share one tripwire. */
+  circuitEpoch: number;
 }
 
 export interface RealtimeDeps {
@@ -23,28 +43,66 @@ export interface RealtimeDeps {
   providerFor(config: RunConfig): ProviderClient;
   /** The run's concurrency gate in this process: every chunk of the run shares it. */
   runSlots(config: RunConfig): <T>(fn: () => Promise<T>) => Promise<T>;
+  /** The run's circuit tripwire in this process, per epoch. */
+  providerHealth(config: RunConfig, epoch: number): SharedProviderHealth;
 }
 
 const HEARTBEAT_MS = 1000;
+/** After a stop, calls still in flight get this long to answer before they are dropped. */
+const STOP_GRACE_MS = 10_000;
+
+/** The item as it is sent: with the fallback model when the run switched. */
+export function requestOf(item: PendingItem, model: string | undefined): { body: unknown; model: string } {
+  if (model === undefined || model === item.model) return { body: item.body, model: item.model };
+  return { body: { ...(item.body as Record<string, unknown>), model }, model };
+}
+
+/** Prompt cost plus the reserved output, at the price of the model that will be called. */
+function itemEstimateUsd(pricing: PricingTable, item: PendingItem, model: string, outputTokensPerItem: number | undefined): number {
+  const output = outputTokensPerItem === undefined ? item.maxOutputTokens : Math.min(item.maxOutputTokens, outputTokensPerItem);
+  return costOfUsage(pricing, model, { promptTokens: item.promptTokens, cachedTokens: 0, completionTokens: output, reasoningTokens: 0 });
+}
 
 export function makeProcessChunk(deps: RealtimeDeps) {
   return async function processChunk(input: ChunkInput): Promise<ChunkSummary> {
-    const { config, seqStart, seqEnd } = input;
+    const { config, selection } = input;
     const ctx = Context.current();
-    const signal = ctx.cancellationSignal;
-    const range = { seqStart, seqEnd };
-    const [pricing, before, pending] = await Promise.all([
-      deps.pricingFor(config),
-      deps.store.totals(config.runId, range),
-      deps.store.pendingItems(config.runId, seqStart, seqEnd),
-    ]);
+    const cancelled = ctx.cancellationSignal;
+    const [pricing, start] = await Promise.all([deps.pricingFor(config), deps.store.totals(config.runId, selection)]);
+    // After a retry, the items this dispatch already did count against its maxItems.
+    const doneBefore = start.succeeded + start.failed - input.before.succeeded - input.before.failed;
+    const limit = input.maxItems === undefined ? -1 : Math.max(0, input.maxItems - doneBefore);
+    const pending = limit === 0 ? [] : await deps.store.pendingItems(config.runId, selection, limit);
     const provider = deps.providerFor(config);
     const slots = deps.runSlots(config);
+    const health = deps.providerHealth(config, input.circuitEpoch);
     const writer = new ResultWriter(deps.store, config.runId);
-    const progress: ChunkProgress = { done: before.succeeded + before.failed, succeeded: before.succeeded, failed: before.failed, costUsd: before.costUsd };
+    const progress: ChunkProgress = {
+      done: doneBefore,
+      succeeded: start.succeeded - input.before.succeeded,
+      failed: start.failed - input.before.failed,
+      costUsd: start.costUsd - input.before.costUsd,
+    };
     const beat = setInterval(() => ctx.heartbeat(progress), HEARTBEAT_MS);
     ctx.heartbeat(progress);
+
+    // Soft stop: no new call. Hard abort: calls in flight are dropped (after the grace).
+    const stop = new AbortController();
+    const hardAbort = new AbortController();
+    let graceTimer: NodeJS.Timeout | undefined;
+    const onCancel = (): void => {
+      stop.abort(cancelled.reason);
+      graceTimer = setTimeout(() => hardAbort.abort(cancelled.reason), STOP_GRACE_MS);
+    };
+    cancelled.addEventListener('abort', onCancel, { once: true });
+    const onTrip = (): void => stop.abort(health.signal.reason);
+    health.signal.addEventListener('abort', onTrip, { once: true });
+    if (health.tripped) onTrip();
+
     let quotaExhausted = false;
+    let capReached = false;
+    // Spend so far plus the estimates of calls in flight: what the cap is checked against.
+    let committedUsd = progress.costUsd;
     // The first unexpected error (a store write failing, say): stop starting calls, then rethrow.
     let broken: unknown;
 
@@ -52,22 +110,32 @@ export function makeProcessChunk(deps: RealtimeDeps) {
       await Promise.all(
         pending.map((item) =>
           slots(async () => {
-            if (quotaExhausted || signal.aborted || broken !== undefined) return;
-            const outcome = await provider.call(
-              { customId: item.customId, url: item.url, body: item.body, chargeTokens: item.promptTokens + item.maxOutputTokens, priorAttempts: item.attempts },
-              signal,
-            );
-            if (outcome.kind === 'quota_exhausted') {
-              quotaExhausted = true;
+            if (stop.signal.aborted || quotaExhausted || capReached || broken !== undefined) return;
+            const { body, model } = requestOf(item, input.model);
+            const estimate = itemEstimateUsd(pricing, item, model, input.outputTokensPerItem);
+            if (input.capUsd !== undefined && committedUsd + estimate > input.capUsd) {
+              capReached = true;
               return;
             }
-            const result: ItemResult = { customId: item.customId, status: outcome.kind, attempts: outcome.attempts, model: item.model, mode: 'realtime' };
+            committedUsd += estimate;
+            const outcome = await provider.call(
+              { customId: item.customId, url: item.url, body, chargeTokens: item.promptTokens + item.maxOutputTokens, priorAttempts: item.attempts },
+              { signal: hardAbort.signal, stop: stop.signal, health },
+            );
+            committedUsd -= estimate;
+            if (outcome.kind === 'quota_exhausted') {
+              quotaExhausted = true;
+              stop.abort(new Error('insufficient_quota'));
+              return;
+            }
+            if (outcome.kind === 'interrupted' || outcome.kind === 'unavailable') return; // stays pending
+            const result: ItemResult = { customId: item.customId, status: outcome.kind, attempts: outcome.attempts, model, mode: 'realtime' };
             if (outcome.statusCode !== undefined) result.statusCode = outcome.statusCode;
             if (outcome.requestId !== undefined) result.requestId = outcome.requestId;
             if (outcome.kind === 'succeeded') {
               result.response = outcome.body;
               result.usage = outcome.usage;
-              result.costUsd = costOfUsage(pricing, item.model, {
+              result.costUsd = costOfUsage(pricing, model, {
                 promptTokens: outcome.usage.prompt,
                 cachedTokens: outcome.usage.cached,
                 completionTokens: outcome.usage.completion,
@@ -75,6 +143,7 @@ export function makeProcessChunk(deps: RealtimeDeps) {
               });
               progress.succeeded++;
               progress.costUsd += result.costUsd;
+              committedUsd += result.costUsd;
             } else {
               result.error = outcome.error;
               if (outcome.body !== undefined) result.response = outcome.body;
@@ -83,17 +152,28 @@ export function makeProcessChunk(deps: RealtimeDeps) {
             progress.done++;
             await writer.write(result);
           }).catch((e: unknown) => {
-            broken ??= e;
+            // An aborted call after a cancellation is the stop working, not a failure.
+            if (!cancelled.aborted) broken ??= e;
           }),
         ),
       );
     } finally {
       clearInterval(beat);
+      clearTimeout(graceTimer);
+      cancelled.removeEventListener('abort', onCancel);
+      health.signal.removeEventListener('abort', onTrip);
       await writer.flush();
     }
     if (broken !== undefined) throw broken;
+    // The run asked it to stop: it did, with everything finished recorded.
+    if (cancelled.aborted) throw cancelled.reason instanceof CancelledFailure ? cancelled.reason : new CancelledFailure('chunk stopped');
 
-    const after = await deps.store.totals(config.runId, range);
-    return { ...after, chunkIndex: input.chunkIndex, stopReason: quotaExhausted ? 'insufficient_quota' : 'done' };
+    const after = await deps.store.totals(config.runId, selection);
+    let stopReason: ChunkStopReason = 'done';
+    if (quotaExhausted) stopReason = 'insufficient_quota';
+    else if (after.pending > 0 && health.tripped) stopReason = 'provider_unavailable';
+    else if (after.pending > 0 && capReached) stopReason = 'cost_cap';
+    else if (after.pending > 0 && input.maxItems !== undefined) stopReason = 'item_limit';
+    return { ...after, chunkIndex: input.chunkIndex, stopReason };
   };
 }

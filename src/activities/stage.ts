@@ -116,5 +116,13 @@ export async function stageInput(deps: StageDeps, config: RunConfig, onProgress:
       throw ApplicationFailure.nonRetryable((e as Error).message, 'UnknownModel');
     }
   }
+  if (config.fallbackModel !== undefined) {
+    // The yellow switch must be priceable, or the budget could not be kept after it.
+    try {
+      estimateCostUsd(pricing, config.fallbackModel, 0, 0);
+    } catch (e) {
+      throw ApplicationFailure.nonRetryable(`--fallback-model: ${(e as Error).message}`, 'UnknownModel');
+    }
+  }
   return { lines, accepted, rejected, seqEnd: nextSeq, rejectsPath, promptTokens, maxOutputTokens: maxOut, estimateUsd, models: [...perModel.keys()].sort() };
 }

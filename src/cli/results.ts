@@ -4,7 +4,9 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { SqliteItemStore, storePath } from '../store/sqlite.ts';
-import { exportResults } from '../activities/export.ts';
+import { exportResults, NOT_PROCESSED } from '../activities/export.ts';
+import { notDoneFor, type NotDone } from '../domain/run-types.ts';
+import { connectClient, getRunStatus } from '../client.ts';
 import { dataDir } from '../settings.ts';
 import { CliError } from './options.ts';
 
@@ -26,7 +28,7 @@ export function registerResultsCommand(program: Command): void {
         if (totals.items === 0) throw new CliError(`no items for run ${runId} in ${path}`);
         const out = resolve(opts.out);
         const errors = resolve(opts.errors ?? resolve(out, '..', 'errors.jsonl'));
-        const r = await exportResults(store, runId, out, errors);
+        const r = await exportResults(store, runId, out, errors, await notDoneOf(runId));
         if (opts.json) console.log(JSON.stringify(r));
         else {
           console.log(`${r.succeeded} succeeded → ${r.outputPath}`);
@@ -36,4 +38,14 @@ export function registerResultsCommand(program: Command): void {
         await store.close();
       }
     });
+}
+
+/** How items never done are listed: as the run ended (cancelled, rejected…), when Temporal can say. */
+async function notDoneOf(runId: string): Promise<NotDone> {
+  try {
+    return notDoneFor((await getRunStatus(await connectClient(), runId)).state);
+  } catch {
+    // Temporal unreachable or the run forgotten: the store alone still gives the results.
+    return NOT_PROCESSED;
+  }
 }

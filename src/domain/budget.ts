@@ -81,3 +81,15 @@ export const chunkCapUsd = (reserveUsd: number, factor: number): number => reser
 export function shouldSwitchModel(state: BudgetState, fallbackModel: string | undefined, alreadySwitched: boolean): boolean {
   return !alreadySwitched && fallbackModel !== undefined && (state === 'yellow' || state === 'red');
 }
+
+/**
+ * The amount of a raiseBudget/setBudget signal, as typed in the Temporal UI:
+ * `{"amountUsd": 25}` (or a bare number). A string says what is wrong.
+ */
+export function parseBudgetAmount(arg: unknown): number | string {
+  const v = typeof arg === 'number' ? arg : (arg as { amountUsd?: unknown } | null | undefined)?.amountUsd;
+  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) {
+    return `expected {"amountUsd": <a number > 0>}, got ${JSON.stringify(arg) ?? 'nothing'}`;
+  }
+  return v;
+}

@@ -220,3 +220,26 @@ export interface ChunkProgress {
 }
 
 export const emptyTokens = (): TokenTotals => ({ prompt: 0, cached: 0, completion: 0, reasoning: 0 });
+
+/** How an item never done is listed in errors.jsonl. */
+export interface NotDone {
+  code: string;
+  message: string;
+}
+
+/** The errors-file entry for items a run ended without doing, by how it ended. */
+export function notDoneFor(state: RunState): NotDone {
+  switch (state) {
+    case 'cancelled':
+      return { code: 'cancelled', message: 'the run was cancelled before this item was processed' };
+    case 'rejected':
+      return { code: 'rejected', message: 'the run was rejected after its sample; this item was not processed' };
+    case 'quota_exhausted':
+      return { code: 'insufficient_quota', message: 'not sent: the provider answered insufficient_quota, so the run stopped dispatching' };
+    case 'completed':
+    case 'failed':
+      return { code: 'not_processed', message: 'the run ended before this item was processed' };
+    default:
+      return { code: 'not_processed', message: `not done yet: the run is ${state}` };
+  }
+}

@@ -33,7 +33,30 @@ export interface CallRequest {
 export type CallOutcome =
   | { kind: 'succeeded'; attempts: number; statusCode: number; requestId?: string; body: unknown; usage: TokenTotals }
   | { kind: 'failed'; attempts: number; statusCode?: number; requestId?: string; body?: unknown; error: { code: string; message: string; status?: number } }
-  | { kind: 'quota_exhausted'; attempts: number; message: string };
+  | { kind: 'quota_exhausted'; attempts: number; message: string }
+  /** Told to stop before the item was done (pause, cancel, open circuit): it stays pending. */
+  | { kind: 'interrupted'; attempts: number }
+  /** A provider failure (5xx, timeout, connection) with the provider looking down: it stays pending. */
+  | { kind: 'unavailable'; attempts: number; error: { code: string; message: string; status?: number } };
+
+/** Whether the provider answers: fed every attempt's outcome, it says when to give up on it. */
+export interface ProviderHealth {
+  /** The provider answered (2xx, 4xx, 429). */
+  success(): void;
+  /** A provider failure (5xx, timeout, connection, malformed). True once the provider counts as down. */
+  failure(): boolean;
+  readonly tripped: boolean;
+}
+
+export interface CallOptions {
+  /** Hard abort: the HTTP request in flight is dropped. */
+  signal?: AbortSignal;
+  /** Soft stop: no further attempt starts (waits are cut short), an attempt in flight finishes. */
+  stop?: AbortSignal;
+  health?: ProviderHealth;
+  /** Overrides the client's maxAttempts (a probe makes exactly one). */
+  maxAttempts?: number;
+}
 
 /** Usage as the provider reported it (chat and embeddings shapes). */
 export function usageOf(body: unknown): TokenTotals {
@@ -105,21 +128,39 @@ export class ProviderClient {
     this.sleep = opts.sleep ?? systemClock.sleep;
   }
 
-  /** One item, until it succeeds, fails for good, or the account is out of quota. */
-  async call(req: CallRequest, signal?: AbortSignal): Promise<CallOutcome> {
-    const { limiter, maxAttempts } = this.opts;
+  /** One item, until it succeeds, fails for good, the account is out of quota, or it is told to stop. */
+  async call(req: CallRequest, opts: CallOptions = {}): Promise<CallOutcome> {
+    const { limiter } = this.opts;
+    const { signal, stop, health } = opts;
+    const maxAttempts = opts.maxAttempts ?? this.opts.maxAttempts;
     const maxRateLimitRetries = this.opts.maxRateLimitRetries ?? 100;
+    // Waits (limiter, backoff) end on either signal; only `signal` drops a request in flight.
+    const waitSignal = signal && stop ? AbortSignal.any([signal, stop]) : (signal ?? stop);
     let attempts = req.priorAttempts;
     let failures = 0;
     let rateLimited = 0;
+    const stopped = (): boolean => Boolean(stop?.aborted || health?.tripped);
+    const wait = async (fn: () => Promise<void>): Promise<boolean> => {
+      try {
+        await fn();
+        return true;
+      } catch (e) {
+        if (signal?.aborted) throw signal.reason ?? e;
+        if (stop?.aborted) return false;
+        throw e;
+      }
+    };
     for (;;) {
-      await limiter.acquire(req.chargeTokens, signal);
+      if (stopped()) return { kind: 'interrupted', attempts };
+      if (!(await wait(() => limiter.acquire(req.chargeTokens, waitSignal)))) return { kind: 'interrupted', attempts };
+      if (stopped()) return { kind: 'interrupted', attempts };
       attempts++;
       try {
         const { data, response } = await this.openai
           .post<unknown>(req.url.replace(/^\/v1/, ''), { body: req.body as Record<string, unknown>, headers: { 'X-Client-Request-Id': req.customId }, signal: signal ?? null })
           .withResponse();
         limiter.observe(parseRateLimitHeaders((h) => response.headers.get(h)));
+        health?.success();
         const ok: CallOutcome = { kind: 'succeeded', attempts, statusCode: response.status, body: data, usage: usageOf(data) };
         const requestId = response.headers.get('x-request-id');
         if (requestId) ok.requestId = requestId;
@@ -128,6 +169,10 @@ export class ProviderClient {
         if (e instanceof APIUserAbortError || signal?.aborted) throw signal?.reason ?? e;
         if (e instanceof APIError && e.headers) limiter.observe(parseRateLimitHeaders((h) => e.headers!.get(h)));
         const c = classify(e);
+        if (c.retry === 'backoff') {
+          // A provider failure: once the provider counts as down the item waits for the circuit, not its own retries.
+          if (health?.failure()) return { kind: 'unavailable', attempts, error: errorOf(e) };
+        } else health?.success();
         if (c.retry === 'quota') return { kind: 'quota_exhausted', attempts, message: (e as Error).message };
         if (c.retry === 'rate_limit' && rateLimited < maxRateLimitRetries) {
           rateLimited++;
@@ -137,7 +182,8 @@ export class ProviderClient {
           continue;
         }
         if (c.retry === 'backoff' && ++failures < maxAttempts) {
-          await this.sleep(retryDelayMs(failures, c.waitMs, this.opts.backoff ?? DEFAULT_BACKOFF, this.random), signal);
+          const ms = retryDelayMs(failures, c.waitMs, this.opts.backoff ?? DEFAULT_BACKOFF, this.random);
+          if (!(await wait(() => this.sleep(ms, waitSignal)))) return { kind: 'interrupted', attempts };
           continue;
         }
         const failed: CallOutcome = { kind: 'failed', attempts, error: errorOf(e) };

@@ -74,6 +74,30 @@ export interface StoredItem {
   costUsd: number;
 }
 
+/**
+ * Which items a piece of work covers: a range of seq (a chunk), or a seeded random
+ * sample of the run (the same seed always picks the same items, whatever their status).
+ */
+export type ItemSelection = { seqStart: number; seqEnd: number } | { sampleSeed: number; sampleSize: number };
+
+export const isSample = (s: ItemSelection): s is { sampleSeed: number; sampleSize: number } => 'sampleSeed' in s;
+
+/** Pending items of a selection, summed per model: what a reservation is priced from. */
+export interface PendingEstimate {
+  model: string;
+  items: number;
+  promptTokens: number;
+  /** Output tokens to reserve: each item's max_tokens, capped at the measured per-item figure when given. */
+  outputTokens: number;
+}
+
+/** A succeeded item's measured size and cost, for the sample's statistics. */
+export interface MeasuredItem {
+  promptTokens: number;
+  completionTokens: number;
+  costUsd: number;
+}
+
 export interface StageOutcome {
   /** custom_ids that were already taken by another line, with that line. */
   duplicates: { customId: string; line: number; firstLine: number }[];
@@ -86,12 +110,16 @@ export interface ItemStore {
    * already holds is reported as a duplicate and not inserted.
    */
   stageItems(runId: string, items: NewItem[]): Promise<StageOutcome>;
-  /** Items of [seqStart, seqEnd) not yet succeeded or finally failed, in seq order. */
-  pendingItems(runId: string, seqStart: number, seqEnd: number): Promise<PendingItem[]>;
+  /** Items of the selection not yet succeeded or finally failed, in seq order; at most `limit`. */
+  pendingItems(runId: string, selection: ItemSelection, limit?: number): Promise<PendingItem[]>;
+  /** Pending items of the selection per model, with output tokens capped at `outputTokensPerItem` when given. */
+  pendingEstimate(runId: string, selection: ItemSelection, outputTokensPerItem?: number): Promise<PendingEstimate[]>;
+  /** Size and cost of the selection's succeeded items. */
+  measuredItems(runId: string, selection: ItemSelection): Promise<MeasuredItem[]>;
   /** Writes results in one transaction. A succeeded item is never overwritten. */
   recordResults(runId: string, results: ItemResult[]): Promise<void>;
-  /** Totals over [seqStart, seqEnd), or the whole run when no range is given. */
-  totals(runId: string, range?: { seqStart: number; seqEnd: number }): Promise<ItemTotals>;
+  /** Totals over a selection, or the whole run when none is given. */
+  totals(runId: string, selection?: ItemSelection): Promise<ItemTotals>;
   /** Every item of a run in input order, streamed page by page (bounded memory). */
   items(runId: string, pageSize?: number): AsyncIterable<StoredItem>;
   /** Forgets a run's items, so a run id can be staged afresh. */

@@ -4,7 +4,7 @@
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { ItemResult, ItemStore, ItemTotals, NewItem, PendingItem, StageOutcome, StoredItem } from './item-store.ts';
+import { isSample, type ItemResult, type ItemSelection, type ItemStore, type ItemTotals, type MeasuredItem, type NewItem, type PendingEstimate, type PendingItem, type StageOutcome, type StoredItem } from './item-store.ts';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS items (
@@ -39,6 +39,19 @@ CREATE UNIQUE INDEX IF NOT EXISTS items_by_seq ON items (run_id, seq);
 
 type Row = Record<string, unknown>;
 
+// A seeded pseudo-random order of a run's items: h = (seq+1)·seed mod p, then h² mod p
+// (p = 2^31−1, so the square fits a 64-bit integer). The same seed picks the same sample
+// on every call, so a retried activity sees the same items.
+const SAMPLE_ORDER = '((((seq + 1) * ?) % 2147483647) * (((seq + 1) * ?) % 2147483647)) % 2147483647, seq';
+const sampleMultiplier = (seed: number): number => 1 + (Math.abs(Math.trunc(seed)) % 2147483646);
+/** The rows of a selection, as a sub-query with its parameters. */
+function selectionSql(runId: string, sel: ItemSelection): { from: string; params: (string | number)[] } {
+  if (isSample(sel)) {
+    return { from: `(SELECT * FROM items WHERE run_id = ? ORDER BY ${SAMPLE_ORDER} LIMIT ?) AS sel`, params: [runId, sampleMultiplier(sel.sampleSeed), sampleMultiplier(sel.sampleSeed), sel.sampleSize] };
+  }
+  return { from: '(SELECT * FROM items WHERE run_id = ? AND seq >= ? AND seq < ?) AS sel', params: [runId, sel.seqStart, sel.seqEnd] };
+}
+
 const num = (v: unknown): number => (typeof v === 'bigint' ? Number(v) : typeof v === 'number' ? v : 0);
 const str = (v: unknown): string | undefined => (v === null || v === undefined ? undefined : String(v));
 
@@ -51,6 +64,8 @@ export class SqliteItemStore implements ItemStore {
   private readonly selectTotalsRange: StatementSync;
   private readonly selectTotalsRun: StatementSync;
   private readonly selectPage: StatementSync;
+  private readonly totalsSql: string;
+  private readonly statements = new Map<string, StatementSync>();
 
   readonly path: string;
 
@@ -69,7 +84,7 @@ export class SqliteItemStore implements ItemStore {
     this.findItem = this.db.prepare('SELECT line FROM items WHERE run_id = ? AND custom_id = ?');
     this.selectPending = this.db.prepare(`
       SELECT custom_id, seq, url, body, model, prompt_tokens_est, max_output_tokens, attempts
-      FROM items WHERE run_id = ? AND seq >= ? AND seq < ? AND status = 'pending' ORDER BY seq`);
+      FROM items WHERE run_id = ? AND seq >= ? AND seq < ? AND status = 'pending' ORDER BY seq LIMIT ?`);
     this.updateResult = this.db.prepare(`
       UPDATE items SET status = ?, attempts = ?, model = ?, mode = ?, request_id = ?, status_code = ?, response = ?, error = ?,
         prompt_tokens = ?, cached_tokens = ?, completion_tokens = ?, reasoning_tokens = ?, cost_usd = ?, updated_at = ?
@@ -81,12 +96,20 @@ export class SqliteItemStore implements ItemStore {
         sum(prompt_tokens) AS prompt, sum(cached_tokens) AS cached, sum(completion_tokens) AS completion,
         sum(reasoning_tokens) AS reasoning, sum(cost_usd) AS cost
       FROM items WHERE run_id = ?`;
+    this.totalsSql = totals;
     this.selectTotalsRange = this.db.prepare(`${totals} AND seq >= ? AND seq < ?`);
     this.selectTotalsRun = this.db.prepare(totals);
     this.selectPage = this.db.prepare(`
       SELECT custom_id, seq, status, attempts, model, feature, mode, request_id, status_code, response, error,
         prompt_tokens, cached_tokens, completion_tokens, reasoning_tokens, cost_usd
       FROM items WHERE run_id = ? AND seq > ? ORDER BY seq LIMIT ?`);
+  }
+
+  /** A prepared statement for SQL built at run time, prepared once. */
+  private cached(sql: string): StatementSync {
+    let st = this.statements.get(sql);
+    if (!st) this.statements.set(sql, (st = this.db.prepare(sql)));
+    return st;
   }
 
   private transaction<T>(fn: () => T): T {
@@ -119,8 +142,12 @@ export class SqliteItemStore implements ItemStore {
     });
   }
 
-  async pendingItems(runId: string, seqStart: number, seqEnd: number): Promise<PendingItem[]> {
-    return (this.selectPending.all(runId, seqStart, seqEnd) as Row[]).map((r) => ({
+  async pendingItems(runId: string, selection: ItemSelection, limit = -1): Promise<PendingItem[]> {
+    const rows = isSample(selection)
+      ? (this.cached(`SELECT custom_id, seq, url, body, model, prompt_tokens_est, max_output_tokens, attempts
+          FROM ${selectionSql(runId, selection).from} WHERE status = 'pending' ORDER BY seq LIMIT ?`).all(...selectionSql(runId, selection).params, limit) as Row[])
+      : (this.selectPending.all(runId, selection.seqStart, selection.seqEnd, limit) as Row[]);
+    return rows.map((r) => ({
       customId: String(r.custom_id),
       seq: num(r.seq),
       url: String(r.url),
@@ -148,8 +175,30 @@ export class SqliteItemStore implements ItemStore {
     });
   }
 
-  async totals(runId: string, range?: { seqStart: number; seqEnd: number }): Promise<ItemTotals> {
-    const r = (range ? this.selectTotalsRange.get(runId, range.seqStart, range.seqEnd) : this.selectTotalsRun.get(runId)) as Row;
+  async pendingEstimate(runId: string, selection: ItemSelection, outputTokensPerItem?: number): Promise<PendingEstimate[]> {
+    const { from, params } = selectionSql(runId, selection);
+    // min(a, b) of two values is SQLite's scalar min; PostgreSQL spells it least(a, b).
+    const output = outputTokensPerItem === undefined ? 'max_output_tokens' : 'min(max_output_tokens, ?)';
+    const sql = `SELECT model, count(*) AS items, sum(prompt_tokens_est) AS prompt, sum(${output}) AS output
+      FROM ${from} WHERE status = 'pending' GROUP BY model ORDER BY model`;
+    const args = outputTokensPerItem === undefined ? params : [outputTokensPerItem, ...params];
+    return (this.cached(sql).all(...args) as Row[]).map((r) => ({ model: String(r.model), items: num(r.items), promptTokens: num(r.prompt), outputTokens: num(r.output) }));
+  }
+
+  async measuredItems(runId: string, selection: ItemSelection): Promise<MeasuredItem[]> {
+    const { from, params } = selectionSql(runId, selection);
+    const rows = this.cached(`SELECT prompt_tokens, completion_tokens, cost_usd FROM ${from} WHERE status = 'succeeded' ORDER BY seq`).all(...params) as Row[];
+    return rows.map((r) => ({ promptTokens: num(r.prompt_tokens), completionTokens: num(r.completion_tokens), costUsd: num(r.cost_usd) }));
+  }
+
+  async totals(runId: string, selection?: ItemSelection): Promise<ItemTotals> {
+    let r: Row;
+    if (!selection) r = this.selectTotalsRun.get(runId) as Row;
+    else if (!isSample(selection)) r = this.selectTotalsRange.get(runId, selection.seqStart, selection.seqEnd) as Row;
+    else {
+      const { from, params } = selectionSql(runId, selection);
+      r = this.cached(this.totalsSql.replace('FROM items WHERE run_id = ?', `FROM ${from}`)).get(...params) as Row;
+    }
     return {
       items: num(r.items),
       succeeded: num(r.succeeded),

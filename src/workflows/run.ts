@@ -1,186 +1,549 @@
-// runWorkflow: stage the input, then run a sliding window of chunk child workflows,
-// aggregate their small summaries, export the results. History grows with chunks, not
-// items; past a threshold (or when Temporal suggests it) the run drains its window and
-// continues as new, carrying its totals.
+// runWorkflow: stage the input, optionally run and measure a sample and wait for approval,
+// then dispatch a sliding window of chunk child workflows under the run's controls:
+// - budget: each dispatch reserves its estimate; it goes only if spent + reserved + it ≤ budget;
+// - circuit breaker: a chunk finding the provider down opens it for the whole run, which
+//   waits on durable timers and probes before resuming;
+// - operator signals: pause, resume, cancel, raiseBudget, setBudget, approve, reject, probe.
+// Chunks stopped early leave their items pending and are dispatched again. The run
+// aggregates small summaries, exports the results, and continues as new as history grows.
 import {
   ApplicationFailure,
   condition,
   ContinueAsNew,
   continueAsNew,
   isCancellation,
+  log,
   ParentClosePolicy,
   proxyActivities,
+  proxyLocalActivities,
   setCurrentDetails,
   setHandler,
   startChild,
   upsertSearchAttributes,
   workflowInfo,
+  type ChildWorkflowHandle,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.ts';
-import type { ChunkSummary, RunConfig, RunState, RunStatus, StageResult } from '../domain/run-types.ts';
-import { emptyTokens } from '../domain/run-types.ts';
+import type { ChunkStopSignal, ChunkSummary, ItemTotals, RunConfig, RunState, RunStatus } from '../domain/run-types.ts';
+import { emptyTokens, notDoneFor } from '../domain/run-types.ts';
 import { chunkCount, chunkRange } from '../domain/chunk-plan.ts';
+import { budgetState, chunkCapUsd, decideDispatch, parseBudgetAmount, reservedOutputTokens, shouldSwitchModel } from '../domain/budget.ts';
+import { closedCircuit, openCircuit, probeResult, startProbe, type CircuitPolicy } from '../domain/circuit-breaker.ts';
+import { alertPayload, type AlertEvent } from '../domain/alerts.ts';
 import { chunkWorkflow } from './chunk.ts';
-import { statusQuery } from './messages.ts';
-import { LlmBatchModel, LlmBatchProgress, LlmBatchSpentUsd, LlmBatchState } from './search-attributes.ts';
+import * as msg from './messages.ts';
+import { LlmBatchBudgetUsd, LlmBatchModel, LlmBatchProgress, LlmBatchSpentUsd, LlmBatchState } from './search-attributes.ts';
+import { addDelta, alertSummaryOf, currentDetails, fillStatus, ledgerOf, type QueuedWork, type RunProgress } from './run-status.ts';
 
-/** What a run carries across continue-as-new. */
-export interface RunProgress {
-  stage: StageResult;
-  nextChunk: number;
-  chunksDone: number;
-  succeeded: number;
-  failed: number;
-  costUsd: number;
-  tokens: RunStatus['tokens'];
-  startedAt: string;
-  stopReason?: 'insufficient_quota';
-}
+export type { RunProgress } from './run-status.ts';
 
 export interface RunInput {
   config: RunConfig;
   progress?: RunProgress;
 }
 
-const { stageRun, exportRun } = proxyActivities<Activities>({
+const { stageRun, exportRun, sampleStats, probeProvider } = proxyActivities<Activities>({
   startToCloseTimeout: '2 hours',
   heartbeatTimeout: '2 minutes',
   retry: { initialInterval: '1 second', maximumInterval: '1 minute', nonRetryableErrorTypes: ['InvalidInput', 'UnknownModel'] },
 });
+// Pricing the next piece of work is one quick query: a local activity, one marker in history.
+const { estimateWork } = proxyLocalActivities<Activities>({
+  startToCloseTimeout: '2 minutes',
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', nonRetryableErrorTypes: ['UnknownModel'] },
+});
+// A failing webhook never blocks the run: a few tries, then it is logged and forgotten.
+const { sendAlert } = proxyActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '2 seconds', maximumInterval: '10 seconds', maximumAttempts: 4, nonRetryableErrorTypes: ['AlertWebhookInvalid'] },
+});
+
+/** One dispatch in flight. */
+interface InFlight {
+  work: QueuedWork;
+  reserveUsd: number;
+  before: ItemTotals;
+  handle: ChildWorkflowHandle<typeof chunkWorkflow>;
+  stopSent?: ChunkStopSignal;
+}
 
 export async function runWorkflow(input: RunInput): Promise<RunStatus> {
-  const status = initialStatus(input);
-  setHandler(statusQuery, () => status);
+  const run = new Run(input);
   try {
-    return await executeRun(input, status);
+    return await run.execute();
   } catch (e) {
     if (e instanceof ContinueAsNew || isCancellation(e)) throw e;
     // Only invalid configuration or a bug ends here: say which, in the status and the failure.
     const cause = (e as { cause?: Error }).cause ?? (e as Error);
-    status.state = 'failed';
-    status.error = cause.message;
-    status.updatedAt = new Date().toISOString();
-    upsertSearchAttributes([{ key: LlmBatchState, value: 'failed' }]);
+    run.status.error = cause.message;
+    run.setState('failed');
+    await run.alert('failed', cause.message);
+    await run.alertsSent();
     throw ApplicationFailure.nonRetryable(`run ${input.config.runId} failed: ${cause.message}`, (cause as { type?: string }).type ?? 'RunFailed');
   }
 }
 
-function initialStatus(input: RunInput): RunStatus {
-  const now = new Date().toISOString();
-  return {
-    runId: input.config.runId,
-    state: 'staging',
-    counts: { total: 0, succeeded: 0, failed: 0, rejected: 0, pending: 0 },
-    costUsd: { spent: 0, estimate: 0 },
-    tokens: emptyTokens(),
-    chunks: { total: 0, done: 0, inFlight: [] },
-    startedAt: input.progress?.startedAt ?? now,
-    updatedAt: now,
-  };
-}
+class Run {
+  readonly config: RunConfig;
+  readonly status: RunStatus;
+  private p: RunProgress;
+  private readonly inFlight = new Map<string, InFlight>();
+  private readonly pendingAlerts: Promise<void>[] = [];
+  /** Bumped by every signal and every chunk result: waits end on a change, then re-decide. */
+  private version = 0;
+  private childFailure: unknown;
+  private totalChunks = 0;
+  private readonly policy: CircuitPolicy;
+  /** A first run (not a continuation): it stages the input. */
+  private readonly fresh: boolean;
 
-async function executeRun(input: RunInput, status: RunStatus): Promise<RunStatus> {
-  const { config } = input;
-  const now = (): string => new Date().toISOString();
+  constructor(input: RunInput) {
+    this.config = input.config;
+    const now = new Date().toISOString();
+    this.fresh = input.progress === undefined;
+    this.p = input.progress ?? newProgress(input.config, now);
+    this.policy = { initialDelayMs: this.config.circuitInitialDelayMs, maxDelayMs: this.config.circuitMaxDelayMs };
+    this.status = {
+      runId: this.config.runId,
+      state: this.fresh ? 'staging' : 'running',
+      counts: { total: 0, succeeded: 0, failed: 0, rejected: 0, pending: 0 },
+      costUsd: { spent: 0, reserved: 0, budget: null, overshoot: 0, estimateTotal: 0, upperBound: 0 },
+      budgetState: 'none',
+      circuit: { state: 'closed', openings: 0, probes: 0 },
+      tokens: emptyTokens(),
+      chunks: { total: 0, done: 0, inFlight: [] },
+      startedAt: this.p.startedAt,
+      updatedAt: now,
+    };
+    this.registerHandlers();
+  }
 
-  const setState = (state: RunState): void => {
-    status.state = state;
-    status.updatedAt = now();
-    // What the Temporal UI shows as the run's current details.
-    const c = status.counts;
-    setCurrentDetails(
-      `**${state}** · ${c.succeeded + c.failed}/${c.total} done · ${c.failed} failed · ${c.rejected} rejected · $${status.costUsd.spent.toFixed(4)} spent (estimate ≤ $${status.costUsd.estimate.toFixed(4)}) · chunks ${status.chunks.done}/${status.chunks.total}`,
-    );
+  // ── signals and the status query ──────────────────────────────────────────
+
+  private registerHandlers(): void {
+    const op = (): RunProgress['operator'] => this.p.operator;
+    const changed = (): void => {
+      this.version++;
+      this.refresh();
+    };
+    const refuse = (why: string): void => {
+      this.status.lastSignalError = why;
+      log.warn(`signal refused: ${why}`);
+      changed();
+    };
+    setHandler(msg.statusQuery, () => this.status, { description: msg.DESCRIPTIONS.status });
+    setHandler(msg.pauseSignal, () => {
+      op().paused = true;
+      changed();
+    }, { description: msg.DESCRIPTIONS.pause });
+    setHandler(msg.resumeSignal, () => {
+      op().paused = false;
+      changed();
+    }, { description: msg.DESCRIPTIONS.resume });
+    setHandler(msg.cancelSignal, () => {
+      op().cancelled = true;
+      changed();
+    }, { description: msg.DESCRIPTIONS.cancel });
+    const budgetHandler = (kind: 'raise' | 'set') => (arg: msg.BudgetAmount): void => {
+      const amount = parseBudgetAmount(arg);
+      if (typeof amount === 'string') return refuse(`${kind === 'raise' ? 'raiseBudget' : 'setBudget'}: ${amount}`);
+      if (kind === 'raise' && this.p.budgetUsd === undefined) return refuse('raiseBudget: the run has no budget to raise; use setBudget');
+      this.p.budgetUsd = kind === 'raise' ? this.p.budgetUsd! + amount : amount;
+      // A new budget starts a new episode: yellow and red may alert again.
+      const state = budgetState(ledgerOf(this.p, this.config, 0));
+      if (state !== 'red') this.p.alerted.red = false;
+      if (state === 'green') this.p.alerted.yellow = false;
+      upsertSearchAttributes([{ key: LlmBatchBudgetUsd, value: this.p.budgetUsd }]);
+      delete this.status.lastSignalError;
+      changed();
+    };
+    setHandler(msg.raiseBudgetSignal, budgetHandler('raise'), { description: msg.DESCRIPTIONS.raiseBudget });
+    setHandler(msg.setBudgetSignal, budgetHandler('set'), { description: msg.DESCRIPTIONS.setBudget });
+    setHandler(msg.approveSignal, () => {
+      if (!this.config.sampleSize) return refuse('approve: this run has no sample to approve (start it with --sample N --approve)');
+      op().approved = true;
+      changed();
+    }, { description: msg.DESCRIPTIONS.approve });
+    setHandler(msg.rejectSignal, () => {
+      if (!this.config.sampleSize) return refuse('reject: this run has no sample to reject (start it with --sample N --approve)');
+      if (this.p.phase === 'chunks') return refuse('reject: the sample was already approved');
+      op().rejected = true;
+      changed();
+    }, { description: msg.DESCRIPTIONS.reject });
+    setHandler(msg.probeSignal, () => {
+      if (this.p.circuit.state === 'closed') return refuse('probe: the circuit is closed; there is nothing to probe');
+      op().probeRequested = true;
+      changed();
+    }, { description: msg.DESCRIPTIONS.probe });
+  }
+
+  /** Ends when anything changed (a signal, a chunk result), or when `until` holds, or after `timeoutMs`. */
+  private async waitForChange(until: () => boolean = () => false, timeoutMs?: number): Promise<void> {
+    const seen = this.version;
+    const cond = (): boolean => this.version !== seen || until() || this.childFailure !== undefined;
+    if (timeoutMs === undefined) await condition(cond);
+    else await condition(cond, timeoutMs);
+  }
+
+  // ── status, search attributes, current details, alerts ─────────────────────
+
+  private reservedUsd(): number {
+    let r = 0;
+    for (const f of this.inFlight.values()) r += f.reserveUsd;
+    return r;
+  }
+
+  refresh(): void {
+    fillStatus(this.status, this.p, this.config, this.reservedUsd(), [...this.inFlight.keys()], this.totalChunks, new Date().toISOString());
+    setCurrentDetails(currentDetails(this.status));
+  }
+
+  setState(state: RunState): void {
+    const changed = this.status.state !== state;
+    this.status.state = state;
+    this.refresh();
+    if (!changed && state !== 'running') return;
+    const c = this.status.counts;
     upsertSearchAttributes([
       { key: LlmBatchState, value: state },
-      { key: LlmBatchProgress, value: status.counts.total ? (status.counts.succeeded + status.counts.failed) / status.counts.total : 0 },
-      { key: LlmBatchSpentUsd, value: status.costUsd.spent },
+      { key: LlmBatchProgress, value: c.total ? (c.succeeded + c.failed) / c.total : 0 },
+      { key: LlmBatchSpentUsd, value: this.status.costUsd.spent },
     ]);
-  };
-
-  let progress: RunProgress;
-  if (input.progress) {
-    progress = input.progress;
-  } else {
-    setState('staging');
-    const stage = await stageRun(config);
-    progress = { stage, nextChunk: 0, chunksDone: 0, succeeded: 0, failed: 0, costUsd: 0, tokens: emptyTokens(), startedAt: status.startedAt };
-    if (stage.models.length > 0) upsertSearchAttributes([{ key: LlmBatchModel, value: stage.models.join(',') }]);
   }
-  const { stage } = progress;
-  const totalChunks = chunkCount(stage.seqEnd, config.chunkSize);
-  status.rejectsPath = stage.rejectsPath;
-  status.chunks.total = totalChunks;
-  status.costUsd.estimate = stage.estimateUsd;
-  const refresh = (): void => {
-    status.counts = {
-      total: stage.accepted,
-      succeeded: progress.succeeded,
-      failed: progress.failed,
-      rejected: stage.rejected,
-      pending: stage.accepted - progress.succeeded - progress.failed,
-    };
-    // Sums of float prices: shown to the nano-dollar, so JSON does not carry float noise.
-    status.costUsd.spent = Math.round(progress.costUsd * 1e9) / 1e9;
-    status.tokens = progress.tokens;
-    status.chunks.done = progress.chunksDone;
-    status.updatedAt = now();
-  };
-  refresh();
-  setState('running');
 
-  const inFlight = new Set<number>();
-  const onChunkDone = (s: ChunkSummary): void => {
-    inFlight.delete(s.chunkIndex);
-    status.chunks.inFlight = [...inFlight];
-    progress.chunksDone++;
-    progress.succeeded += s.succeeded;
-    progress.failed += s.failed;
-    progress.costUsd += s.costUsd;
-    for (const k of ['prompt', 'cached', 'completion', 'reasoning'] as const) progress.tokens[k] += s.tokens[k];
-    if (s.stopReason === 'insufficient_quota') progress.stopReason = 'insufficient_quota';
-    refresh();
-    setState(status.state);
-  };
-  let childFailure: unknown;
-  const mustContinueAsNew = (): boolean =>
-    workflowInfo().continueAsNewSuggested || workflowInfo().historyLength >= config.continueAsNewAfterEvents;
+  /** Sends an alert if a webhook is configured; never waits for it (see alertsSent). */
+  alert(event: AlertEvent, detail?: string): Promise<void> {
+    const webhook = this.config.alertWebhook;
+    if (!webhook) return Promise.resolve();
+    this.refresh();
+    const payload = alertPayload(event, alertSummaryOf(this.status, detail), new Date().toISOString());
+    const sent = sendAlert({ webhook, payload }).catch((e: unknown) => {
+      log.warn(`alert ${event} was not delivered: ${(e as Error).message}`);
+    });
+    this.pendingAlerts.push(sent);
+    return Promise.resolve();
+  }
 
-  while (progress.nextChunk < totalChunks && !progress.stopReason && childFailure === undefined) {
-    await condition(() => inFlight.size < config.maxChunksInFlight || childFailure !== undefined);
-    if (childFailure !== undefined || progress.stopReason) break;
-    if (mustContinueAsNew()) {
-      // Drain the window so nothing is in flight across the new run's start.
-      await condition(() => inFlight.size === 0);
-      await continueAsNew<typeof runWorkflow>({ config, progress });
+  /** Waits for the alerts still being delivered (bounded by their retries). */
+  async alertsSent(): Promise<void> {
+    await Promise.all(this.pendingAlerts.splice(0));
+  }
+
+  // ── the run ───────────────────────────────────────────────────────────────
+
+  async execute(): Promise<RunStatus> {
+    const { config } = this;
+    if (this.fresh) {
+      this.setState('staging');
+      this.p.stage = await stageRun(config);
+      const sa: Parameters<typeof upsertSearchAttributes>[0] = [];
+      if (this.p.stage.models.length > 0) sa.push({ key: LlmBatchModel, value: this.p.stage.models.join(',') });
+      if (this.p.budgetUsd !== undefined) sa.push({ key: LlmBatchBudgetUsd, value: this.p.budgetUsd });
+      if (sa.length) upsertSearchAttributes(sa);
     }
-    const index = progress.nextChunk++;
-    const range = chunkRange(index, stage.seqEnd, config.chunkSize);
-    inFlight.add(index);
-    status.chunks.inFlight = [...inFlight];
-    const child = await startChild(chunkWorkflow, {
-      workflowId: `${config.runId}/chunk-${index}`,
-      args: [{ config, chunkIndex: index, seqStart: range.seqStart, seqEnd: range.seqEnd }],
-      parentClosePolicy: ParentClosePolicy.TERMINATE,
-      staticSummary: `chunk ${index} of ${config.runId} · items ${range.seqStart}–${range.seqEnd - 1}`,
-    });
-    child.result().then(onChunkDone, (e: unknown) => {
-      childFailure = e;
-    });
-  }
-  await condition(() => inFlight.size === 0 || childFailure !== undefined);
-  if (childFailure !== undefined) {
-    throw ApplicationFailure.nonRetryable(`a chunk failed, which only a bug can cause: ${(childFailure as Error).message}`, 'ChunkFailed');
+    this.totalChunks = chunkCount(this.p.stage.seqEnd, config.chunkSize);
+
+    if (this.p.phase === 'sample') {
+      if (config.sampleSize && this.p.stage.accepted > 0) await this.sampleAndApprove();
+      if (this.p.phase === 'sample') this.p.phase = 'chunks';
+    }
+    if (this.p.phase === 'approval') await this.awaitApproval();
+    if (this.p.phase === 'chunks' && !this.stopped()) {
+      this.setState('running');
+      await this.dispatchLoop(() => this.nextChunkWork(), true);
+    }
+    return this.finish();
   }
 
-  setState('exporting');
-  const notDoneReason = progress.stopReason === 'insufficient_quota'
-    ? 'not sent: the provider answered insufficient_quota, so the run stopped dispatching'
-    : 'the run ended before this item was processed';
-  const exported = await exportRun({ config, notDoneReason });
-  status.outputPath = exported.outputPath;
-  status.errorsPath = exported.errorsPath;
-  refresh();
-  setState(progress.stopReason === 'insufficient_quota' ? 'quota_exhausted' : 'completed');
-  return status;
+  private stopped(): boolean {
+    const op = this.p.operator;
+    return op.cancelled || op.rejected || this.p.stopReason !== undefined;
+  }
+
+  /** The sample: one piece of work (the seeded random selection), measured, then approval. */
+  private async sampleAndApprove(): Promise<void> {
+    const { config } = this;
+    const size = Math.min(config.sampleSize!, this.p.stage.accepted);
+    // The seed comes from the workflow's deterministic random: the same on every replay.
+    const sample: QueuedWork = { chunkIndex: -1, selection: { sampleSeed: Math.floor(Math.random() * 2 ** 31), sampleSize: size }, dispatches: 0 };
+    let queued: QueuedWork | undefined = sample;
+    this.setState('sampling');
+    await this.dispatchLoop(() => {
+      const w = queued;
+      queued = undefined;
+      return w ?? this.p.requeued.shift();
+    }, false);
+    if (this.stopped()) return;
+    const done = this.p.succeeded + this.p.failed;
+    this.p.sample = await sampleStats({ config, selection: sample.selection, remainingItems: this.p.stage.accepted - done, spentUsd: this.p.costUsd });
+    this.p.phase = config.approve ? 'approval' : 'chunks';
+    this.refresh();
+  }
+
+  private async awaitApproval(): Promise<void> {
+    const op = this.p.operator;
+    if (!op.approved && !op.rejected && !op.cancelled) {
+      this.setState('awaiting_approval');
+      const s = this.p.sample;
+      await this.alert('awaiting_approval', s ? `sample of ${s.measured}: $${s.meanCostUsd.toFixed(6)}/item; total ≈ $${s.totalUsd.estimate.toFixed(2)} (90%: $${s.totalUsd.low.toFixed(2)}–$${s.totalUsd.high.toFixed(2)})` : undefined);
+      await condition(() => op.approved || op.rejected || op.cancelled);
+    }
+    if (op.approved && !op.rejected && !op.cancelled) this.p.phase = 'chunks';
+  }
+
+  /** New chunks after the ones stopped early. */
+  private nextChunkWork(): QueuedWork | undefined {
+    const again = this.p.requeued.shift();
+    if (again) return again;
+    if (this.p.nextChunk >= this.totalChunks) return undefined;
+    const index = this.p.nextChunk++;
+    return { chunkIndex: index, selection: chunkRange(index, this.p.stage.seqEnd, this.config.chunkSize), dispatches: 0 };
+  }
+
+  /**
+   * The sliding window under the run's controls. `take` hands out the next piece of work;
+   * a piece that cannot go yet is put back at the front of the queue.
+   */
+  private async dispatchLoop(take: () => QueuedWork | undefined, mayContinueAsNew: boolean): Promise<void> {
+    const { config, p } = this;
+    const op = p.operator;
+    for (;;) {
+      if (this.childFailure !== undefined) break;
+      if (this.stopped()) break;
+      if (op.paused) {
+        this.stopInFlight('paused');
+        this.setState('paused');
+        await this.waitForChange(() => !op.paused || this.stopped());
+        if (!op.paused && !this.stopped()) this.setState(p.phase === 'sample' ? 'sampling' : 'running');
+        continue;
+      }
+      if (p.circuit.state !== 'closed') {
+        await this.handleOpenCircuit();
+        continue;
+      }
+      if (this.inFlight.size >= config.maxChunksInFlight) {
+        await this.waitForChange();
+        continue;
+      }
+      const work = take();
+      if (!work) {
+        if (this.inFlight.size === 0 && p.requeued.length === 0) break;
+        await this.waitForChange();
+        continue;
+      }
+      const putBack = (): void => {
+        p.requeued.unshift(work);
+      };
+      if (mayContinueAsNew && (workflowInfo().continueAsNewSuggested || workflowInfo().historyLength >= config.continueAsNewAfterEvents)) {
+        putBack();
+        await this.continueAsNew();
+      }
+      this.maybeSwitchModel();
+      const model = p.modelSwitch?.to;
+      const outputTokensPerItem = reservedOutputTokens(p.measured, config.outputMargin);
+      const est = await estimateWork({
+        config,
+        selection: work.selection,
+        ...(model !== undefined ? { model } : {}),
+        ...(outputTokensPerItem !== undefined ? { outputTokensPerItem } : {}),
+      });
+      if (est.pending === 0) {
+        if (work.chunkIndex >= 0) p.chunksDone++;
+        continue;
+      }
+      const decision = decideDispatch(ledgerOf(p, config, this.reservedUsd()), { pending: est.pending, usd: est.usd });
+      if (decision.kind === 'wait') {
+        putBack();
+        await this.waitForChange();
+        continue;
+      }
+      if (decision.kind === 'exhausted') {
+        putBack();
+        this.setState('budget_exhausted');
+        if (!p.alerted.red) {
+          p.alerted.red = true;
+          await this.alert('budget_red', `the next ${est.pending} items need about $${est.usd.toFixed(4)}; raise the budget with: llm-batch budget ${config.runId} --raise USD`);
+        }
+        // No timeout: an operator raises the budget, or cancels.
+        await this.waitForChange();
+        if (!this.stopped() && !op.paused) this.setState(p.phase === 'sample' ? 'sampling' : 'running');
+        continue;
+      }
+      await this.dispatch(work, est.before, decision.reserveUsd, decision.maxItems, outputTokensPerItem);
+      if (this.status.state !== 'running' && this.status.state !== 'sampling') this.setState(p.phase === 'sample' ? 'sampling' : 'running');
+    }
+    // Leaving the loop: cancelled, rejected, out of quota, a bug, or all done. Chunks in flight stop (if asked) and report.
+    if (this.p.operator.cancelled) this.stopInFlight('cancelled');
+    else if (this.p.operator.rejected) this.stopInFlight('rejected');
+    await condition(() => this.inFlight.size === 0 || this.childFailure !== undefined);
+    if (this.childFailure !== undefined) {
+      throw ApplicationFailure.nonRetryable(`a chunk failed, which only a bug can cause: ${(this.childFailure as Error).message}`, 'ChunkFailed');
+    }
+  }
+
+  private async dispatch(work: QueuedWork, before: ItemTotals, reserveUsd: number, maxItems: number | undefined, outputTokensPerItem: number | undefined): Promise<void> {
+    const { config, p } = this;
+    const base = work.chunkIndex < 0 ? `${config.runId}/sample` : `${config.runId}/chunk-${work.chunkIndex}`;
+    const workflowId = work.dispatches === 0 ? base : `${base}.${work.dispatches}`;
+    work.dispatches++;
+    const model = p.modelSwitch?.to;
+    const sel = work.selection;
+    const what = 'sampleSeed' in sel ? `random sample of ${sel.sampleSize}` : `items ${sel.seqStart}–${sel.seqEnd - 1}`;
+    const summary = [
+      `${work.chunkIndex < 0 ? 'sample' : `chunk ${work.chunkIndex}`} of ${config.runId}`,
+      what + (maxItems !== undefined ? ` (first ${maxItems} pending, as the budget allows)` : ''),
+      model ?? p.stage.models.join(','),
+      p.budgetUsd !== undefined ? `reserved $${reserveUsd.toFixed(4)}` : undefined,
+    ].filter(Boolean).join(' · ');
+    const handle = await startChild(chunkWorkflow, {
+      workflowId,
+      args: [{
+        config,
+        chunkIndex: work.chunkIndex,
+        selection: sel,
+        before: { succeeded: before.succeeded, failed: before.failed, costUsd: before.costUsd },
+        circuitEpoch: p.circuit.epoch,
+        ...(model !== undefined ? { model } : {}),
+        ...(maxItems !== undefined ? { maxItems } : {}),
+        ...(p.budgetUsd !== undefined ? { capUsd: chunkCapUsd(reserveUsd, config.chunkCapFactor) } : {}),
+        ...(outputTokensPerItem !== undefined ? { outputTokensPerItem } : {}),
+      }],
+      parentClosePolicy: ParentClosePolicy.TERMINATE,
+      staticSummary: summary,
+    });
+    const flight: InFlight = { work, reserveUsd, before, handle };
+    this.inFlight.set(workflowId, flight);
+    this.refresh();
+    handle.result().then(
+      (s) => this.onChunkDone(workflowId, flight, s),
+      (e: unknown) => {
+        this.childFailure = e;
+        this.version++;
+      },
+    );
+  }
+
+  private onChunkDone(workflowId: string, flight: InFlight, s: ChunkSummary): void {
+    const { p } = this;
+    this.inFlight.delete(workflowId);
+    addDelta(p, s, flight.before);
+    if (s.pending > 0 && s.stopReason !== 'insufficient_quota') p.requeued.push(flight.work);
+    else if (s.pending === 0 && flight.work.chunkIndex >= 0) p.chunksDone++;
+    if (s.stopReason === 'insufficient_quota') p.stopReason = 'insufficient_quota';
+    if (s.stopReason === 'provider_unavailable' && p.circuit.state === 'closed') {
+      p.circuit = openCircuit(p.circuit, this.policy, Date.now());
+      void this.alert('circuit_open', `chunk ${flight.work.chunkIndex} saw ${this.config.circuitFailureThreshold} provider failures in a row; first probe in ${Math.round(this.policy.initialDelayMs / 1000)} s`);
+    }
+    const state = budgetState(ledgerOf(p, this.config, this.reservedUsd()));
+    if ((state === 'yellow' || state === 'red') && !p.alerted.yellow) {
+      p.alerted.yellow = true;
+      void this.alert('budget_yellow', this.config.fallbackModel ? `remaining work switches to ${this.config.fallbackModel}` : undefined);
+    }
+    this.version++;
+    this.refresh();
+    upsertSearchAttributes([
+      { key: LlmBatchProgress, value: this.status.counts.total ? (this.status.counts.succeeded + this.status.counts.failed) / this.status.counts.total : 0 },
+      { key: LlmBatchSpentUsd, value: this.status.costUsd.spent },
+    ]);
+  }
+
+  /** Yellow: remaining work goes to the fallback model, once, recorded in the status. */
+  private maybeSwitchModel(): void {
+    const { p, config } = this;
+    const state = budgetState(ledgerOf(p, config, this.reservedUsd()));
+    if (!shouldSwitchModel(state, config.fallbackModel, p.modelSwitch !== undefined)) return;
+    p.modelSwitch = { from: p.stage.models.join(','), to: config.fallbackModel!, at: new Date().toISOString(), spentUsd: Math.round(p.costUsd * 1e9) / 1e9 };
+    log.info(`budget ${state}: remaining work switches from ${p.modelSwitch.from} to ${p.modelSwitch.to} at $${p.modelSwitch.spentUsd}`);
+    upsertSearchAttributes([{ key: LlmBatchModel, value: config.fallbackModel! }]);
+    this.refresh();
+  }
+
+  /** Tells every chunk in flight to stop at its next item (once per chunk). */
+  private stopInFlight(reason: ChunkStopSignal): void {
+    for (const f of this.inFlight.values()) {
+      if (f.stopSent) continue;
+      f.stopSent = reason;
+      // The chunk may finish before the signal lands: that is fine, it reports anyway.
+      f.handle.signal(msg.stopChunkSignal, reason).catch(() => {});
+    }
+  }
+
+  /**
+   * Open circuit: chunks in flight stop; the run waits on a durable timer (or the probe
+   * signal), sends one probe call, and closes the circuit on success or waits longer.
+   */
+  private async handleOpenCircuit(): Promise<void> {
+    const { p, config } = this;
+    const op = p.operator;
+    this.stopInFlight('circuit_open');
+    this.setState('circuit_open');
+    await condition(() => this.inFlight.size === 0 || this.childFailure !== undefined);
+    const interrupted = (): boolean => op.paused || this.stopped() || this.childFailure !== undefined;
+    if (interrupted()) return;
+    const waitMs = Math.max(0, (p.circuit.nextProbeAt ?? Date.now()) - Date.now());
+    await condition(() => op.probeRequested || interrupted(), waitMs);
+    if (interrupted()) return;
+    op.probeRequested = false;
+    p.circuit = startProbe(p.circuit);
+    this.refresh();
+    const model = p.modelSwitch?.to;
+    const r = await probeProvider({ config, ...(model !== undefined ? { model } : {}) });
+    if (r.recorded) addDelta(p, { ...r.recorded, items: 1, pending: 0 }, { succeeded: 0, failed: 0, costUsd: 0, tokens: emptyTokens() });
+    p.circuit = probeResult(p.circuit, r.ok, this.policy, Date.now());
+    if (p.circuit.state === 'closed') {
+      log.info(`circuit closed after ${p.circuit.probes} probe(s): ${r.detail}`);
+      await this.alert('circuit_closed', r.detail);
+      this.setState(p.phase === 'sample' ? 'sampling' : 'running');
+    } else {
+      log.info(`probe failed (${r.detail}); next probe at ${new Date(p.circuit.nextProbeAt!).toISOString()}`);
+      this.refresh();
+    }
+  }
+
+  private async continueAsNew(): Promise<never> {
+    // Drain the window and the alerts so nothing is in flight across the new run's start.
+    await condition(() => this.inFlight.size === 0 || this.childFailure !== undefined);
+    await this.alertsSent();
+    return continueAsNew<typeof runWorkflow>({ config: this.config, progress: this.p });
+  }
+
+  private async finish(): Promise<RunStatus> {
+    const { p, config } = this;
+    const op = p.operator;
+    this.setState('exporting');
+    let final: RunState = 'completed';
+    if (op.cancelled) final = 'cancelled';
+    else if (op.rejected) final = 'rejected';
+    else if (p.stopReason === 'insufficient_quota') final = 'quota_exhausted';
+    const notDone = notDoneFor(final);
+    const exported = await exportRun({ config, notDone });
+    this.status.outputPath = exported.outputPath;
+    this.status.errorsPath = exported.errorsPath;
+    this.setState(final);
+    if (final === 'cancelled') await this.alert('cancelled');
+    else if (final !== 'rejected') await this.alert('completed', final === 'quota_exhausted' ? 'stopped: the provider answered insufficient_quota' : undefined);
+    await this.alertsSent();
+    return this.status;
+  }
+}
+
+function newProgress(config: RunConfig, now: string): RunProgress {
+  const p: RunProgress = {
+    stage: { lines: 0, accepted: 0, rejected: 0, seqEnd: 0, rejectsPath: '', promptTokens: 0, maxOutputTokens: 0, estimateUsd: 0, models: [] },
+    phase: 'sample',
+    nextChunk: 0,
+    requeued: [],
+    chunksDone: 0,
+    succeeded: 0,
+    failed: 0,
+    costUsd: 0,
+    tokens: emptyTokens(),
+    measured: { items: 0, completionTokens: 0 },
+    startedAt: now,
+    circuit: closedCircuit(),
+    operator: { paused: false, cancelled: false, approved: false, rejected: false, probeRequested: false },
+    alerted: { yellow: false, red: false },
+  };
+  if (config.budgetUsd !== undefined) p.budgetUsd = config.budgetUsd;
+  return p;
 }

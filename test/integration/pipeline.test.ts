@@ -151,7 +151,7 @@ describe('realtime pipeline', () => {
       expect(emu.stats().quotaRejected).toBeLessThanOrEqual(4);
       const errors = readJsonl<OutLine>(status.errorsPath!);
       expect(errors.map((l) => l.custom_id)).toEqual(ids);
-      expect(new Set(errors.map((l) => l.error!.code))).toEqual(new Set(['not_processed']));
+      expect(new Set(errors.map((l) => l.error!.code))).toEqual(new Set(['insufficient_quota']));
     } finally {
       emu.configure({ quotaExhausted: false });
     }

@@ -39,7 +39,7 @@ describe('SqliteItemStore', () => {
     await store.recordResults('r', [{ customId: 'c0', status: 'succeeded', attempts: 2, model: 'gpt-4o-mini', mode: 'realtime', statusCode: 200, response: { ok: 2 }, usage, costUsd: 0.5 }]);
     const t = await store.totals('r');
     expect(t).toMatchObject({ items: 3, succeeded: 1, failed: 1, pending: 1, costUsd: 0.5, tokens: { prompt: 10, cached: 2, completion: 5, reasoning: 0 } });
-    expect((await store.pendingItems('r', 0, 3)).map((p) => p.customId)).toEqual(['c2']);
+    expect((await store.pendingItems('r', { seqStart: 0, seqEnd: 3 })).map((p) => p.customId)).toEqual(['c2']);
     const all = [];
     for await (const it of store.items('r', 2)) all.push(it);
     expect(all.map((i) => [i.customId, i.status])).toEqual([['c0', 'succeeded'], ['c1', 'failed'], ['c2', 'pending']]);
@@ -49,7 +49,43 @@ describe('SqliteItemStore', () => {
 
   it('ranges select by seq', async () => {
     await store.stageItems('r', Array.from({ length: 10 }, (_, i) => item(i)));
-    expect((await store.pendingItems('r', 3, 6)).map((p) => p.seq)).toEqual([3, 4, 5]);
+    expect((await store.pendingItems('r', { seqStart: 3, seqEnd: 6 })).map((p) => p.seq)).toEqual([3, 4, 5]);
     expect((await store.totals('r', { seqStart: 8, seqEnd: 20 })).items).toBe(2);
+  });
+
+  it('limits pending items, and estimates pending work per model with output capped at a measured figure', async () => {
+    const other = (seq: number): NewItem => ({ ...item(seq), model: 'gpt-4o', maxOutputTokens: 100 });
+    await store.stageItems('r', [item(0), item(1), other(2), other(3), item(4)]);
+    expect((await store.pendingItems('r', { seqStart: 0, seqEnd: 5 }, 2)).map((p) => p.seq)).toEqual([0, 1]);
+    await store.recordResults('r', [{ customId: 'c1', status: 'succeeded', attempts: 1, model: 'gpt-4o-mini', mode: 'realtime' }]);
+    const all = { seqStart: 0, seqEnd: 5 };
+    expect(await store.pendingEstimate('r', all)).toEqual([
+      { model: 'gpt-4o', items: 2, promptTokens: 20, outputTokens: 200 },
+      { model: 'gpt-4o-mini', items: 2, promptTokens: 20, outputTokens: 40 },
+    ]);
+    // A measured 30 tokens per item caps gpt-4o's 100 but not gpt-4o-mini's 20.
+    expect(await store.pendingEstimate('r', all, 30)).toEqual([
+      { model: 'gpt-4o', items: 2, promptTokens: 20, outputTokens: 60 },
+      { model: 'gpt-4o-mini', items: 2, promptTokens: 20, outputTokens: 40 },
+    ]);
+  });
+
+  it('a seeded sample picks the same spread-out items every time, whatever their status', async () => {
+    await store.stageItems('r', Array.from({ length: 1000 }, (_, i) => item(i)));
+    const sample = { sampleSeed: 12345, sampleSize: 50 };
+    const first = (await store.pendingItems('r', sample)).map((p) => p.seq);
+    expect(first).toHaveLength(50);
+    expect(new Set(first).size).toBe(50);
+    // Spread over the run, not the first 50 lines.
+    expect(Math.max(...first)).toBeGreaterThan(500);
+    expect(first.filter((s) => s < 100).length).toBeLessThan(20);
+    expect((await store.pendingItems('r', { sampleSeed: 999, sampleSize: 50 })).map((p) => p.seq)).not.toEqual(first);
+    // Succeeding some of them leaves the rest of the same sample pending.
+    const usage = { prompt: 10, cached: 0, completion: 7, reasoning: 0 };
+    await store.recordResults('r', first.slice(0, 20).map((seq) => ({ customId: `c${seq}`, status: 'succeeded' as const, attempts: 1, model: 'gpt-4o-mini', mode: 'realtime', usage, costUsd: 0.25 })));
+    expect((await store.pendingItems('r', sample)).map((p) => p.seq)).toEqual(first.slice(20));
+    expect(await store.totals('r', sample)).toMatchObject({ items: 50, succeeded: 20, pending: 30, costUsd: 5 });
+    expect(await store.measuredItems('r', sample)).toEqual(Array.from({ length: 20 }, () => ({ promptTokens: 10, completionTokens: 7, costUsd: 0.25 })));
+    expect((await store.pendingEstimate('r', sample))[0]).toMatchObject({ items: 30, promptTokens: 300 });
   });
 });

@@ -1,0 +1,109 @@
+// The small activities the run uses to steer itself: price the next piece of work before
+// reserving it, read a piece's totals, send the circuit's probe call, measure the sample.
+import type { ItemTotals, RunConfig, SampleEstimate } from '../domain/run-types.ts';
+import { costOfUsage, type PricingTable } from '../domain/pricing.ts';
+import { extrapolateCost } from '../domain/sample-stats.ts';
+import type { ItemResult, ItemSelection, ItemStore } from '../store/item-store.ts';
+import type { ProviderClient } from '../llm/provider.ts';
+import { requestOf } from './realtime.ts';
+
+export interface RunControlDeps {
+  store: ItemStore;
+  pricingFor(config: RunConfig): Promise<PricingTable>;
+  providerFor(config: RunConfig): ProviderClient;
+}
+
+export interface WorkEstimateInput {
+  config: RunConfig;
+  selection: ItemSelection;
+  /** The model that will be called instead of each item's own. */
+  model?: string;
+  /** Output tokens to reserve per item; each item's max_tokens when absent. */
+  outputTokensPerItem?: number;
+}
+
+export interface WorkEstimateResult {
+  /** The selection's totals now: the dispatch's progress is counted from these. */
+  before: ItemTotals;
+  pending: number;
+  promptTokens: number;
+  outputTokens: number;
+  /** Upper-bound cost of the pending items: prompts exact, outputs as reserved. */
+  usd: number;
+}
+
+export interface ProbeResult {
+  /** The provider answered (the circuit may close). */
+  ok: boolean;
+  /** The probed item's result, when one was recorded. */
+  recorded?: { succeeded: number; failed: number; costUsd: number; tokens: ItemTotals['tokens'] };
+  detail: string;
+}
+
+export function makeRunControlActivities(deps: RunControlDeps) {
+  return {
+    async estimateWork(input: WorkEstimateInput): Promise<WorkEstimateResult> {
+      const { config, selection } = input;
+      const [pricing, before, rows] = await Promise.all([
+        deps.pricingFor(config),
+        deps.store.totals(config.runId, selection),
+        deps.store.pendingEstimate(config.runId, selection, input.outputTokensPerItem),
+      ]);
+      const est: WorkEstimateResult = { before, pending: 0, promptTokens: 0, outputTokens: 0, usd: 0 };
+      for (const r of rows) {
+        est.pending += r.items;
+        est.promptTokens += r.promptTokens;
+        est.outputTokens += r.outputTokens;
+        est.usd += costOfUsage(pricing, input.model ?? r.model, { promptTokens: r.promptTokens, cachedTokens: 0, completionTokens: r.outputTokens, reasoningTokens: 0 });
+      }
+      return est;
+    },
+
+    async chunkTotals(input: { config: RunConfig; selection: ItemSelection }): Promise<ItemTotals> {
+      return deps.store.totals(input.config.runId, input.selection);
+    },
+
+    /**
+     * The circuit's half-open call: the run's first pending item, sent once. A success or a
+     * 4xx is recorded (the provider answered; the item is done or failed for good); a
+     * provider failure leaves the item pending.
+     */
+    async probeProvider(input: { config: RunConfig; model?: string }): Promise<ProbeResult> {
+      const { config } = input;
+      const [item] = await deps.store.pendingItems(config.runId, { seqStart: 0, seqEnd: Number.MAX_SAFE_INTEGER }, 1);
+      if (!item) return { ok: true, detail: 'nothing pending to probe with' };
+      const pricing = await deps.pricingFor(config);
+      const { body, model } = requestOf(item, input.model);
+      const outcome = await deps.providerFor(config).call(
+        { customId: item.customId, url: item.url, body, chargeTokens: item.promptTokens + item.maxOutputTokens, priorAttempts: item.attempts },
+        { maxAttempts: 1 },
+      );
+      if (outcome.kind === 'quota_exhausted') return { ok: true, detail: `the provider answered: ${outcome.message}` };
+      if (outcome.kind === 'interrupted') return { ok: false, detail: 'the probe was interrupted' };
+      if (outcome.kind === 'unavailable') return { ok: false, detail: `${outcome.error.code}: ${outcome.error.message}` };
+      const transient = outcome.kind === 'failed' && (outcome.statusCode === undefined || outcome.statusCode >= 500 || outcome.statusCode === 408 || outcome.statusCode === 429);
+      if (transient) return { ok: false, detail: `${outcome.error.code}: ${outcome.error.message}` };
+      const result: ItemResult = { customId: item.customId, status: outcome.kind, attempts: outcome.attempts, model, mode: 'realtime', statusCode: outcome.statusCode! };
+      if (outcome.requestId !== undefined) result.requestId = outcome.requestId;
+      const recorded = { succeeded: 0, failed: 0, costUsd: 0, tokens: { prompt: 0, cached: 0, completion: 0, reasoning: 0 } };
+      if (outcome.kind === 'succeeded') {
+        result.response = outcome.body;
+        result.usage = outcome.usage;
+        result.costUsd = costOfUsage(pricing, model, { promptTokens: outcome.usage.prompt, cachedTokens: outcome.usage.cached, completionTokens: outcome.usage.completion, reasoningTokens: outcome.usage.reasoning });
+        Object.assign(recorded, { succeeded: 1, costUsd: result.costUsd, tokens: outcome.usage });
+      } else {
+        result.error = outcome.error;
+        if (outcome.body !== undefined) result.response = outcome.body;
+        recorded.failed = 1;
+      }
+      await deps.store.recordResults(config.runId, [result]);
+      return { ok: true, recorded, detail: `${item.customId}: HTTP ${outcome.statusCode}` };
+    },
+
+    /** What the sample measured, extrapolated to the whole run with a 90% interval. */
+    async sampleStats(input: { config: RunConfig; selection: ItemSelection; remainingItems: number; spentUsd: number }): Promise<SampleEstimate> {
+      const measured = await deps.store.measuredItems(input.config.runId, input.selection);
+      return extrapolateCost(measured, { remainingItems: input.remainingItems, spentUsd: input.spentUsd });
+    },
+  };
+}

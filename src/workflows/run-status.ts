@@ -1,0 +1,123 @@
+// What a run carries across continue-as-new, and how its status is computed from it.
+// Workflow-side but free of Temporal calls, so the run workflow stays about control flow.
+import type { ItemTotals, ModelSwitch, RunConfig, RunStatus, SampleEstimate, StageResult, TokenTotals } from '../domain/run-types.ts';
+import { budgetState, MIN_MEASURED_ITEMS, overshootUsd, type Ledger, type OutputMeasure } from '../domain/budget.ts';
+import type { Circuit } from '../domain/circuit-breaker.ts';
+import type { AlertSummary } from '../domain/alerts.ts';
+
+/** A piece of work waiting for dispatch: a chunk's range (again, after a stop), or the sample. */
+export interface QueuedWork {
+  /** -1 for the sample. */
+  chunkIndex: number;
+  selection: { seqStart: number; seqEnd: number } | { sampleSeed: number; sampleSize: number };
+  /** Dispatches of this piece so far: names the next child workflow uniquely. */
+  dispatches: number;
+}
+
+/** What a run carries across continue-as-new. */
+export interface RunProgress {
+  stage: StageResult;
+  phase: 'sample' | 'approval' | 'chunks';
+  nextChunk: number;
+  /** Pieces stopped with items left: dispatched again before new chunks. */
+  requeued: QueuedWork[];
+  chunksDone: number;
+  succeeded: number;
+  failed: number;
+  costUsd: number;
+  tokens: TokenTotals;
+  /** Succeeded items and their completion tokens: the measured mean output per item. */
+  measured: OutputMeasure;
+  startedAt: string;
+  stopReason?: 'insufficient_quota';
+  budgetUsd?: number;
+  modelSwitch?: ModelSwitch;
+  circuit: Circuit;
+  sample?: SampleEstimate;
+  operator: { paused: boolean; cancelled: boolean; approved: boolean; rejected: boolean; probeRequested: boolean };
+  /** Alerts already sent for the current episode, so each fires once. */
+  alerted: { yellow: boolean; red: boolean };
+}
+
+const round9 = (n: number): number => Math.round(n * 1e9) / 1e9;
+
+export function ledgerOf(p: RunProgress, config: RunConfig, reservedUsd: number): Ledger {
+  return { limitUsd: p.budgetUsd, spentUsd: p.costUsd, reservedUsd, warnAt: config.budgetWarnAt };
+}
+
+/** Spent plus the cost to finish: measured mean per item once there are enough, else the upper bound's share. */
+export function estimateTotalUsd(p: RunProgress): number {
+  const remaining = p.stage.accepted - p.succeeded - p.failed;
+  if (remaining <= 0) return p.costUsd;
+  if (p.succeeded >= MIN_MEASURED_ITEMS) return p.costUsd + remaining * (p.costUsd / p.succeeded);
+  return p.costUsd + (p.stage.accepted > 0 ? (p.stage.estimateUsd * remaining) / p.stage.accepted : 0);
+}
+
+/** Adds what a dispatch did (its totals now minus its totals when dispatched) to the run's. */
+export function addDelta(p: RunProgress, after: ItemTotals, before: ItemTotals | Pick<ItemTotals, 'succeeded' | 'failed' | 'costUsd' | 'tokens'>): void {
+  const succeeded = after.succeeded - before.succeeded;
+  p.succeeded += succeeded;
+  p.failed += after.failed - before.failed;
+  p.costUsd += after.costUsd - before.costUsd;
+  for (const k of ['prompt', 'cached', 'completion', 'reasoning'] as const) p.tokens[k] += after.tokens[k] - before.tokens[k];
+  p.measured.items += succeeded;
+  p.measured.completionTokens += after.tokens.completion - before.tokens.completion;
+}
+
+export function fillStatus(status: RunStatus, p: RunProgress, config: RunConfig, reservedUsd: number, inFlight: string[], totalChunks: number, now: string): void {
+  const { stage } = p;
+  const ledger = ledgerOf(p, config, reservedUsd);
+  status.counts = {
+    total: stage.accepted,
+    succeeded: p.succeeded,
+    failed: p.failed,
+    rejected: stage.rejected,
+    pending: stage.accepted - p.succeeded - p.failed,
+  };
+  // Sums of float prices: shown to the nano-dollar, so JSON does not carry float noise.
+  status.costUsd = {
+    spent: round9(p.costUsd),
+    reserved: round9(reservedUsd),
+    budget: p.budgetUsd ?? null,
+    overshoot: round9(overshootUsd(ledger)),
+    estimateTotal: round9(estimateTotalUsd(p)),
+    upperBound: round9(stage.estimateUsd),
+  };
+  status.budgetState = budgetState(ledger);
+  status.circuit = { state: p.circuit.state, openings: p.circuit.openings, probes: p.circuit.probes };
+  if (p.circuit.openedAt !== undefined) status.circuit.openedAt = new Date(p.circuit.openedAt).toISOString();
+  if (p.circuit.nextProbeAt !== undefined && p.circuit.state === 'open') status.circuit.nextProbeAt = new Date(p.circuit.nextProbeAt).toISOString();
+  if (p.modelSwitch) status.modelSwitch = p.modelSwitch;
+  if (p.sample) status.sample = p.sample;
+  status.tokens = { ...p.tokens };
+  status.chunks = { total: totalChunks, done: p.chunksDone, inFlight };
+  status.rejectsPath = stage.rejectsPath;
+  status.updatedAt = now;
+}
+
+export function alertSummaryOf(status: RunStatus, detail?: string): AlertSummary {
+  const done = status.counts.succeeded + status.counts.failed;
+  const s: AlertSummary = {
+    runId: status.runId,
+    state: status.state,
+    done,
+    remaining: status.counts.pending,
+    total: status.counts.total,
+    spentUsd: status.costUsd.spent,
+    budgetUsd: status.costUsd.budget,
+    estimateToFinishUsd: Math.max(0, status.costUsd.estimateTotal - status.costUsd.spent),
+  };
+  if (detail !== undefined) s.detail = detail;
+  return s;
+}
+
+/** The Temporal UI's current details: progress, money against budget, state, circuit. */
+export function currentDetails(s: RunStatus): string {
+  const c = s.counts;
+  const money = s.costUsd.budget === null
+    ? `$${s.costUsd.spent.toFixed(4)} spent (no budget; estimate $${s.costUsd.estimateTotal.toFixed(4)})`
+    : `$${s.costUsd.spent.toFixed(4)} of $${s.costUsd.budget.toFixed(2)} budget (${s.budgetState}), $${s.costUsd.reserved.toFixed(4)} reserved`;
+  const circuit = s.circuit.state === 'closed' ? '' : ` · circuit ${s.circuit.state}${s.circuit.nextProbeAt ? `, next probe ${s.circuit.nextProbeAt}` : ''}`;
+  const sw = s.modelSwitch ? ` · switched ${s.modelSwitch.from} → ${s.modelSwitch.to}` : '';
+  return `**${s.state}** · ${c.succeeded + c.failed}/${c.total} done · ${c.failed} failed · ${c.rejected} rejected · ${money}${circuit}${sw} · chunks ${s.chunks.done}/${s.chunks.total}`;
+}
