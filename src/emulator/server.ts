@@ -12,16 +12,18 @@ import { FaultInjector, inOutage } from './faults.ts';
 import { RateLimits } from './limits.ts';
 import { findModel, listModels } from './models.ts';
 import { parsePatch, resolveOptions, type EmulatorOptions } from './options.ts';
-import { StatsCounter, type EmulatorStats } from './stats.ts';
+import { StatsCounter, type EmulatorStats, type RequestRecord } from './stats.ts';
 
 export type { EmulatorOptions } from './options.ts';
-export type { EmulatorStats } from './stats.ts';
+export type { EmulatorStats, RequestRecord } from './stats.ts';
 
 export interface RunningEmulator {
   /** e.g. http://127.0.0.1:41234/v1 — what OPENAI_BASE_URL takes. */
   baseUrl: string;
   port: number;
   stats(): EmulatorStats;
+  /** Every request as it arrived (time, path, X-Client-Request-Id) since `since` (epoch ms). */
+  requests(since?: number): RequestRecord[];
   resetStats(): void;
   /** Changes options at runtime (host and port excepted); rpm/tpm changes start fresh, full buckets. */
   configure(patch: Partial<EmulatorOptions>): void;
@@ -219,6 +221,7 @@ export async function startEmulator(opts: Partial<EmulatorOptions> = {}): Promis
   /** /_emulator/*: control endpoints; no faults, not counted. */
   function control(method: string, path: string, raw: Buffer, res: ServerResponse, t0: number): void {
     if (method === 'GET' && path === '/_emulator/stats') return write(res, 200, JSON.stringify(stats.snapshot()), t0);
+    if (method === 'GET' && path === '/_emulator/requests') return write(res, 200, JSON.stringify({ data: stats.requests() }), t0);
     if (method === 'POST' && path === '/_emulator/reset') {
       stats.reset();
       return write(res, 200, '{"ok":true}', t0);
@@ -247,7 +250,8 @@ export async function startEmulator(opts: Partial<EmulatorOptions> = {}): Promis
 
     if (path.startsWith('/_emulator/')) return control(method, path, raw, res, t0);
 
-    stats.request(path);
+    const clientId = req.headers['x-client-request-id'];
+    stats.request(path, typeof clientId === 'string' ? clientId : undefined);
     if (inOutage(options.outages, now() - startedAt)) {
       stats.count('outageErrors');
       return answerError(res, overloaded(), t0);
@@ -295,6 +299,7 @@ export async function startEmulator(opts: Partial<EmulatorOptions> = {}): Promis
     baseUrl: `http://${hostForUrl}:${port}/v1`,
     port,
     stats: () => stats.snapshot(),
+    requests: (since?: number) => stats.requests(since),
     resetStats: () => stats.reset(),
     configure,
     options: () => ({ ...options, outages: [...options.outages] }),

@@ -29,9 +29,20 @@ export interface EmulatorStats {
 
 export type StatCounter = Exclude<keyof EmulatorStats, 'byEndpoint' | 'uniqueIds' | 'duplicateIds' | 'duplicateCalls' | 'served' | 'promptTokens' | 'completionTokens' | 'requests'>;
 
+/** One request as it arrived: when (epoch ms), where, and its X-Client-Request-Id. */
+export interface RequestRecord {
+  at: number;
+  path: string;
+  id?: string;
+}
+
+/** The request log keeps the latest this many arrivals. */
+const LOG_LIMIT = 200_000;
+
 export class StatsCounter {
   private s = StatsCounter.empty();
   private servedById = new Map<string, number>();
+  private log: RequestRecord[] = [];
 
   private static empty(): EmulatorStats {
     return {
@@ -53,7 +64,9 @@ export class StatsCounter {
     };
   }
 
-  request(endpoint: string): void {
+  request(endpoint: string, id?: string, at = Date.now()): void {
+    this.log.push(id === undefined ? { at, path: endpoint } : { at, path: endpoint, id });
+    if (this.log.length > LOG_LIMIT) this.log.splice(0, this.log.length - LOG_LIMIT);
     this.s.requests++;
     this.s.byEndpoint[endpoint] = (this.s.byEndpoint[endpoint] ?? 0) + 1;
   }
@@ -80,8 +93,14 @@ export class StatsCounter {
     return { ...this.s, byEndpoint: { ...this.s.byEndpoint } };
   }
 
+  /** Arrivals (every answer, faults included) since `since` (epoch ms), oldest first. */
+  requests(since = 0): RequestRecord[] {
+    return this.log.filter((r) => r.at >= since);
+  }
+
   reset(): void {
     this.s = StatsCounter.empty();
     this.servedById = new Map();
+    this.log = [];
   }
 }

@@ -83,7 +83,8 @@ export function fillStatus(status: RunStatus, p: RunProgress, config: RunConfig,
     estimateTotal: round9(estimateTotalUsd(p)),
     upperBound: round9(stage.estimateUsd),
   };
-  status.budgetState = budgetState(ledger);
+  // Exhausted means red even a little short of 100%: not one more item fits.
+  status.budgetState = status.state === 'budget_exhausted' ? 'red' : budgetState(ledger);
   status.circuit = { state: p.circuit.state, openings: p.circuit.openings, probes: p.circuit.probes };
   if (p.circuit.openedAt !== undefined) status.circuit.openedAt = new Date(p.circuit.openedAt).toISOString();
   if (p.circuit.nextProbeAt !== undefined && p.circuit.state === 'open') status.circuit.nextProbeAt = new Date(p.circuit.nextProbeAt).toISOString();
