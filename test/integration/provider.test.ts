@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/server.ts';
 import { ProviderClient } from '../../src/llm/provider.ts';
 import { RateLimiter } from '../../src/llm/rate-limiter.ts';
+import { SharedProviderHealth } from '../../src/llm/provider-health.ts';
 
 const body = (text: string) => ({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: text }], max_tokens: 20 });
 const fastBackoff = { initialMs: 1, maxMs: 5, multiplier: 2, jitter: 0 };
@@ -83,6 +84,55 @@ describe('ProviderClient', () => {
       expect(emu.stats().malformed).toBeGreaterThan(0);
     } finally {
       emu.configure({ malformedRate: 0 });
+    }
+  });
+
+  it('stops retrying once the shared health trips: the item stays pending (unavailable), and a 4xx counts as the provider answering', async () => {
+    emu.resetStats();
+    emu.configure({ errorRate: 1 });
+    try {
+      const health = new SharedProviderHealth(3);
+      const c = client({ maxAttempts: 10 });
+      const r = await c.call({ customId: 'id-down', url: '/v1/chat/completions', body: body('x'), chargeTokens: 40, priorAttempts: 0 }, { health });
+      expect(r).toMatchObject({ kind: 'unavailable', attempts: 3 });
+      expect(health.signal.aborted).toBe(true);
+      // Once tripped, other calls sharing it do not even start.
+      const next = await c.call({ customId: 'id-down-2', url: '/v1/chat/completions', body: body('y'), chargeTokens: 40, priorAttempts: 0 }, { health });
+      expect(next).toEqual({ kind: 'interrupted', attempts: 0 });
+      expect(emu.stats().requests).toBe(3);
+    } finally {
+      emu.configure({ errorRate: 0 });
+    }
+    const streak = new SharedProviderHealth(2);
+    streak.failure();
+    // A 400 is an answer: the streak restarts.
+    await client().call({ customId: 'id-400b', url: '/v1/chat/completions', body: { model: 'gpt-4o-mini', messages: [] }, chargeTokens: 40, priorAttempts: 0 }, { health: streak });
+    expect(streak.failure()).toBe(false);
+  });
+
+  it('a soft stop cuts a backoff wait short without dropping a call in flight', async () => {
+    emu.resetStats();
+    emu.configure({ errorRate: 1 });
+    try {
+      const stop = new AbortController();
+      const c = client({ maxAttempts: 10, backoff: { initialMs: 5000, maxMs: 5000, multiplier: 1, jitter: 0 } });
+      const t0 = Date.now();
+      const pending = c.call({ customId: 'id-stop', url: '/v1/chat/completions', body: body('x'), chargeTokens: 40, priorAttempts: 0 }, { stop: stop.signal });
+      setTimeout(() => stop.abort(), 200);
+      expect(await pending).toEqual({ kind: 'interrupted', attempts: 1 });
+      expect(Date.now() - t0).toBeLessThan(2000);
+    } finally {
+      emu.configure({ errorRate: 0 });
+    }
+    // An attempt already sent finishes: the stop does not abort the HTTP request.
+    emu.configure({ latencyMs: 300 });
+    try {
+      const stop = new AbortController();
+      const pending = client().call({ customId: 'id-inflight', url: '/v1/chat/completions', body: body('z'), chargeTokens: 40, priorAttempts: 0 }, { stop: stop.signal });
+      setTimeout(() => stop.abort(), 100);
+      expect((await pending).kind).toBe('succeeded');
+    } finally {
+      emu.configure({ latencyMs: 0 });
     }
   });
 });
