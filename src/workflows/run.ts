@@ -501,8 +501,17 @@ class Run {
   }
 
   private async continueAsNew(): Promise<never> {
-    // Drain the window and the alerts so nothing is in flight across the new run's start.
-    await condition(() => this.inFlight.size === 0 || this.childFailure !== undefined);
+    // Drain the window and the alerts so nothing is in flight across the new run's start;
+    // an operator's pause or cancel meanwhile still stops the chunks at once.
+    const op = this.p.operator;
+    while (this.inFlight.size > 0 && this.childFailure === undefined) {
+      if (op.cancelled) this.stopInFlight('cancelled');
+      else if (op.paused) this.stopInFlight('paused');
+      await this.waitForChange(() => this.inFlight.size === 0);
+    }
+    if (this.childFailure !== undefined) {
+      throw ApplicationFailure.nonRetryable(`a chunk failed, which only a bug can cause: ${(this.childFailure as Error).message}`, 'ChunkFailed');
+    }
     await this.alertsSent();
     return continueAsNew<typeof runWorkflow>({ config: this.config, progress: this.p });
   }
