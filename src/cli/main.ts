@@ -6,6 +6,7 @@ import { registerEmulatorCommand } from './emulator.ts';
 import { registerRunCommand } from './run.ts';
 import { registerStatusCommand } from './status.ts';
 import { registerResultsCommand } from './results.ts';
+import { registerControlCommands } from './control.ts';
 import { registerDemoCommand } from './demo.ts';
 import { CliError, EXIT } from './options.ts';
 
@@ -19,7 +20,20 @@ Environment:
   OPENAI_API_KEY      used by workers only; never sent to Temporal
   OPENAI_BASE_URL     an OpenAI-compatible server (default: OpenAI; the emulator under dev/demo)
 
+Operating a run (each sends a signal to the run's workflow; also possible from the Temporal UI):
+  llm-batch run FILE --budget 40 --fallback-model gpt-4o-mini --sample 50 --approve
+  llm-batch status RUN --watch          live view: spent/reserved/budget, rate, ETA, circuit
+  llm-batch approve RUN | reject RUN    after the sample (state awaiting_approval)
+  llm-batch pause RUN | resume RUN      chunks in flight stop at their next item; nothing is lost
+  llm-batch budget RUN --raise 25       or --set 100; a run in budget_exhausted goes on
+  llm-batch cancel RUN                  stop and export; items not done go to errors.jsonl as cancelled
+  llm-batch probe RUN                   while the circuit is open: probe the provider now
+
 Quick start:  npm run demo     then     npx llm-batch dev  +  npx llm-batch run FILE --wait`);
+
+// Before the commands are added, so that they inherit it: a bad option value on a
+// subcommand is then a usage error (exit 2) too, not commander's own exit 1.
+program.exitOverride();
 
 registerDemoCommand(program);
 registerDevCommand(program);
@@ -28,8 +42,8 @@ registerEmulatorCommand(program);
 registerRunCommand(program);
 registerStatusCommand(program);
 registerResultsCommand(program);
+registerControlCommands(program);
 
-program.exitOverride();
 try {
   await program.parseAsync(process.argv);
 } catch (e) {

@@ -11,6 +11,23 @@ const make = <T>(schema: z.ZodType<T>, what: string) => (value: string): T => {
 export const positiveInt = make(z.coerce.number().int().positive(), 'a whole number ≥ 1');
 export const port = make(z.coerce.number().int().min(0).max(65535), 'a port number (0-65535)');
 export const positiveNumber = make(z.coerce.number().positive(), 'a number > 0');
+/** A number as typed: blank is not zero. */
+const numeric = z.string().trim().min(1);
+/** Amounts of money in USD: `25`, `12.50`, or `$25`. */
+export const usdAmount = make(numeric.transform((s) => s.replace(/^\$/, '')).pipe(z.coerce.number<string>().finite().positive()), 'an amount in USD > 0, such as 25 or 12.50');
+/** A share strictly between 0 and 1, such as 0.8. */
+export const fraction = make(numeric.pipe(z.coerce.number<string>().gt(0).lt(1)), 'a fraction between 0 and 1 (exclusive), such as 0.8');
+export const atLeastOne = make(numeric.pipe(z.coerce.number<string>().finite().min(1)), 'a number ≥ 1');
+export const nonNegativeNumber = make(numeric.pipe(z.coerce.number<string>().finite().min(0)), 'a number ≥ 0');
+
+/** An http(s) URL, or `env:NAME` for a URL the worker reads from its own environment. */
+export const webhook = make(
+  z.union([
+    z.string().regex(/^env:[A-Za-z_][A-Za-z0-9_]*$/),
+    z.url({ protocol: /^https?$/ }),
+  ]),
+  'an http(s) URL or env:NAME (an environment variable of the worker)',
+);
 
 /** Durations as 500ms, 30s, 2m, or plain milliseconds. */
 export const durationMs = make(

@@ -3,11 +3,11 @@ import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
-import type { RunConfig, RunStatus } from '../domain/run-types.ts';
+import type { RunConfig, RunState, RunStatus } from '../domain/run-types.ts';
 import { connectClient, DEFAULTS, getRunStatus, isFinished, newRunId, startRun } from '../client.ts';
 import { readInput, describeReject, detectFormat } from '../input/reader.ts';
-import { CliError, durationMs, EXIT, positiveInt } from './options.ts';
-import { progressView, summaryTable, bold, dim } from './format.ts';
+import { atLeastOne, CliError, durationMs, EXIT, fraction, nonNegativeNumber, positiveInt, usdAmount, webhook } from './options.ts';
+import { progressView, summaryTable, bold, dim, stateHint } from './format.ts';
 
 export interface RunOptions {
   model?: string;
@@ -24,10 +24,24 @@ export interface RunOptions {
   heartbeatTimeout: number;
   continueAsNewAfter: number;
   pricing?: string;
+  budget?: number;
+  budgetWarnAt?: number;
+  fallbackModel?: string;
+  chunkCapFactor?: number;
+  outputMargin?: number;
+  circuitFailures?: number;
+  circuitInitialDelay?: number;
+  circuitMaxDelay?: number;
+  sample?: number;
+  approve?: boolean;
+  alertWebhook?: string;
   strict?: boolean;
   wait?: boolean;
   json?: boolean;
 }
+
+/** A default duration as a person writes it: 30s, 15m. */
+const msText = (ms: number): string => (ms % 60_000 === 0 ? `${ms / 60_000}m` : ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`);
 
 export function addRunOptions(cmd: Command): Command {
   return cmd
@@ -41,15 +55,36 @@ export function addRunOptions(cmd: Command): Command {
     .option('--chunk-size <n>', 'items per chunk workflow', positiveInt, DEFAULTS.chunkSize)
     .option('--max-chunks-in-flight <n>', 'chunk workflows running at once', positiveInt, DEFAULTS.maxChunksInFlight)
     .option('--max-attempts <n>', 'attempts per item on 5xx, timeouts and connection errors', positiveInt, DEFAULTS.maxAttemptsPerItem)
-    .option('--request-timeout <duration>', 'give up on one call after this long and retry it', durationMs, DEFAULTS.requestTimeoutMs)
-    .addOption(new Option('--heartbeat-timeout <duration>', 'how soon a dead worker\'s chunk moves to another worker').argParser(durationMs).default(DEFAULTS.heartbeatTimeoutMs))
+    .addOption(new Option('--request-timeout <duration>', 'give up on one call after this long and retry it').argParser(durationMs).default(DEFAULTS.requestTimeoutMs, msText(DEFAULTS.requestTimeoutMs)))
+    .addOption(new Option('--heartbeat-timeout <duration>', 'how soon a dead worker\'s chunk moves to another worker').argParser(durationMs).default(DEFAULTS.heartbeatTimeoutMs, msText(DEFAULTS.heartbeatTimeoutMs)))
     .addOption(new Option('--continue-as-new-after <events>', 'continue the run as new past this many history events').argParser(positiveInt).default(DEFAULTS.continueAsNewAfterEvents))
     .option('--pricing <file>', 'pricing table (JSON, same shape as pricing/pricing.json) instead of the bundled one')
-    .option('--strict', 'do not start if any line is invalid: print the first 20 problems and exit 2');
+    .option('--strict', 'do not start if any line is invalid: print the first 20 problems and exit 2')
+    // Run control: money, outages, a measured sample first, alerts.
+    .option('--budget <usd>', 'most the run may spend, in USD. Each chunk reserves its estimated cost before it starts; spend can pass the budget only by what was in flight, and the run waits in budget_exhausted for `llm-batch budget RUN --raise USD`', usdAmount)
+    .option('--budget-warn-at <fraction>', 'share of the budget where the run turns yellow (alert, switch to --fallback-model)', fraction, DEFAULTS.budgetWarnAt)
+    .option('--fallback-model <name>', 'cheaper model the remaining work switches to when the budget turns yellow (once, recorded in status)')
+    .option('--chunk-cap-factor <x>', 'a chunk stops itself once its spend reaches its reservation times this (≥ 1)', atLeastOne, DEFAULTS.chunkCapFactor)
+    .option('--output-margin <x>', 'margin over the measured mean output tokens when reserving (0.25 = +25%)', nonNegativeNumber, DEFAULTS.outputMargin)
+    .option('--circuit-failures <n>', 'consecutive provider failures (5xx, timeouts, connection errors) that open the circuit: dispatch stops until a probe call succeeds', positiveInt, DEFAULTS.circuitFailureThreshold)
+    .addOption(new Option('--circuit-initial-delay <duration>', 'wait before the first probe of an open circuit; doubles after each failed probe').argParser(durationMs).default(DEFAULTS.circuitInitialDelayMs, msText(DEFAULTS.circuitInitialDelayMs)))
+    .addOption(new Option('--circuit-max-delay <duration>', 'longest wait between probes (≥ --circuit-initial-delay)').argParser(durationMs).default(DEFAULTS.circuitMaxDelayMs, msText(DEFAULTS.circuitMaxDelayMs)))
+    .option('--sample <n>', 'process a random sample of N items first and measure its cost per item; the status shows the extrapolated total', positiveInt)
+    .option('--approve', 'with --sample: after the sample, wait in awaiting_approval for `llm-batch approve RUN` (or reject)')
+    .option('--alert-webhook <url|env:NAME>', 'POST alerts (budget yellow and red, circuit open and closed, awaiting approval, completed, failed, cancelled; Slack-compatible JSON) to this URL. env:NAME makes the worker read the URL from its own environment variable NAME, which keeps a secret webhook out of Temporal history', webhook);
+}
+
+/** Checks of option combinations that single option parsers cannot see; usage errors (exit 2). */
+export function checkRunOptions(opts: RunOptions): void {
+  if (opts.approve && opts.sample === undefined) throw new CliError('--approve needs --sample N: approval is given after a measured sample (e.g. --sample 50 --approve)');
+  const initial = opts.circuitInitialDelay ?? DEFAULTS.circuitInitialDelayMs;
+  const max = opts.circuitMaxDelay ?? DEFAULTS.circuitMaxDelayMs;
+  if (max < initial) throw new CliError(`--circuit-max-delay (${max} ms) must be at least --circuit-initial-delay (${initial} ms)`);
 }
 
 /** Checks the file locally before anything is started; with --strict, every line. */
 export async function preflight(inputPath: string, opts: RunOptions): Promise<void> {
+  checkRunOptions(opts);
   if (!existsSync(inputPath)) throw new CliError(`${inputPath}: no such file`);
   if (!statSync(inputPath).isFile()) throw new CliError(`${inputPath}: not a file`);
   const format = await detectFormat(inputPath);
@@ -77,6 +112,7 @@ export async function preflight(inputPath: string, opts: RunOptions): Promise<vo
 }
 
 export function runConfigFrom(inputPath: string, opts: RunOptions): RunConfig {
+  checkRunOptions(opts);
   const config: RunConfig = {
     runId: opts.runId ?? newRunId(),
     inputPath,
@@ -88,7 +124,18 @@ export function runConfigFrom(inputPath: string, opts: RunOptions): RunConfig {
     maxAttemptsPerItem: opts.maxAttempts,
     requestTimeoutMs: opts.requestTimeout,
     heartbeatTimeoutMs: opts.heartbeatTimeout,
+    budgetWarnAt: opts.budgetWarnAt ?? DEFAULTS.budgetWarnAt,
+    chunkCapFactor: opts.chunkCapFactor ?? DEFAULTS.chunkCapFactor,
+    outputMargin: opts.outputMargin ?? DEFAULTS.outputMargin,
+    circuitFailureThreshold: opts.circuitFailures ?? DEFAULTS.circuitFailureThreshold,
+    circuitInitialDelayMs: opts.circuitInitialDelay ?? DEFAULTS.circuitInitialDelayMs,
+    circuitMaxDelayMs: opts.circuitMaxDelay ?? DEFAULTS.circuitMaxDelayMs,
   };
+  if (opts.budget !== undefined) config.budgetUsd = opts.budget;
+  if (opts.fallbackModel) config.fallbackModel = opts.fallbackModel;
+  if (opts.sample !== undefined) config.sampleSize = opts.sample;
+  if (opts.approve) config.approve = true;
+  if (opts.alertWebhook) config.alertWebhook = opts.alertWebhook;
   if (opts.model) config.model = opts.model;
   if (opts.system) config.system = opts.system;
   if (opts.maxTokens) config.maxTokens = opts.maxTokens;
@@ -111,13 +158,26 @@ export async function startRunFromFile(client: Client, file: string, opts: RunOp
   return config;
 }
 
-/** Polls the run's status, drawing progress, until it finishes. */
+/**
+ * Polls the run's status, drawing progress, until it reaches a final state. States that
+ * wait for an operator (paused, awaiting_approval, budget_exhausted, circuit_open) are
+ * followed too, with a hint of the command that moves the run on (on stderr when quiet).
+ */
 export async function followRun(client: Client, runId: string, opts: { quiet?: boolean; intervalMs?: number } = {}): Promise<RunStatus> {
   const view = opts.quiet ? undefined : progressView();
+  let lastState: RunState | undefined;
   try {
     for (;;) {
       const s = await getRunStatus(client, runId);
       view?.update(s);
+      if (s.state !== lastState) {
+        lastState = s.state;
+        const hint = stateHint(s);
+        if (hint) {
+          if (view) view.note(hint);
+          else console.error(hint);
+        }
+      }
       if (isFinished(s)) return s;
       await new Promise((r) => setTimeout(r, opts.intervalMs ?? 500));
     }
@@ -139,7 +199,7 @@ export function registerRunCommand(program: Command): void {
       .command('run')
       .argument('<file>', 'OpenAI Batch input (.jsonl) or a prompts file (.txt, or .jsonl with prompt/messages)')
       .description('start a run of every request in FILE; prints the run id')
-      .option('--wait', 'follow the run with a progress bar; exit 0 only if it completed')
+      .option('--wait', 'follow the run with a live view until it ends (through pauses and approvals); exit 0 only if it completed')
       .option('--json', 'machine output: the run id (and with --wait the final status) as JSON'),
   ).action(async (file: string, opts: RunOptions) => {
     await preflight(resolve(file), opts);

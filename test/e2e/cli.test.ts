@@ -8,7 +8,8 @@ import { promisify } from 'node:util';
 import { inject } from 'vitest';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/server.ts';
 import { freePort } from '../../src/dev/ports.ts';
-import { chatLine, readJsonl, startWorker, tempDir, writeChatInput } from '../support/harness.ts';
+import { getRunStatus } from '../../src/client.ts';
+import { chatLine, client, readJsonl, startWorker, tempDir, waitFor, writeChatInput } from '../support/harness.ts';
 
 const exec = promisify(execFile);
 const REPO = resolve(import.meta.dirname, '../..');
@@ -24,7 +25,18 @@ async function cli(args: string[], env: Record<string, string> = {}): Promise<{ 
   }
 }
 
-const COMMANDS = ['demo', 'dev', 'worker', 'emulator', 'run', 'status', 'results'];
+const COMMANDS = ['demo', 'dev', 'worker', 'emulator', 'run', 'status', 'results', 'pause', 'resume', 'cancel', 'approve', 'reject', 'probe', 'budget'];
+
+/** Each operator command: the signal it sends and words of what it does, as its --help must say. */
+const CONTROL_HELP: [string, string, RegExp][] = [
+  ['pause', '`pause` signal', /chunks in flight stop at their next item/],
+  ['resume', '`resume` signal', /paused run dispatches again/],
+  ['cancel', '`cancel` signal', /errors\.jsonl lists every item not done as cancelled/],
+  ['approve', '`approve` signal', /dispatches the rest/],
+  ['reject', '`reject` signal', /ends the run in state rejected/],
+  ['probe', '`probe` signal', /sends the probe now/],
+  ['budget', '`raiseBudget` or `setBudget` signal', /\{"amountUsd": 25\}/],
+];
 
 describe('llm-batch CLI', () => {
   it('--help lists every command, and each has its own --help', async () => {
@@ -35,6 +47,55 @@ describe('llm-batch CLI', () => {
     for (const [i, h] of helps.entries()) {
       expect(h.code, COMMANDS[i]).toBe(0);
       expect(h.stdout).toContain(`Usage: llm-batch ${COMMANDS[i]}`);
+    }
+  });
+
+  it('each operator command says in --help which signal it sends and what it does', async () => {
+    const helps = await Promise.all(CONTROL_HELP.map(([c]) => cli([c, '--help'])));
+    for (const [i, h] of helps.entries()) {
+      const [c, signal, effect] = CONTROL_HELP[i]!;
+      expect(h.code, c).toBe(0);
+      expect(h.stdout.replace(/\s+/g, ' '), c).toContain(signal);
+      expect(h.stdout.replace(/\s+/g, ' '), c).toMatch(effect);
+    }
+    const top = await cli(['--help']);
+    expect(top.stdout).toContain('llm-batch budget RUN --raise 25');
+  });
+
+  it('usage errors of run control exit 2 with a message, before contacting anything', async () => {
+    const unreachable = { TEMPORAL_ADDRESS: '127.0.0.1:1' };
+    const neither = await cli(['budget', 'run-x'], unreachable);
+    expect(neither.code).toBe(2);
+    expect(neither.stderr).toContain('give exactly one of --raise USD');
+    const both = await cli(['budget', 'run-x', '--raise', '5', '--set', '10'], unreachable);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toContain('give exactly one of --raise USD');
+    const negative = await cli(['budget', 'run-x', '--raise', '-5'], unreachable);
+    expect(negative.code).toBe(2);
+
+    const { path } = writeChatInput(tempDir(), 3);
+    const approve = await cli(['run', path, '--approve'], unreachable);
+    expect(approve.code).toBe(2);
+    expect(approve.stderr).toContain('--approve needs --sample');
+    const budget = await cli(['run', path, '--budget', '-5'], unreachable);
+    expect(budget.code).toBe(2);
+    expect(budget.stderr).toContain("option '--budget <usd>' argument '-5' is invalid");
+    const delays = await cli(['run', path, '--circuit-initial-delay', '1m', '--circuit-max-delay', '30s'], unreachable);
+    expect(delays.code).toBe(2);
+    expect(delays.stderr).toContain('--circuit-max-delay (30000 ms) must be at least --circuit-initial-delay (60000 ms)');
+    const hook = await cli(['run', path, '--alert-webhook', 'ftp://example.com'], unreachable);
+    expect(hook.code).toBe(2);
+    expect(hook.stderr).toContain('env:NAME');
+    const warn = await cli(['run', path, '--budget', '10', '--budget-warn-at', '1.2'], unreachable);
+    expect(warn.code).toBe(2);
+  });
+
+  it('a signal to a run that does not exist exits 2 naming it', async () => {
+    const env = { TEMPORAL_ADDRESS: inject('temporalAddress') };
+    const results = await Promise.all([cli(['pause', 'no-such-run'], env), cli(['budget', 'no-such-run', '--raise', '5'], env), cli(['status', 'no-such-run'], env)]);
+    for (const r of results) {
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain('no run with id no-such-run');
     }
   });
 
@@ -96,6 +157,91 @@ describe('llm-batch CLI', () => {
       expect(lines.map((l) => l.custom_id)).toEqual(['line-1', 'line-2', 'line-4']);
       expect(lines.every((l) => l.response.status_code === 200)).toBe(true);
       expect(readJsonl(errors)).toEqual([]);
+
+      const pause = await cli(['pause', final.runId], env);
+      expect(pause.code).toBe(1);
+      expect(pause.stderr).toContain(`run ${final.runId} is completed: nothing to pause`);
+    });
+
+    it('pause, resume and cancel a live run; status --watch piped follows it to the end', async () => {
+      emu.configure({ latencyMs: 200 });
+      try {
+        const { path } = writeChatInput(tempDir(), 300);
+        const runId = `e2e-pause-${Date.now()}`;
+        const start = await cli(['run', path, '--run-id', runId, '--concurrency', '2', '--chunk-size', '10', '--max-chunks-in-flight', '2'], env);
+        expect(start.code, start.stderr).toBe(0);
+        const watching = cli(['status', runId, '--watch'], env);
+        const c = await client();
+        await waitFor(async () => {
+          const s = await getRunStatus(c, runId).catch(() => undefined);
+          return s?.state === 'running' && s.counts.succeeded > 0;
+        }, 60_000, 'the run to be running');
+
+        const pause = await cli(['pause', runId, '--json'], env);
+        expect(pause.code, pause.stderr).toBe(0);
+        expect(JSON.parse(pause.stdout)).toEqual({ runId, signal: 'pause', state: 'paused' });
+        const paused = await cli(['status', runId], env);
+        expect(paused.stdout).toContain(`paused: llm-batch resume ${runId}`);
+
+        const resume = await cli(['resume', runId], env);
+        expect(resume.code, resume.stderr).toBe(0);
+        expect(resume.stdout).toMatch(new RegExp(`^resumed ${runId} \\(state: running\\)`));
+
+        const cancel = await cli(['cancel', runId], env);
+        expect(cancel.code, cancel.stderr).toBe(0);
+        expect(cancel.stdout).toMatch(new RegExp(`^cancelled ${runId} \\(state: (exporting|cancelled)\\)`));
+
+        const watch = await watching;
+        expect(watch.code, watch.stderr).toBe(0);
+        expect(watch.stdout).toMatch(/^paused: \d+\/300 done/m);
+        expect(watch.stdout).toMatch(/state\s+│ cancelled/);
+        const final = await getRunStatus(c, runId);
+        expect(final.counts.pending).toBeGreaterThan(0);
+        const errors = readJsonl<{ error: { code: string } }>(final.errorsPath!);
+        expect(errors.length).toBe(final.counts.pending + final.counts.failed);
+        expect(errors.some((e) => e.error.code === 'cancelled')).toBe(true);
+
+        const again = await cli(['resume', runId], env);
+        expect(again.code).toBe(1);
+        expect(again.stderr).toContain(`run ${runId} is cancelled: nothing to resume`);
+      } finally {
+        emu.configure({ latencyMs: 0 });
+      }
+    });
+
+    it('sample and approve: run --wait follows through awaiting_approval with a hint; budget, probe and approve act on the live run', async () => {
+      const { path } = writeChatInput(tempDir(), 12);
+      const runId = `e2e-approve-${Date.now()}`;
+      const waiting = cli(['run', path, '--run-id', runId, '--sample', '3', '--approve', '--budget', '5', '--wait'], env);
+      const c = await client();
+      await waitFor(async () => (await getRunStatus(c, runId).catch(() => undefined))?.state === 'awaiting_approval', 60_000, 'awaiting_approval');
+
+      const status = await cli(['status', runId], env);
+      expect(status.code, status.stderr).toBe(0);
+      expect(status.stdout).toMatch(/state\s+│ awaiting_approval/);
+      expect(status.stdout).toMatch(/cost\s+│ spent \$\S+ · reserved \$\S+ · budget \$5\.00 \(green\)/);
+      expect(status.stdout).toMatch(/sample\s+│ \$\S+\/item over 3 measured/);
+      expect(status.stdout).toContain(`awaiting approval (the sample extrapolates to`);
+
+      const budget = await cli(['budget', runId, '--set', '10', '--json'], env);
+      expect(budget.code, budget.stderr).toBe(0);
+      expect(JSON.parse(budget.stdout)).toMatchObject({ runId, signal: 'setBudget', state: 'awaiting_approval', budgetUsd: 10 });
+
+      const probe = await cli(['probe', runId], env);
+      expect(probe.code).toBe(1);
+      expect(probe.stderr).toContain('the circuit is closed');
+
+      const approve = await cli(['approve', runId], env);
+      expect(approve.code, approve.stderr).toBe(0);
+      expect(approve.stdout).toMatch(new RegExp(`^approved ${runId} \\(state: (running|exporting|completed)\\)`));
+
+      const run = await waiting;
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.stdout).toContain(`awaiting approval (the sample extrapolates to`);
+      expect(run.stdout).toContain(`llm-batch approve ${runId}`);
+      expect(run.stdout).toMatch(/state\s+│ completed/);
+      expect(run.stdout).toMatch(/items ok\s+│ 12/);
+      expect(run.stdout).toMatch(/budget \$10\.00/);
     });
   });
 
