@@ -5,7 +5,7 @@ import { Command, Option } from 'commander';
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import type { RunConfig, RunState, RunStatus } from '../domain/run-types.ts';
 import { connectClient, DEFAULTS, getRunStatus, isFinished, newRunId, startRun } from '../client.ts';
-import { readInput, describeReject, detectFormat } from '../input/reader.ts';
+import { readInput, describeReject, detectFormat, countLines } from '../input/reader.ts';
 import { atLeastOne, CliError, durationMs, EXIT, fraction, nonNegativeNumber, positiveInt, usdAmount, webhook } from './options.ts';
 import { progressView, summaryTable, bold, dim, stateHint } from './format.ts';
 
@@ -150,7 +150,7 @@ export async function startRunFromFile(client: Client, file: string, opts: RunOp
   const inputPath = resolve(file);
   const config = runConfigFrom(inputPath, opts);
   try {
-    await startRun(client, config);
+    await startRun(client, config, undefined, await countLines(inputPath));
   } catch (e) {
     if (e instanceof WorkflowExecutionAlreadyStartedError) throw new CliError(`a run with id ${config.runId} already exists; choose another --run-id`);
     throw e;

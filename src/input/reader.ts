@@ -50,3 +50,19 @@ export interface RejectRecord {
 /** "input.jsonl:1042: body.messages is required" */
 export const describeReject = (file: string, r: RejectRecord): string =>
   `${file}:${r.line}: ${r.message}${r.custom_id ? ` (custom_id ${r.custom_id})` : ''} [${r.code}]`;
+
+/** Non-blank lines of a file, counted on raw bytes (fast: no decoding), for the run's summary. */
+export async function countLines(path: string): Promise<number> {
+  let lines = 0;
+  let content = false; // the current line has something besides \r
+  for await (const chunk of createReadStream(path) as AsyncIterable<Buffer>) {
+    for (let i = 0; i < chunk.length; i++) {
+      const b = chunk[i]!;
+      if (b === 10) {
+        if (content) lines++;
+        content = false;
+      } else if (b !== 13 && b !== 32) content = true;
+    }
+  }
+  return content ? lines + 1 : lines;
+}

@@ -126,6 +126,10 @@ class Run {
       this.version++;
       this.refresh();
     };
+    // An accepted signal clears the last refusal, so the status shows only a current one.
+    const accepted = (): void => {
+      accepted();
+    };
     const refuse = (why: string): void => {
       this.status.lastSignalError = why;
       log.warn(`signal refused: ${why}`);
@@ -134,15 +138,15 @@ class Run {
     setHandler(msg.statusQuery, () => this.status, { description: msg.DESCRIPTIONS.status });
     setHandler(msg.pauseSignal, () => {
       op().paused = true;
-      changed();
+      accepted();
     }, { description: msg.DESCRIPTIONS.pause });
     setHandler(msg.resumeSignal, () => {
       op().paused = false;
-      changed();
+      accepted();
     }, { description: msg.DESCRIPTIONS.resume });
     setHandler(msg.cancelSignal, () => {
       op().cancelled = true;
-      changed();
+      accepted();
     }, { description: msg.DESCRIPTIONS.cancel });
     const budgetHandler = (kind: 'raise' | 'set') => (arg: msg.BudgetAmount): void => {
       const amount = parseBudgetAmount(arg);
@@ -154,26 +158,25 @@ class Run {
       if (state !== 'red') this.p.alerted.red = false;
       if (state === 'green') this.p.alerted.yellow = false;
       upsertSearchAttributes([{ key: LlmBatchBudgetUsd, value: this.p.budgetUsd }]);
-      delete this.status.lastSignalError;
-      changed();
+      accepted();
     };
     setHandler(msg.raiseBudgetSignal, budgetHandler('raise'), { description: msg.DESCRIPTIONS.raiseBudget });
     setHandler(msg.setBudgetSignal, budgetHandler('set'), { description: msg.DESCRIPTIONS.setBudget });
     setHandler(msg.approveSignal, () => {
       if (!this.config.sampleSize) return refuse('approve: this run has no sample to approve (start it with --sample N --approve)');
       op().approved = true;
-      changed();
+      accepted();
     }, { description: msg.DESCRIPTIONS.approve });
     setHandler(msg.rejectSignal, () => {
       if (!this.config.sampleSize) return refuse('reject: this run has no sample to reject (start it with --sample N --approve)');
       if (this.p.phase === 'chunks') return refuse('reject: the sample was already approved');
       op().rejected = true;
-      changed();
+      accepted();
     }, { description: msg.DESCRIPTIONS.reject });
     setHandler(msg.probeSignal, () => {
       if (this.p.circuit.state === 'closed') return refuse('probe: the circuit is closed; there is nothing to probe');
       op().probeRequested = true;
-      changed();
+      accepted();
     }, { description: msg.DESCRIPTIONS.probe });
   }
 
