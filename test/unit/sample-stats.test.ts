@@ -1,19 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { Z_90, extrapolateCost, type SampledCost } from '../../src/domain/sample-stats.ts';
+import { rngFromSeed } from '../../src/emulator/random.ts';
 
 const item = (costUsd: number, promptTokens = 0, completionTokens = 0): SampledCost => ({ promptTokens, completionTokens, costUsd });
-
-/** A tiny seeded PRNG (mulberry32): uniform in [0, 1), the same sequence for the same seed. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('extrapolateCost', () => {
   it('computes means, the estimate and the 90% interval by hand', () => {
@@ -66,7 +55,7 @@ describe('extrapolateCost', () => {
     // Item costs: $0.001 plus an exponential with mean $0.002, a right-skewed spread like
     // real output lengths. Each trial measures a 200-item sample, extrapolates to 2,000 more
     // items, then draws those items and checks whether their true total lies in the interval.
-    const rand = mulberry32(20261101);
+    const rand = rngFromSeed(20261101);
     const draw = (): number => 0.001 - 0.002 * Math.log(1 - rand());
     const trials = 500;
     const n = 200;
