@@ -128,7 +128,8 @@ class Run {
     };
     // An accepted signal clears the last refusal, so the status shows only a current one.
     const accepted = (): void => {
-      accepted();
+      delete this.status.lastSignalError;
+      changed();
     };
     const refuse = (why: string): void => {
       this.status.lastSignalError = why;

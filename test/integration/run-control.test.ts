@@ -144,17 +144,19 @@ describe('run control', () => {
   });
 
   it('circuit breaker: an outage opens it, the provider then sees only probes, and the run completes with no failed item', async () => {
-    // A fresh emulator whose outage window is known: 1.5 s after the run starts, for 5 s.
+    // A fresh emulator, so the outage window is known: it starts once the run is under way, for 5 s.
     const t0 = Date.now();
-    const down = await startEmulator({ port: 0, latencyMs: 10 });
+    const down = await startEmulator({ port: 0, latencyMs: 20 });
     const downWorker = await startWorker({ home: tempDir(), baseURL: down.baseUrl, taskQueue: `${taskQueue}-cb` });
     try {
-      const { path, ids } = writeInput(home, 'circuit', 400);
+      const { path, ids } = writeInput(home, 'circuit', 600);
       const runId = `circuit-${Date.now()}`;
-      const outageStart = Date.now() - t0 + 1500;
+      const handle = await startRun(c, runConfig({ runId, inputPath: path, chunkSize: 50, concurrency: 8, circuitFailureThreshold: 5, circuitInitialDelayMs: 1000, circuitMaxDelayMs: 2000, alertWebhook: webhook }), `${taskQueue}-cb`);
+      await waitFor(() => down.stats().served >= 50, 30_000, '50 items served');
+      // Outages are relative to the emulator's start, which was at or after t0.
+      const outageStart = Date.now() - t0;
       down.configure({ outages: [{ startMs: outageStart, durationMs: 5000 }] });
       const outageEnd = t0 + outageStart + 5000;
-      const handle = await startRun(c, runConfig({ runId, inputPath: path, chunkSize: 50, concurrency: 8, circuitFailureThreshold: 5, circuitInitialDelayMs: 1000, circuitMaxDelayMs: 2000, alertWebhook: webhook }), `${taskQueue}-cb`);
       let openedAt: number | undefined;
       let sawOpen = false;
       for (;;) {
@@ -167,7 +169,7 @@ describe('run control', () => {
       const final = (await handle.result()) as RunStatus;
       expect(sawOpen).toBe(true);
       expect(final.state).toBe('completed');
-      expect(final.counts).toMatchObject({ succeeded: 400, failed: 0 });
+      expect(final.counts, JSON.stringify(final)).toMatchObject({ succeeded: 600, failed: 0 });
       expect(final.circuit).toMatchObject({ state: 'closed', openings: 1 });
       expect(final.circuit.probes).toBeGreaterThanOrEqual(2);
       expect(readJsonl<OutLine>(final.outputPath!).map((l) => l.custom_id)).toEqual(ids);
