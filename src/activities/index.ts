@@ -3,24 +3,14 @@
 import { join } from 'node:path';
 import { heartbeat } from '@temporalio/activity';
 import type { RunConfig } from '../domain/run-types.ts';
-import type { PricingTable } from '../domain/pricing.ts';
-import type { ItemStore } from '../store/item-store.ts';
-import type { ProviderClient } from '../llm/provider.ts';
-import type { SharedProviderHealth } from '../llm/provider-health.ts';
-import { makeStageRun } from './stage.ts';
-import { makeProcessChunk } from './realtime.ts';
-import { makeRunControlActivities } from './run-control.ts';
+import { makeStageRun, type StageDeps } from './stage.ts';
+import { makeProcessChunk, type RealtimeDeps } from './realtime.ts';
+import { makeRunControlActivities, type RunControlDeps } from './run-control.ts';
 import { sendAlert } from './alerts.ts';
 import { exportResults, type ExportResult, type NotDone } from './export.ts';
 
-export interface ActivityDeps {
-  store: ItemStore;
-  pricingFor(config: RunConfig): Promise<PricingTable>;
-  providerFor(config: RunConfig): ProviderClient;
-  runSlots(config: RunConfig): <T>(fn: () => Promise<T>) => Promise<T>;
-  providerHealth(config: RunConfig, epoch: number): SharedProviderHealth;
-  runDir(runId: string): string;
-}
+/** Everything the activities need; each file names its own part (stage, realtime, run control). */
+export interface ActivityDeps extends StageDeps, RealtimeDeps, RunControlDeps {}
 
 export function createActivities(deps: ActivityDeps) {
   return {
