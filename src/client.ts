@@ -39,7 +39,14 @@ export const DEFAULTS = {
   circuitFailureThreshold: 5,
   circuitInitialDelayMs: 30_000,
   circuitMaxDelayMs: 15 * 60_000,
-} as const;
+  maxBatchLines: 50_000,
+  maxBatchBytes: 200 * 1024 * 1024,
+  maxBatchesInFlight: 20,
+  maxBatchAttempts: 3,
+  onBatchFailure: 'resubmit',
+  batchPollInitialMs: 30_000,
+  batchPollMaxMs: 10 * 60_000,
+} as const satisfies Partial<RunConfig>;
 
 export const newRunId = (): string => {
   const t = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);

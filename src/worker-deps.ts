@@ -5,6 +5,7 @@ import type { RunConfig } from './domain/run-types.ts';
 import type { ActivityDeps } from './activities/index.ts';
 import type { ItemStore } from './store/item-store.ts';
 import { ProviderClient } from './llm/provider.ts';
+import { BatchClient } from './llm/batch-client.ts';
 import { RateLimiter } from './llm/rate-limiter.ts';
 import { SharedProviderHealth } from './llm/provider-health.ts';
 import { loadPricing } from './llm/pricing-file.ts';
@@ -15,6 +16,7 @@ export function createWorkerDeps(store: ItemStore, home: string, provider: Provi
   const clients = new Map<string, ProviderClient>();
   const slots = new Map<string, LimitFunction>();
   const health = new Map<string, SharedProviderHealth>();
+  const batchClients = new Map<number, BatchClient>();
   const endpoint = provider.baseURL ?? 'https://api.openai.com/v1';
 
   return {
@@ -39,6 +41,11 @@ export function createWorkerDeps(store: ItemStore, home: string, provider: Provi
         clients.set(key, client);
       }
       return client;
+    },
+    batchClientFor(config: RunConfig): BatchClient {
+      let c = batchClients.get(config.requestTimeoutMs);
+      if (!c) batchClients.set(config.requestTimeoutMs, (c = new BatchClient({ ...provider, requestTimeoutMs: config.requestTimeoutMs })));
+      return c;
     },
     providerHealth(config: RunConfig, epoch: number): SharedProviderHealth {
       // One tripwire per run and circuit epoch: after the circuit closes, chunks start clean.

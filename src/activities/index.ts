@@ -7,16 +7,18 @@ import { makeStageRun, type StageDeps } from './stage.ts';
 import { makeProcessChunk, type RealtimeDeps } from './realtime.ts';
 import { makeRunControlActivities, type RunControlDeps } from './run-control.ts';
 import { sendAlert } from './alerts.ts';
+import { makeBatchActivities, type BatchDeps } from './batch-api.ts';
 import { exportResults, type ExportResult, type NotDone } from './export.ts';
 
 /** Everything the activities need; each file names its own part (stage, realtime, run control). */
-export interface ActivityDeps extends StageDeps, RealtimeDeps, RunControlDeps {}
+export interface ActivityDeps extends StageDeps, RealtimeDeps, RunControlDeps, BatchDeps {}
 
 export function createActivities(deps: ActivityDeps) {
   return {
     stageRun: makeStageRun(deps),
     processChunk: makeProcessChunk(deps),
     ...makeRunControlActivities(deps),
+    ...makeBatchActivities(deps),
     sendAlert,
     async exportRun(input: { config: RunConfig; notDone?: NotDone }): Promise<ExportResult> {
       const dir = deps.runDir(input.config.runId);
@@ -29,3 +31,4 @@ export type Activities = ReturnType<typeof createActivities>;
 export type { ChunkInput } from './realtime.ts';
 export type { ExportResult, NotDone } from './export.ts';
 export type { WorkEstimateResult, ProbeResult } from './run-control.ts';
+export type { BatchSubmission, CollectResult, PollResult, SubmitResult } from './batch-api.ts';

@@ -12,7 +12,7 @@
 // - its spend would pass its cap (its reservation times chunkCapFactor);
 // - it did its dispatch's maxItems.
 import { CancelledFailure, Context } from '@temporalio/activity';
-import type { ChunkProgress, ChunkStopReason, ChunkSummary, ItemTotals, RunConfig } from '../domain/run-types.ts';
+import type { ChunkProgress, ChunkStopReason, ChunkSummary, ItemTotals, Route, RunConfig } from '../domain/run-types.ts';
 import { costOfUsage, type PricingTable } from '../domain/pricing.ts';
 import type { ItemResult, ItemSelection, ItemStore, PendingItem } from '../store/item-store.ts';
 import type { ProviderClient } from '../llm/provider.ts';
@@ -35,6 +35,10 @@ export interface ChunkInput {
   outputTokensPerItem?: number;
   /** Which circuit epoch dispatched it: chunks of one epoch share one tripwire. */
   circuitEpoch: number;
+  /** Realtime calls, or the Batch API (workflows/batch-chunk.ts); realtime when absent. */
+  route?: Route;
+  /** How many times this piece was dispatched before: keeps each dispatch's batch submissions apart. */
+  dispatch?: number;
 }
 
 export interface RealtimeDeps {

@@ -6,11 +6,13 @@ import { extrapolateCost } from '../domain/sample-stats.ts';
 import type { ItemResult, ItemSelection, ItemStore } from '../store/item-store.ts';
 import type { ProviderClient } from '../llm/provider.ts';
 import { requestOf } from './realtime.ts';
+import type { BatchClient } from '../llm/batch-client.ts';
 
 export interface RunControlDeps {
   store: ItemStore;
   pricingFor(config: RunConfig): Promise<PricingTable>;
   providerFor(config: RunConfig): ProviderClient;
+  batchClientFor(config: RunConfig): BatchClient;
 }
 
 export interface WorkEstimateInput {
@@ -20,6 +22,8 @@ export interface WorkEstimateInput {
   model?: string;
   /** Output tokens to reserve per item; each item's max_tokens when absent. */
   outputTokensPerItem?: number;
+  /** Priced at the Batch API's discount. */
+  batch?: boolean;
 }
 
 export interface WorkEstimateResult {
@@ -54,7 +58,7 @@ export function makeRunControlActivities(deps: RunControlDeps) {
         est.pending += r.items;
         est.promptTokens += r.promptTokens;
         est.outputTokens += r.outputTokens;
-        est.usd += costOfUsage(pricing, input.model ?? r.model, { promptTokens: r.promptTokens, cachedTokens: 0, completionTokens: r.outputTokens, reasoningTokens: 0 });
+        est.usd += costOfUsage(pricing, input.model ?? r.model, { promptTokens: r.promptTokens, cachedTokens: 0, completionTokens: r.outputTokens, reasoningTokens: 0 }, { batch: input.batch === true });
       }
       return est;
     },
@@ -70,6 +74,15 @@ export function makeRunControlActivities(deps: RunControlDeps) {
      */
     async probeProvider(input: { config: RunConfig; model?: string }): Promise<ProbeResult> {
       const { config } = input;
+      // A batch run probes with a free call: it has no realtime item to spend on one.
+      if (config.mode === 'batch') {
+        try {
+          await deps.batchClientFor(config).ping();
+          return { ok: true, detail: 'the provider answered GET /models' };
+        } catch (e) {
+          return { ok: false, detail: (e as Error).message };
+        }
+      }
       const [item] = await deps.store.pendingItems(config.runId, { seqStart: 0, seqEnd: Number.MAX_SAFE_INTEGER }, 1);
       if (!item) return { ok: true, detail: 'nothing pending to probe with' };
       const pricing = await deps.pricingFor(config);

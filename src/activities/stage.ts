@@ -11,6 +11,7 @@ import type { RunConfig, StageResult } from '../domain/run-types.ts';
 import { estimateCostUsd, type PricingTable } from '../domain/pricing.ts';
 import type { ItemStore, NewItem } from '../store/item-store.ts';
 import { readInput, type RejectRecord } from '../input/reader.ts';
+import { parseUrgentRule, routeOf } from '../domain/routing.ts';
 import { countRequestPromptTokens, maxOutputTokens, DEFAULT_MAX_OUTPUT_TOKENS } from '../llm/tokens.ts';
 
 const STAGE_BATCH = 500;
@@ -31,6 +32,8 @@ export function makeStageRun(deps: StageDeps) {
 /** Streams, validates and stores the input; `onProgress` hears the line count now and then. */
 export async function stageInput(deps: StageDeps, config: RunConfig, onProgress: (lines: number) => void = () => {}): Promise<StageResult> {
   const pricing = await deps.pricingFor(config);
+  const rule = config.urgentIf === undefined ? [] : parseUrgentRule(config.urgentIf);
+  if (typeof rule === 'string') throw ApplicationFailure.nonRetryable(`--urgent-if: ${rule}`, 'InvalidInput');
   const runDir = deps.runDir(config.runId);
   mkdirSync(runDir, { recursive: true });
   const rejectsPath = join(runDir, 'rejects.jsonl');
@@ -86,6 +89,7 @@ export async function stageInput(deps: StageDeps, config: RunConfig, onProgress:
         model: line.body.model,
         ...(line.feature !== undefined ? { feature: line.feature } : {}),
         ...(line.priority !== undefined ? { priority: line.priority } : {}),
+        route: routeOf(config.mode, line, rule),
         promptTokens: countRequestPromptTokens(line.url, line.body),
         maxOutputTokens: isEmbedding ? 0 : maxOutputTokens(line.body, DEFAULT_MAX_OUTPUT_TOKENS),
       });

@@ -3,7 +3,8 @@ import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
-import type { RunConfig, RunState, RunStatus } from '../domain/run-types.ts';
+import type { OnBatchFailure, RunConfig, RunMode, RunState, RunStatus } from '../domain/run-types.ts';
+import { parseUrgentRule } from '../domain/routing.ts';
 import { connectClient, DEFAULTS, getRunStatus, isFinished, newRunId, startRun } from '../client.ts';
 import { readInput, describeReject, detectFormat, countLines } from '../input/reader.ts';
 import { atLeastOne, CliError, durationMs, EXIT, fraction, nonNegativeNumber, positiveInt, usdAmount, webhook } from './options.ts';
@@ -35,6 +36,16 @@ export interface RunOptions {
   sample?: number;
   approve?: boolean;
   alertWebhook?: string;
+  mode?: RunMode;
+  maxBatchLines?: number;
+  maxBatchBytes?: number;
+  maxBatchesInFlight?: number;
+  maxBatchAttempts?: number;
+  onBatchFailure?: OnBatchFailure;
+  batchPollInterval?: number;
+  batchPollMax?: number;
+  deadline?: number;
+  urgentIf?: string;
   strict?: boolean;
   wait?: boolean;
   json?: boolean;
@@ -71,7 +82,18 @@ export function addRunOptions(cmd: Command): Command {
     .addOption(new Option('--circuit-max-delay <duration>', 'longest wait between probes (≥ --circuit-initial-delay)').argParser(durationMs).default(DEFAULTS.circuitMaxDelayMs, msText(DEFAULTS.circuitMaxDelayMs)))
     .option('--sample <n>', 'process a random sample of N items first and measure its cost per item; the status shows the extrapolated total', positiveInt)
     .option('--approve', 'with --sample: after the sample, wait in awaiting_approval for `llm-batch approve RUN` (or reject)')
-    .option('--alert-webhook <url|env:NAME>', 'POST alerts (budget yellow and red, circuit open and closed, awaiting approval, completed, failed, cancelled; Slack-compatible JSON) to this URL. env:NAME makes the worker read the URL from its own environment variable NAME, which keeps a secret webhook out of Temporal history', webhook);
+    .option('--alert-webhook <url|env:NAME>', 'POST alerts (budget yellow and red, circuit open and closed, awaiting approval, completed, failed, cancelled; Slack-compatible JSON) to this URL. env:NAME makes the worker read the URL from its own environment variable NAME, which keeps a secret webhook out of Temporal history', webhook)
+    // The Batch API: half price, results within 24 hours.
+    .addOption(new Option('--mode <mode>', 'realtime: concurrent calls under the rate limits, results in minutes. batch: through the OpenAI Batch API at half price, results within 24 h. hybrid: urgent items (metadata.priority "urgent", or --urgent-if) realtime, the rest through the Batch API').choices(['realtime', 'batch', 'hybrid']).default('realtime'))
+    .option('--max-batch-lines <n>', 'most lines per batch file (the Batch API allows 50,000)', positiveInt, DEFAULTS.maxBatchLines)
+    .option('--max-batch-bytes <n>', 'most bytes per batch file (the Batch API allows 200 MB = 209715200)', positiveInt, DEFAULTS.maxBatchBytes)
+    .option('--max-batches-in-flight <n>', 'batches at the provider at once (realtime chunks have their own window, --max-chunks-in-flight)', positiveInt, DEFAULTS.maxBatchesInFlight)
+    .option('--max-batch-attempts <n>', 'batch submissions per file for lines failing in a retryable way (5xx, expired, rate-limited); each resubmission holds only those lines', positiveInt, DEFAULTS.maxBatchAttempts)
+    .addOption(new Option('--on-batch-failure <what>', 'retryable batch line failures: resubmit them as a new, smaller batch (up to --max-batch-attempts), or send them through the realtime path (full price)').choices(['resubmit', 'realtime']).default(DEFAULTS.onBatchFailure))
+    .addOption(new Option('--batch-poll-interval <duration>', 'first wait between polls of a batch; doubles after each poll up to --batch-poll-max').argParser(durationMs).default(DEFAULTS.batchPollInitialMs, msText(DEFAULTS.batchPollInitialMs)))
+    .addOption(new Option('--batch-poll-max <duration>', 'longest wait between polls of a batch').argParser(durationMs).default(DEFAULTS.batchPollMaxMs, msText(DEFAULTS.batchPollMaxMs)))
+    .addOption(new Option('--deadline <duration>', 'batch and hybrid: batches not done this long after the start (e.g. 6h) are cancelled, their partial output kept, and the rest finishes realtime at full price').argParser(durationMs))
+    .option('--urgent-if <rule>', 'hybrid: also send these items realtime: feature=NAME (metadata.feature) or custom_id^=PREFIX, several separated by commas');
 }
 
 /** Checks of option combinations that single option parsers cannot see; usage errors (exit 2). */
@@ -80,6 +102,18 @@ export function checkRunOptions(opts: RunOptions): void {
   const initial = opts.circuitInitialDelay ?? DEFAULTS.circuitInitialDelayMs;
   const max = opts.circuitMaxDelay ?? DEFAULTS.circuitMaxDelayMs;
   if (max < initial) throw new CliError(`--circuit-max-delay (${max} ms) must be at least --circuit-initial-delay (${initial} ms)`);
+  const mode = opts.mode ?? 'realtime';
+  if (opts.urgentIf !== undefined) {
+    if (mode !== 'hybrid') throw new CliError('--urgent-if routes items in a hybrid run: add --mode hybrid');
+    const rule = parseUrgentRule(opts.urgentIf);
+    if (typeof rule === 'string') throw new CliError(`--urgent-if: ${rule}`);
+  }
+  if (opts.deadline !== undefined && mode === 'realtime') throw new CliError('--deadline applies to Batch API work: use it with --mode batch or --mode hybrid');
+  if ((opts.maxBatchLines ?? 0) > DEFAULTS.maxBatchLines) throw new CliError(`--max-batch-lines: the Batch API takes at most ${DEFAULTS.maxBatchLines} lines per file`);
+  if ((opts.maxBatchBytes ?? 0) > DEFAULTS.maxBatchBytes) throw new CliError(`--max-batch-bytes: the Batch API takes at most ${DEFAULTS.maxBatchBytes} bytes (200 MB) per file`);
+  const pollInitial = opts.batchPollInterval ?? DEFAULTS.batchPollInitialMs;
+  const pollMax = opts.batchPollMax ?? DEFAULTS.batchPollMaxMs;
+  if (pollMax < pollInitial) throw new CliError(`--batch-poll-max (${pollMax} ms) must be at least --batch-poll-interval (${pollInitial} ms)`);
 }
 
 /** Checks the file locally before anything is started; with --strict, every line. */
@@ -116,7 +150,7 @@ export function runConfigFrom(inputPath: string, opts: RunOptions): RunConfig {
   const config: RunConfig = {
     runId: opts.runId ?? newRunId(),
     inputPath,
-    mode: 'realtime',
+    mode: opts.mode ?? 'realtime',
     concurrency: opts.concurrency,
     chunkSize: opts.chunkSize,
     maxChunksInFlight: opts.maxChunksInFlight,
@@ -130,7 +164,16 @@ export function runConfigFrom(inputPath: string, opts: RunOptions): RunConfig {
     circuitFailureThreshold: opts.circuitFailures ?? DEFAULTS.circuitFailureThreshold,
     circuitInitialDelayMs: opts.circuitInitialDelay ?? DEFAULTS.circuitInitialDelayMs,
     circuitMaxDelayMs: opts.circuitMaxDelay ?? DEFAULTS.circuitMaxDelayMs,
+    maxBatchLines: opts.maxBatchLines ?? DEFAULTS.maxBatchLines,
+    maxBatchBytes: opts.maxBatchBytes ?? DEFAULTS.maxBatchBytes,
+    maxBatchesInFlight: opts.maxBatchesInFlight ?? DEFAULTS.maxBatchesInFlight,
+    maxBatchAttempts: opts.maxBatchAttempts ?? DEFAULTS.maxBatchAttempts,
+    onBatchFailure: opts.onBatchFailure ?? DEFAULTS.onBatchFailure,
+    batchPollInitialMs: opts.batchPollInterval ?? DEFAULTS.batchPollInitialMs,
+    batchPollMaxMs: opts.batchPollMax ?? DEFAULTS.batchPollMaxMs,
   };
+  if (opts.deadline !== undefined) config.deadlineMs = opts.deadline;
+  if (opts.urgentIf !== undefined) config.urgentIf = opts.urgentIf;
   if (opts.budget !== undefined) config.budgetUsd = opts.budget;
   if (opts.fallbackModel) config.fallbackModel = opts.fallbackModel;
   if (opts.sample !== undefined) config.sampleSize = opts.sample;

@@ -2,7 +2,18 @@
 // summaries and run status. Ids, counts, tokens and money only; never item bodies.
 
 export type InputFormat = 'batch' | 'prompts';
-export type RunMode = 'realtime';
+/**
+ * realtime: concurrent calls under the rate limits. batch: through the OpenAI Batch API
+ * (half price, up to 24 h). hybrid: urgent items realtime, the rest through the Batch API.
+ */
+export type RunMode = 'realtime' | 'batch' | 'hybrid';
+export const RUN_MODES: readonly RunMode[] = ['realtime', 'batch', 'hybrid'];
+
+/** Which path an item or a piece of work takes. */
+export type Route = 'realtime' | 'batch';
+
+/** What happens to batch lines that failed in a way worth retrying (5xx, expiry, rate limits). */
+export type OnBatchFailure = 'resubmit' | 'realtime';
 
 /** What the CLI hands to runWorkflow. Paths are as the worker sees them. */
 export interface RunConfig {
@@ -54,6 +65,25 @@ export interface RunConfig {
    * environment (so a secret webhook never enters Temporal history). Never in the memo.
    */
   alertWebhook?: string;
+
+  // ── Batch API (modes batch and hybrid) ──
+  /** Most lines per batch file (OpenAI's limit is 50,000). */
+  maxBatchLines: number;
+  /** Most bytes per batch file (OpenAI's limit is 200 MB). */
+  maxBatchBytes: number;
+  /** Batches in flight at the provider at once (the realtime window is maxChunksInFlight). */
+  maxBatchesInFlight: number;
+  /** Submissions per batch file for lines that keep failing in a retryable way. */
+  maxBatchAttempts: number;
+  /** resubmit: failed lines go into a new, smaller batch; realtime: they go through the realtime path. */
+  onBatchFailure: OnBatchFailure;
+  /** First wait between polls of a batch; doubles up to batchPollMaxMs. */
+  batchPollInitialMs: number;
+  batchPollMaxMs: number;
+  /** Batches not done this long after the run started are cancelled; the rest finishes realtime. */
+  deadlineMs?: number;
+  /** Hybrid: a rule sending matching items realtime (besides metadata.priority "urgent"), e.g. `feature=support`. */
+  urgentIf?: string;
 }
 
 export interface TokenTotals {
@@ -95,10 +125,27 @@ export type ChunkStopReason =
   | 'paused'
   | 'circuit_open'
   | 'cancelled'
-  | 'rejected';
+  | 'rejected'
+  /** A batch chunk: its pending items go through the realtime path (--on-batch-failure realtime). */
+  | 'to_realtime'
+  /** A batch chunk past the run's --deadline: its batch was cancelled, its pending items go realtime. */
+  | 'deadline';
 
 /** Why the run told its in-flight chunks to stop. */
-export type ChunkStopSignal = 'paused' | 'circuit_open' | 'cancelled' | 'rejected';
+export type ChunkStopSignal = 'paused' | 'circuit_open' | 'cancelled' | 'rejected' | 'deadline';
+
+/**
+ * Stops that end a batch already at the provider (cancel it there, keep what it did). A
+ * pause or an open circuit only holds batches not yet submitted: one at the provider runs on.
+ */
+export const stopEndsBatch = (s: ChunkStopSignal | undefined): boolean => s === 'cancelled' || s === 'rejected' || s === 'deadline';
+
+/** What went through the Batch API, within some totals. */
+export interface BatchTotals {
+  succeeded: number;
+  failed: number;
+  costUsd: number;
+}
 
 /** Counts, tokens and money over a set of items (a chunk, or a whole run). */
 export interface ItemTotals {
@@ -108,6 +155,8 @@ export interface ItemTotals {
   pending: number;
   tokens: TokenTotals;
   costUsd: number;
+  /** The part of the above done through the Batch API (the rest was realtime). */
+  batch?: BatchTotals;
 }
 
 /** What a chunk reports back: small, whatever the chunk's size. */
@@ -199,8 +248,14 @@ export interface RunStatus {
   modelSwitch?: ModelSwitch;
   sample?: SampleEstimate;
   tokens: TokenTotals;
-  /** inFlight: workflow ids of the chunk dispatches running now. */
-  chunks: { total: number; done: number; inFlight: string[] };
+  /** inFlight: workflow ids of the chunk dispatches running now; batchInFlight: those of them at the Batch API. */
+  chunks: { total: number; done: number; inFlight: string[]; batchInFlight?: string[] };
+  /** Batch and hybrid runs: items and cost of each path. */
+  paths?: PathSplit;
+  /** The batches in flight, as their chunks report them (filled in by the client, not the run). */
+  batches?: BatchChunkView[];
+  /** --deadline: when batches still running are cancelled and their rest goes realtime. */
+  deadline?: { at: string; passed: boolean };
   /** The last operator signal that was refused, and why. */
   lastSignalError?: string;
   startedAt: string;
@@ -209,6 +264,43 @@ export interface RunStatus {
   errorsPath?: string;
   rejectsPath?: string;
   error?: string;
+}
+
+/** Where a batch chunk is, as its `batch` query answers. */
+export interface BatchChunkView {
+  workflowId?: string;
+  chunkIndex: number;
+  phase: 'submitting' | 'at_provider' | 'cancelling' | 'collecting' | 'waiting_provider_queue' | 'done';
+  /** Submissions so far (0-based number of the current one). */
+  submission: number;
+  batchId?: string;
+  /** The provider's status of the batch (validating, in_progress, finalizing, …). */
+  status?: string;
+  lines: number;
+  completed: number;
+  failed: number;
+  /** When the next poll (or, waiting on the provider's queue, the next submission) is due (ISO). */
+  nextCheckAt?: string;
+  /** Why it waits, in words (token_limit_exceeded, …). */
+  note?: string;
+}
+
+/** One path of a batch or hybrid run: its items and what they cost. */
+export interface PathTotals {
+  /** Items planned on this path (items moved from the Batch API to realtime count on both). */
+  items: number;
+  succeeded: number;
+  failed: number;
+  costUsd: number;
+}
+
+/** The split of a batch or hybrid run, and what all-realtime would have cost. */
+export interface PathSplit {
+  realtime: PathTotals;
+  batch: PathTotals;
+  /** What the same work would have cost realtime: batch spend at full price, plus realtime spend. */
+  allRealtimeUsd: number;
+  savedUsd: number;
 }
 
 /** What processChunk heartbeats (counted from the dispatch's start), and what the CLI reads from a chunk in flight. */

@@ -1,7 +1,8 @@
 // The system of record for every item of every run (DESIGN invariant 2). Every write
 // is an idempotent upsert keyed by (run id, custom_id); the interface is async so a
 // PostgreSQL implementation can stand behind it unchanged.
-import type { ItemTotals, TokenTotals } from '../domain/run-types.ts';
+import type { ItemTotals, Route, TokenTotals } from '../domain/run-types.ts';
+import type { PartPlan, PlanLimits } from '../domain/batch-plan.ts';
 
 export type { ItemTotals };
 
@@ -22,6 +23,8 @@ export interface NewItem {
   priority?: string;
   promptTokens: number;
   maxOutputTokens: number;
+  /** Realtime or Batch API (batch and hybrid modes); realtime when absent. */
+  route?: Route;
 }
 
 /** An item as a chunk reads it back to call the provider. */
@@ -78,9 +81,39 @@ export interface StoredItem {
  * Which items a piece of work covers: a range of seq (a chunk), or a seeded random
  * sample of the run (the same seed always picks the same items, whatever their status).
  */
-export type ItemSelection = { seqStart: number; seqEnd: number } | { sampleSeed: number; sampleSize: number };
+export type ItemSelection = { seqStart: number; seqEnd: number } | { sampleSeed: number; sampleSize: number } | { part: number };
 
 export const isSample = (s: ItemSelection): s is { sampleSeed: number; sampleSize: number } => 'sampleSeed' in s;
+export const isPart = (s: ItemSelection): s is { part: number } => 'part' in s;
+
+/** A pending item as a Batch input line needs it: the body as stored JSON text. */
+export interface PendingRequest {
+  seq: number;
+  customId: string;
+  url: string;
+  model: string;
+  bodyJson: string;
+}
+
+/** A retryable failure of an item that stays pending (a batch line that will be resubmitted). */
+export interface ItemRetry {
+  customId: string;
+  /** Submissions (or calls) spent on the item so far. */
+  attempts: number;
+  error: ItemError;
+  mode: string;
+}
+
+/** What llm-batch knows of one batch submission: how a retried submit finds its file and batch. */
+export interface BatchRecord {
+  key: string;
+  model: string;
+  lines: number;
+  inputFileId?: string;
+  batchId?: string;
+  /** When the input file was uploaded (epoch ms): a lookup of the batch need not look further back. */
+  uploadedAt?: number;
+}
 
 /** Pending items of a selection, summed per model: what a reservation is priced from. */
 export interface PendingEstimate {
@@ -122,6 +155,18 @@ export interface ItemStore {
   totals(runId: string, selection?: ItemSelection): Promise<ItemTotals>;
   /** Every item of a run in input order, streamed page by page (bounded memory). */
   items(runId: string, pageSize?: number): AsyncIterable<StoredItem>;
+  /**
+   * Gives every item of the run a part (batch and hybrid modes, see domain/batch-plan.ts).
+   * Deterministic, so a retried planning gives the same parts.
+   */
+  planParts(runId: string, limits: PlanLimits): Promise<PartPlan>;
+  /** Pending items of the selection in seq order after `afterSeq`, at most `limit`, as Batch input lines need them. */
+  pendingRequests(runId: string, selection: ItemSelection, afterSeq: number, limit: number): Promise<PendingRequest[]>;
+  /** Records retryable failures: the items stay pending, with the error and attempts kept. */
+  recordRetries(runId: string, retries: ItemRetry[]): Promise<void>;
+  batchRecord(runId: string, key: string): Promise<BatchRecord | undefined>;
+  /** Creates or updates a submission's record (fields given replace the stored ones). */
+  saveBatchRecord(runId: string, record: BatchRecord): Promise<void>;
   /** Forgets a run's items, so a run id can be staged afresh. */
   deleteRun(runId: string): Promise<void>;
   close(): Promise<void>;

@@ -4,7 +4,9 @@
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { isSample, type ItemResult, type ItemSelection, type ItemStore, type ItemTotals, type MeasuredItem, type NewItem, type PendingEstimate, type PendingItem, type StageOutcome, type StoredItem } from './item-store.ts';
+import { batchInputLine } from '../domain/batch-format.ts';
+import { PartPlanner, type PartPlan, type PlanLimits } from '../domain/batch-plan.ts';
+import { isPart, isSample, type BatchRecord, type ItemResult, type ItemRetry, type PendingRequest, type ItemSelection, type ItemStore, type ItemTotals, type MeasuredItem, type NewItem, type PendingEstimate, type PendingItem, type StageOutcome, type StoredItem } from './item-store.ts';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS items (
@@ -35,7 +37,24 @@ CREATE TABLE IF NOT EXISTS items (
   PRIMARY KEY (run_id, custom_id)
 );
 CREATE UNIQUE INDEX IF NOT EXISTS items_by_seq ON items (run_id, seq);
+CREATE TABLE IF NOT EXISTS batches (
+  run_id        TEXT    NOT NULL,
+  key           TEXT    NOT NULL,
+  model         TEXT    NOT NULL,
+  lines         INTEGER NOT NULL,
+  input_file_id TEXT,
+  batch_id      TEXT,
+  uploaded_at   INTEGER,
+  PRIMARY KEY (run_id, key)
+);
 `;
+
+// Columns added after the first release: a store file from then gains them on open.
+const ADDED_COLUMNS: [string, string][] = [
+  ['route', "TEXT NOT NULL DEFAULT 'realtime'"],
+  ['part', 'INTEGER'],
+  ['line_bytes', 'INTEGER NOT NULL DEFAULT 0'],
+];
 
 type Row = Record<string, unknown>;
 
@@ -49,6 +68,7 @@ function selectionSql(runId: string, sel: ItemSelection): { from: string; params
   if (isSample(sel)) {
     return { from: `(SELECT * FROM items WHERE run_id = ? ORDER BY ${SAMPLE_ORDER} LIMIT ?) AS sel`, params: [runId, sampleMultiplier(sel.sampleSeed), sampleMultiplier(sel.sampleSeed), sel.sampleSize] };
   }
+  if (isPart(sel)) return { from: '(SELECT * FROM items WHERE run_id = ? AND part = ?) AS sel', params: [runId, sel.part] };
   return { from: '(SELECT * FROM items WHERE run_id = ? AND seq >= ? AND seq < ?) AS sel', params: [runId, sel.seqStart, sel.seqEnd] };
 }
 
@@ -75,11 +95,14 @@ export class SqliteItemStore implements ItemStore {
     this.db = new DatabaseSync(path);
     this.db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000;');
     this.db.exec(SCHEMA);
+    const have = new Set((this.db.prepare('PRAGMA table_info(items)').all() as Row[]).map((r) => String(r.name)));
+    for (const [name, type] of ADDED_COLUMNS) if (!have.has(name)) this.db.exec(`ALTER TABLE items ADD COLUMN ${name} ${type}`);
+    this.db.exec('CREATE INDEX IF NOT EXISTS items_by_part ON items (run_id, part, seq)');
     // DO UPDATE ... WHERE line matches: a re-staged line changes 1 row, another line with
     // the same custom_id changes 0 rows and is reported as a duplicate.
     this.insertItem = this.db.prepare(`
-      INSERT INTO items (run_id, custom_id, seq, line, url, body, model, feature, priority, prompt_tokens_est, max_output_tokens, updated_at)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+      INSERT INTO items (run_id, custom_id, seq, line, url, body, model, feature, priority, prompt_tokens_est, max_output_tokens, route, line_bytes, updated_at)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
       ON CONFLICT (run_id, custom_id) DO UPDATE SET line = excluded.line WHERE items.line = excluded.line`);
     this.findItem = this.db.prepare('SELECT line FROM items WHERE run_id = ? AND custom_id = ?');
     this.selectPending = this.db.prepare(`
@@ -94,7 +117,10 @@ export class SqliteItemStore implements ItemStore {
         sum(CASE WHEN status = 'failed' THEN 1 ELSE 0 END) AS failed,
         sum(CASE WHEN status = 'pending' THEN 1 ELSE 0 END) AS pending,
         sum(prompt_tokens) AS prompt, sum(cached_tokens) AS cached, sum(completion_tokens) AS completion,
-        sum(reasoning_tokens) AS reasoning, sum(cost_usd) AS cost
+        sum(reasoning_tokens) AS reasoning, sum(cost_usd) AS cost,
+        sum(CASE WHEN mode = 'batch' AND status = 'succeeded' THEN 1 ELSE 0 END) AS batch_succeeded,
+        sum(CASE WHEN mode = 'batch' AND status = 'failed' THEN 1 ELSE 0 END) AS batch_failed,
+        sum(CASE WHEN mode = 'batch' THEN cost_usd ELSE 0 END) AS batch_cost
       FROM items WHERE run_id = ?`;
     this.totalsSql = totals;
     this.selectTotalsRange = this.db.prepare(`${totals} AND seq >= ? AND seq < ?`);
@@ -129,9 +155,11 @@ export class SqliteItemStore implements ItemStore {
     return this.transaction(() => {
       const duplicates: StageOutcome['duplicates'] = [];
       for (const it of items) {
+        const body = JSON.stringify(it.body);
         const { changes } = this.insertItem.run(
-          runId, it.customId, it.seq, it.line, it.url, JSON.stringify(it.body), it.model,
-          it.feature ?? null, it.priority ?? null, it.promptTokens, it.maxOutputTokens, now,
+          runId, it.customId, it.seq, it.line, it.url, body, it.model,
+          it.feature ?? null, it.priority ?? null, it.promptTokens, it.maxOutputTokens,
+          it.route ?? 'realtime', Buffer.byteLength(batchInputLine(it.customId, it.url, body)), now,
         );
         if (num(changes) === 0) {
           const first = this.findItem.get(runId, it.customId) as Row | undefined;
@@ -143,7 +171,7 @@ export class SqliteItemStore implements ItemStore {
   }
 
   async pendingItems(runId: string, selection: ItemSelection, limit = -1): Promise<PendingItem[]> {
-    const rows = isSample(selection)
+    const rows = isSample(selection) || isPart(selection)
       ? (this.cached(`SELECT custom_id, seq, url, body, model, prompt_tokens_est, max_output_tokens, attempts
           FROM ${selectionSql(runId, selection).from} WHERE status = 'pending' ORDER BY seq LIMIT ?`).all(...selectionSql(runId, selection).params, limit) as Row[])
       : (this.selectPending.all(runId, selection.seqStart, selection.seqEnd, limit) as Row[]);
@@ -194,7 +222,7 @@ export class SqliteItemStore implements ItemStore {
   async totals(runId: string, selection?: ItemSelection): Promise<ItemTotals> {
     let r: Row;
     if (!selection) r = this.selectTotalsRun.get(runId) as Row;
-    else if (!isSample(selection)) r = this.selectTotalsRange.get(runId, selection.seqStart, selection.seqEnd) as Row;
+    else if (!isSample(selection) && !isPart(selection)) r = this.selectTotalsRange.get(runId, selection.seqStart, selection.seqEnd) as Row;
     else {
       const { from, params } = selectionSql(runId, selection);
       r = this.cached(this.totalsSql.replace('FROM items WHERE run_id = ?', `FROM ${from}`)).get(...params) as Row;
@@ -206,7 +234,69 @@ export class SqliteItemStore implements ItemStore {
       pending: num(r.pending),
       tokens: { prompt: num(r.prompt), cached: num(r.cached), completion: num(r.completion), reasoning: num(r.reasoning) },
       costUsd: num(r.cost),
+      batch: { succeeded: num(r.batch_succeeded), failed: num(r.batch_failed), costUsd: num(r.batch_cost) },
     };
+  }
+
+  async planParts(runId: string, limits: PlanLimits): Promise<PartPlan> {
+    const planner = new PartPlanner(limits);
+    // Realtime first, then batch by model; each group paged by seq, so memory stays one page.
+    const groups = (this.db.prepare(`SELECT DISTINCT route, model FROM items WHERE run_id = ?`).all(runId) as Row[])
+      .map((r) => ({ route: String(r.route) as 'realtime' | 'batch', model: String(r.model) }))
+      .sort((a, b) => (a.route === b.route ? (a.route === 'realtime' ? 0 : a.model < b.model ? -1 : a.model > b.model ? 1 : 0) : a.route === 'realtime' ? -1 : 1));
+    const realtimeOnce = groups.some((g) => g.route === 'realtime');
+    const page = this.db.prepare(`SELECT seq, model, line_bytes FROM items WHERE run_id = ? AND route = ? AND (? IS NULL OR model = ?) AND seq > ? ORDER BY seq LIMIT 5000`);
+    const setPart = this.db.prepare('UPDATE items SET part = ? WHERE run_id = ? AND seq = ?');
+    const walk = (route: 'realtime' | 'batch', model: string | null): void => {
+      let after = -1;
+      for (;;) {
+        const rows = page.all(runId, route, model, model, after) as Row[];
+        if (rows.length === 0) return;
+        this.transaction(() => {
+          for (const r of rows) setPart.run(planner.add({ route, model: String(r.model), bytes: num(r.line_bytes) }), runId, num(r.seq));
+        });
+        after = num(rows[rows.length - 1]!.seq);
+      }
+    };
+    // Realtime parts take items of every model in input order; batch parts one model each.
+    if (realtimeOnce) walk('realtime', null);
+    for (const g of groups) if (g.route === 'batch') walk('batch', g.model);
+    return { realtimeParts: planner.realtimeParts, batchParts: planner.batchParts, realtimeItems: planner.realtimeItems, batchItems: planner.batchItems };
+  }
+
+  async pendingRequests(runId: string, selection: ItemSelection, afterSeq: number, limit: number): Promise<PendingRequest[]> {
+    const { from, params } = selectionSql(runId, selection);
+    const rows = this.cached(`SELECT seq, custom_id, url, model, body FROM ${from} WHERE status = 'pending' AND seq > ? ORDER BY seq LIMIT ?`).all(...params, afterSeq, limit) as Row[];
+    return rows.map((r) => ({ seq: num(r.seq), customId: String(r.custom_id), url: String(r.url), model: String(r.model), bodyJson: String(r.body) }));
+  }
+
+  async recordRetries(runId: string, retries: ItemRetry[]): Promise<void> {
+    if (retries.length === 0) return;
+    const now = new Date().toISOString();
+    // max(): recording the same retry twice (a re-collected batch) changes nothing.
+    const st = this.cached(`UPDATE items SET attempts = max(attempts, ?), error = ?, mode = ?, updated_at = ? WHERE run_id = ? AND custom_id = ? AND status = 'pending'`);
+    this.transaction(() => {
+      for (const r of retries) st.run(r.attempts, JSON.stringify(r.error), r.mode, now, runId, r.customId);
+    });
+  }
+
+  async batchRecord(runId: string, key: string): Promise<BatchRecord | undefined> {
+    const r = this.cached('SELECT key, model, lines, input_file_id, batch_id, uploaded_at FROM batches WHERE run_id = ? AND key = ?').get(runId, key) as Row | undefined;
+    if (!r) return undefined;
+    const rec: BatchRecord = { key: String(r.key), model: String(r.model), lines: num(r.lines) };
+    const fileId = str(r.input_file_id);
+    if (fileId !== undefined) rec.inputFileId = fileId;
+    const batchId = str(r.batch_id);
+    if (batchId !== undefined) rec.batchId = batchId;
+    if (r.uploaded_at !== null && r.uploaded_at !== undefined) rec.uploadedAt = num(r.uploaded_at);
+    return rec;
+  }
+
+  async saveBatchRecord(runId: string, rec: BatchRecord): Promise<void> {
+    this.cached(`INSERT INTO batches (run_id, key, model, lines, input_file_id, batch_id, uploaded_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+      ON CONFLICT (run_id, key) DO UPDATE SET model = excluded.model, lines = excluded.lines, input_file_id = excluded.input_file_id,
+        batch_id = excluded.batch_id, uploaded_at = excluded.uploaded_at`)
+      .run(runId, rec.key, rec.model, rec.lines, rec.inputFileId ?? null, rec.batchId ?? null, rec.uploadedAt ?? null);
   }
 
   async *items(runId: string, pageSize = 1000): AsyncIterable<StoredItem> {
@@ -221,6 +311,7 @@ export class SqliteItemStore implements ItemStore {
 
   async deleteRun(runId: string): Promise<void> {
     this.db.prepare('DELETE FROM items WHERE run_id = ?').run(runId);
+    this.db.prepare('DELETE FROM batches WHERE run_id = ?').run(runId);
   }
 
   async close(): Promise<void> {

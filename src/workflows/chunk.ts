@@ -1,5 +1,5 @@
-// chunkWorkflow: one dispatch of a piece of a run (a chunk's range, or the sample).
-// Realtime: a single processChunk activity that heartbeats its progress and resumes from
+// chunkWorkflow: one dispatch of a piece of a run (a chunk's range, a part, or the sample).
+// Batch API parts are in batch-chunk.ts. Realtime: a single processChunk activity that heartbeats its progress and resumes from
 // the item store after a retry or a crash. The run can tell it to stop (pause, cancel,
 // open circuit): the activity is cancelled through its heartbeat, finishes the calls it
 // has in flight, and the chunk reports its totals with the reason it stopped.
@@ -7,6 +7,7 @@ import { ActivityCancellationType, CancellationScope, isCancellation, proxyActiv
 import type { Activities, ChunkInput } from '../activities/index.ts';
 import type { ChunkStopSignal, ChunkSummary } from '../domain/run-types.ts';
 import { stopChunkSignal } from './messages.ts';
+import { batchChunk } from './batch-chunk.ts';
 
 const { chunkTotals } = proxyActivities<Activities>({
   startToCloseTimeout: '5 minutes',
@@ -14,6 +15,7 @@ const { chunkTotals } = proxyActivities<Activities>({
 });
 
 export async function chunkWorkflow(input: ChunkInput): Promise<ChunkSummary> {
+  if (input.route === 'batch') return batchChunk(input);
   const { processChunk } = proxyActivities<Activities>({
     // A chunk may wait long on rate limits; the heartbeat timeout is what notices a dead worker.
     startToCloseTimeout: '24 hours',

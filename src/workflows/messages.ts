@@ -2,7 +2,7 @@
 // operator's signals carry JSON a person can type in the Temporal UI's Signal dialog;
 // the descriptions below are what the UI shows next to each name.
 import { defineQuery, defineSignal } from '@temporalio/workflow';
-import type { ChunkStopSignal, RunStatus } from '../domain/run-types.ts';
+import type { BatchChunkView, ChunkStopSignal, RunStatus } from '../domain/run-types.ts';
 
 /** The run's live status: counts, tokens, money, budget, circuit, chunks in flight. */
 export const statusQuery = defineQuery<RunStatus>('status');
@@ -36,3 +36,6 @@ export const DESCRIPTIONS = {
 
 /** Sent by the run to a chunk it wants to stop at its next item. */
 export const stopChunkSignal = defineSignal<[ChunkStopSignal]>('stop');
+
+/** A batch chunk's view of its batch at the provider: what `llm-batch status` shows. */
+export const batchChunkQuery = defineQuery<BatchChunkView>('batch');

@@ -1,15 +1,17 @@
 // What a run carries across continue-as-new, and how its status is computed from it.
 // Workflow-side but free of Temporal calls, so the run workflow stays about control flow.
-import type { ItemTotals, ModelSwitch, RunConfig, RunStatus, SampleEstimate, StageResult, TokenTotals } from '../domain/run-types.ts';
+import type { BatchTotals, ItemTotals, ModelSwitch, Route, RunConfig, RunStatus, SampleEstimate, StageResult, TokenTotals } from '../domain/run-types.ts';
+import type { PartPlan } from '../domain/batch-plan.ts';
 import { budgetState, MIN_MEASURED_ITEMS, overshootUsd, type Ledger, type OutputMeasure } from '../domain/budget.ts';
 import type { Circuit } from '../domain/circuit-breaker.ts';
 import type { AlertSummary } from '../domain/alerts.ts';
 
-/** A piece of work waiting for dispatch: a chunk's range (again, after a stop), or the sample. */
+/** A piece of work waiting for dispatch: a chunk's range or a part (again, after a stop), or the sample. */
 export interface QueuedWork {
-  /** -1 for the sample. */
+  /** -1 for the sample; the part number in batch and hybrid runs. */
   chunkIndex: number;
-  selection: { seqStart: number; seqEnd: number } | { sampleSeed: number; sampleSize: number };
+  selection: { seqStart: number; seqEnd: number } | { sampleSeed: number; sampleSize: number } | { part: number };
+  route: Route;
   /** Dispatches of this piece so far: names the next child workflow uniquely. */
   dispatches: number;
 }
@@ -37,6 +39,15 @@ export interface RunProgress {
   operator: { paused: boolean; cancelled: boolean; approved: boolean; rejected: boolean; probeRequested: boolean };
   /** Alerts already sent for the current episode, so each fires once. */
   alerted: { yellow: boolean; red: boolean };
+  /** Batch and hybrid runs: the parts planned after staging, and the Batch discount. */
+  plan?: PartPlan & { batchDiscount: number };
+  /** The next batch part to dispatch (counted from the first batch part). */
+  nextBatch: number;
+  /** What was done through the Batch API (part of succeeded, failed, costUsd). */
+  batch: BatchTotals;
+  /** --deadline as epoch ms, and whether it passed (batches cancelled, the rest realtime). */
+  deadlineAt?: number;
+  deadlinePassed: boolean;
 }
 
 const round9 = (n: number): number => Math.round(n * 1e9) / 1e9;
@@ -62,9 +73,28 @@ export function addDelta(p: RunProgress, after: ItemTotals, before: ItemTotals |
   for (const k of ['prompt', 'cached', 'completion', 'reasoning'] as const) p.tokens[k] += after.tokens[k] - before.tokens[k];
   p.measured.items += succeeded;
   p.measured.completionTokens += after.tokens.completion - before.tokens.completion;
+  const b0 = 'batch' in before ? before.batch : undefined;
+  if (after.batch) {
+    p.batch.succeeded += after.batch.succeeded - (b0?.succeeded ?? 0);
+    p.batch.failed += after.batch.failed - (b0?.failed ?? 0);
+    p.batch.costUsd += after.batch.costUsd - (b0?.costUsd ?? 0);
+  }
 }
 
-export function fillStatus(status: RunStatus, p: RunProgress, config: RunConfig, reservedUsd: number, inFlight: string[], totalChunks: number, now: string): void {
+/** Realtime and Batch API paths side by side, against what all-realtime would have cost. */
+export function pathSplit(p: RunProgress): RunStatus['paths'] {
+  if (!p.plan) return undefined;
+  const realtimeCost = p.costUsd - p.batch.costUsd;
+  const allRealtimeUsd = realtimeCost + p.batch.costUsd / p.plan.batchDiscount;
+  return {
+    realtime: { items: p.plan.realtimeItems, succeeded: p.succeeded - p.batch.succeeded, failed: p.failed - p.batch.failed, costUsd: round9(realtimeCost) },
+    batch: { items: p.plan.batchItems, succeeded: p.batch.succeeded, failed: p.batch.failed, costUsd: round9(p.batch.costUsd) },
+    allRealtimeUsd: round9(allRealtimeUsd),
+    savedUsd: round9(allRealtimeUsd - p.costUsd),
+  };
+}
+
+export function fillStatus(status: RunStatus, p: RunProgress, config: RunConfig, reservedUsd: number, inFlight: string[], batchInFlight: string[], totalChunks: number, now: string): void {
   const { stage } = p;
   const ledger = ledgerOf(p, config, reservedUsd);
   status.counts = {
@@ -92,6 +122,10 @@ export function fillStatus(status: RunStatus, p: RunProgress, config: RunConfig,
   if (p.sample) status.sample = p.sample;
   status.tokens = { ...p.tokens };
   status.chunks = { total: totalChunks, done: p.chunksDone, inFlight };
+  if (p.plan) status.chunks.batchInFlight = batchInFlight;
+  const paths = pathSplit(p);
+  if (paths) status.paths = paths;
+  if (p.deadlineAt !== undefined) status.deadline = { at: new Date(p.deadlineAt).toISOString(), passed: p.deadlinePassed };
   status.rejectsPath = stage.rejectsPath;
   status.updatedAt = now;
 }
@@ -120,5 +154,9 @@ export function currentDetails(s: RunStatus): string {
     : `$${s.costUsd.spent.toFixed(4)} of $${s.costUsd.budget.toFixed(2)} budget (${s.budgetState}), $${s.costUsd.reserved.toFixed(4)} reserved`;
   const circuit = s.circuit.state === 'closed' ? '' : ` · circuit ${s.circuit.state}${s.circuit.nextProbeAt ? `, next probe ${s.circuit.nextProbeAt}` : ''}`;
   const sw = s.modelSwitch ? ` · switched ${s.modelSwitch.from} → ${s.modelSwitch.to}` : '';
-  return `**${s.state}** · ${c.succeeded + c.failed}/${c.total} done · ${c.failed} failed · ${c.rejected} rejected · ${money}${circuit}${sw} · chunks ${s.chunks.done}/${s.chunks.total}`;
+  const atProvider = s.chunks.batchInFlight?.length
+    ? ` · ${s.chunks.batchInFlight.length} batch(es) at the provider: their spend counts when collected and cannot be stopped mid-batch`
+    : '';
+  const split = s.paths ? ` · realtime $${s.paths.realtime.costUsd.toFixed(4)} + batch $${s.paths.batch.costUsd.toFixed(4)} (all-realtime $${s.paths.allRealtimeUsd.toFixed(4)})` : '';
+  return `**${s.state}** · ${c.succeeded + c.failed}/${c.total} done · ${c.failed} failed · ${c.rejected} rejected · ${money}${circuit}${sw}${split} · chunks ${s.chunks.done}/${s.chunks.total}${atProvider}`;
 }

@@ -24,8 +24,8 @@ import {
   type ChildWorkflowHandle,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.ts';
-import type { ChunkStopSignal, ChunkSummary, ItemTotals, RunConfig, RunState, RunStatus } from '../domain/run-types.ts';
-import { emptyTokens, notDoneFor } from '../domain/run-types.ts';
+import type { ChunkStopSignal, ChunkSummary, ItemTotals, Route, RunConfig, RunState, RunStatus } from '../domain/run-types.ts';
+import { emptyTokens, notDoneFor, stopEndsBatch } from '../domain/run-types.ts';
 import { chunkCount, chunkRange } from '../domain/chunk-plan.ts';
 import { budgetState, chunkCapUsd, decideDispatch, parseBudgetAmount, reservedOutputTokens, shouldSwitchModel } from '../domain/budget.ts';
 import { closedCircuit, openCircuit, probeResult, startProbe, type CircuitPolicy } from '../domain/circuit-breaker.ts';
@@ -42,7 +42,7 @@ export interface RunInput {
   progress?: RunProgress;
 }
 
-const { stageRun, exportRun, sampleStats, probeProvider } = proxyActivities<Activities>({
+const { stageRun, planRun, exportRun, sampleStats, probeProvider } = proxyActivities<Activities>({
   startToCloseTimeout: '2 hours',
   heartbeatTimeout: '2 minutes',
   retry: { initialInterval: '1 second', maximumInterval: '1 minute', nonRetryableErrorTypes: ['InvalidInput', 'UnknownModel'] },
@@ -57,6 +57,9 @@ const { sendAlert } = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '2 seconds', maximumInterval: '10 seconds', maximumAttempts: 4, nonRetryableErrorTypes: ['AlertWebhookInvalid'] },
 });
+
+/** Room in each window: realtime chunks (maxChunksInFlight) and batches at the provider (maxBatchesInFlight). */
+type Room = Record<Route, boolean>;
 
 /** One dispatch in flight. */
 interface InFlight {
@@ -185,8 +188,38 @@ class Run {
   private async waitForChange(until: () => boolean = () => false, timeoutMs?: number): Promise<void> {
     const seen = this.version;
     const cond = (): boolean => this.version !== seen || until() || this.childFailure !== undefined;
-    if (timeoutMs === undefined) await condition(cond);
-    else await condition(cond, timeoutMs);
+    // A pending --deadline ends any wait, so the loop can act on it.
+    const { p } = this;
+    const toDeadline = p.deadlineAt !== undefined && !p.deadlinePassed ? Math.max(1, p.deadlineAt - Date.now()) : undefined;
+    const ms = timeoutMs === undefined ? toDeadline : toDeadline === undefined ? timeoutMs : Math.min(timeoutMs, toDeadline);
+    if (ms === undefined) await condition(cond);
+    else await condition(cond, ms);
+  }
+
+  private inFlightOn(route: Route): number {
+    let n = 0;
+    for (const f of this.inFlight.values()) if (f.work.route === route) n++;
+    return n;
+  }
+
+  /** Where a piece of work goes now: past the deadline, Batch API work goes realtime. */
+  private routeNow(route: Route): Route {
+    return route === 'batch' && this.p.deadlinePassed ? 'realtime' : route;
+  }
+
+  /**
+   * --deadline: once it passes, batches in flight are cancelled at the provider (their
+   * chunks collect what is done and hand the rest to the realtime path), and Batch API
+   * work not yet submitted goes realtime.
+   */
+  private checkDeadline(): void {
+    const { p } = this;
+    if (p.deadlinePassed || p.deadlineAt === undefined || Date.now() < p.deadlineAt) return;
+    p.deadlinePassed = true;
+    const stopped = this.stopInFlight('deadline', 'batch');
+    for (const w of p.requeued) w.route = this.routeNow(w.route);
+    log.info(`deadline passed: ${stopped} batch(es) cancelled at the provider; the remaining work goes realtime`);
+    this.refresh();
   }
 
   // ── status, search attributes, current details, alerts ─────────────────────
@@ -198,7 +231,8 @@ class Run {
   }
 
   refresh(): void {
-    fillStatus(this.status, this.p, this.config, this.reservedUsd(), [...this.inFlight.keys()], this.totalChunks, new Date().toISOString());
+    const batchIds = [...this.inFlight].filter(([, f]) => f.work.route === 'batch').map(([id]) => id);
+    fillStatus(this.status, this.p, this.config, this.reservedUsd(), [...this.inFlight.keys()], batchIds, this.totalChunks, new Date().toISOString());
     setCurrentDetails(currentDetails(this.status));
   }
 
@@ -244,8 +278,12 @@ class Run {
       if (this.p.stage.models.length > 0) sa.push({ key: LlmBatchModel, value: this.p.stage.models.join(',') });
       if (this.p.budgetUsd !== undefined) sa.push({ key: LlmBatchBudgetUsd, value: this.p.budgetUsd });
       if (sa.length) upsertSearchAttributes(sa);
+      // Batch and hybrid: every item gets its part (batch files by model, realtime chunks).
+      if (config.mode !== 'realtime') this.p.plan = await planRun(config);
+      if (config.deadlineMs !== undefined) this.p.deadlineAt = Date.parse(this.p.startedAt) + config.deadlineMs;
     }
-    this.totalChunks = chunkCount(this.p.stage.seqEnd, config.chunkSize);
+    const plan = this.p.plan;
+    this.totalChunks = plan ? plan.realtimeParts + plan.batchParts : chunkCount(this.p.stage.seqEnd, config.chunkSize);
 
     if (this.p.phase === 'sample') {
       if (config.sampleSize && this.p.stage.accepted > 0) await this.sampleAndApprove();
@@ -254,7 +292,7 @@ class Run {
     if (this.p.phase === 'approval') await this.awaitApproval();
     if (this.p.phase === 'chunks' && !this.stopped()) {
       this.setState('running');
-      await this.dispatchLoop(() => this.nextChunkWork(), true);
+      await this.dispatchLoop((room) => this.nextChunkWork(room), true);
     }
     return this.finish();
   }
@@ -269,10 +307,12 @@ class Run {
     const { config } = this;
     const size = Math.min(config.sampleSize!, this.p.stage.accepted);
     // The seed comes from the workflow's deterministic random: the same on every replay.
-    const sample: QueuedWork = { chunkIndex: -1, selection: { sampleSeed: Math.floor(Math.random() * 2 ** 31), sampleSize: size }, dispatches: 0 };
+    // The sample runs realtime whatever the mode: it measures in minutes, not hours.
+    const sample: QueuedWork = { chunkIndex: -1, selection: { sampleSeed: Math.floor(Math.random() * 2 ** 31), sampleSize: size }, route: 'realtime', dispatches: 0 };
     let queued: QueuedWork | undefined = sample;
     this.setState('sampling');
-    await this.dispatchLoop(() => {
+    await this.dispatchLoop((room) => {
+      if (!room.realtime) return undefined;
       const w = queued;
       queued = undefined;
       return w ?? this.p.requeued.shift();
@@ -295,25 +335,46 @@ class Run {
     if (op.approved && !op.rejected && !op.cancelled) this.p.phase = 'chunks';
   }
 
-  /** New chunks after the ones stopped early. */
-  private nextChunkWork(): QueuedWork | undefined {
-    const again = this.p.requeued.shift();
-    if (again) return again;
-    if (this.p.nextChunk >= this.totalChunks) return undefined;
-    const index = this.p.nextChunk++;
-    return { chunkIndex: index, selection: chunkRange(index, this.p.stage.seqEnd, this.config.chunkSize), dispatches: 0 };
+  /**
+   * The next piece of work that has room: pieces stopped early first, then new realtime
+   * chunks (or parts), then new batch parts.
+   */
+  private nextChunkWork(room: Room): QueuedWork | undefined {
+    const { p } = this;
+    const i = p.requeued.findIndex((w) => room[this.routeNow(w.route)]);
+    if (i >= 0) {
+      const [again] = p.requeued.splice(i, 1);
+      again!.route = this.routeNow(again!.route);
+      return again;
+    }
+    if (!p.plan) {
+      if (!room.realtime || p.nextChunk >= this.totalChunks) return undefined;
+      const index = p.nextChunk++;
+      return { chunkIndex: index, selection: chunkRange(index, p.stage.seqEnd, this.config.chunkSize), route: 'realtime', dispatches: 0 };
+    }
+    if (room.realtime && p.nextChunk < p.plan.realtimeParts) {
+      const part = p.nextChunk++;
+      return { chunkIndex: part, selection: { part }, route: 'realtime', dispatches: 0 };
+    }
+    const route = this.routeNow('batch');
+    if (room[route] && p.nextBatch < p.plan.batchParts) {
+      const part = p.plan.realtimeParts + p.nextBatch++;
+      return { chunkIndex: part, selection: { part }, route, dispatches: 0 };
+    }
+    return undefined;
   }
 
   /**
    * The sliding window under the run's controls. `take` hands out the next piece of work;
    * a piece that cannot go yet is put back at the front of the queue.
    */
-  private async dispatchLoop(take: () => QueuedWork | undefined, mayContinueAsNew: boolean): Promise<void> {
+  private async dispatchLoop(take: (room: Room) => QueuedWork | undefined, mayContinueAsNew: boolean): Promise<void> {
     const { config, p } = this;
     const op = p.operator;
     for (;;) {
       if (this.childFailure !== undefined) break;
       if (this.stopped()) break;
+      this.checkDeadline();
       if (op.paused) {
         this.stopInFlight('paused');
         this.setState('paused');
@@ -325,11 +386,12 @@ class Run {
         await this.handleOpenCircuit();
         continue;
       }
-      if (this.inFlight.size >= config.maxChunksInFlight) {
+      const room: Room = { realtime: this.inFlightOn('realtime') < config.maxChunksInFlight, batch: this.inFlightOn('batch') < config.maxBatchesInFlight };
+      if (!room.realtime && !room.batch) {
         await this.waitForChange();
         continue;
       }
-      const work = take();
+      const work = take(room);
       if (!work) {
         if (this.inFlight.size === 0 && p.requeued.length === 0) break;
         await this.waitForChange();
@@ -348,6 +410,7 @@ class Run {
       const est = await estimateWork({
         config,
         selection: work.selection,
+        batch: work.route === 'batch',
         ...(model !== undefined ? { model } : {}),
         ...(outputTokensPerItem !== undefined ? { outputTokensPerItem } : {}),
       });
@@ -392,9 +455,10 @@ class Run {
     work.dispatches++;
     const model = p.modelSwitch?.to;
     const sel = work.selection;
-    const what = 'sampleSeed' in sel ? `random sample of ${sel.sampleSize}` : `items ${sel.seqStart}–${sel.seqEnd - 1}`;
+    const what = 'sampleSeed' in sel ? `random sample of ${sel.sampleSize}` : 'part' in sel ? `part ${sel.part}` : `items ${sel.seqStart}–${sel.seqEnd - 1}`;
     const summary = [
       `${work.chunkIndex < 0 ? 'sample' : `chunk ${work.chunkIndex}`} of ${config.runId}`,
+      work.route === 'batch' ? 'Batch API' : 'realtime',
       what + (maxItems !== undefined ? ` (first ${maxItems} pending, as the budget allows)` : ''),
       model ?? p.stage.models.join(','),
       p.budgetUsd !== undefined ? `reserved $${reserveUsd.toFixed(4)}` : undefined,
@@ -405,11 +469,14 @@ class Run {
         config,
         chunkIndex: work.chunkIndex,
         selection: sel,
+        route: work.route,
+        dispatch: work.dispatches - 1,
         before: { succeeded: before.succeeded, failed: before.failed, costUsd: before.costUsd },
         circuitEpoch: p.circuit.epoch,
         ...(model !== undefined ? { model } : {}),
         ...(maxItems !== undefined ? { maxItems } : {}),
-        ...(p.budgetUsd !== undefined ? { capUsd: chunkCapUsd(reserveUsd, config.chunkCapFactor) } : {}),
+        // A batch's spend cannot be stopped mid-batch: only realtime chunks have a cap.
+        ...(p.budgetUsd !== undefined && work.route === 'realtime' ? { capUsd: chunkCapUsd(reserveUsd, config.chunkCapFactor) } : {}),
         ...(outputTokensPerItem !== undefined ? { outputTokensPerItem } : {}),
       }],
       parentClosePolicy: ParentClosePolicy.TERMINATE,
@@ -431,6 +498,8 @@ class Run {
     const { p } = this;
     this.inFlight.delete(workflowId);
     addDelta(p, s, flight.before);
+    // A batch chunk hands what is left to the realtime path (--on-batch-failure realtime, --deadline).
+    if (s.stopReason === 'to_realtime' || s.stopReason === 'deadline') flight.work.route = 'realtime';
     if (s.pending > 0 && s.stopReason !== 'insufficient_quota') p.requeued.push(flight.work);
     else if (s.pending === 0 && flight.work.chunkIndex >= 0) p.chunksDone++;
     if (s.stopReason === 'insufficient_quota') p.stopReason = 'insufficient_quota';
@@ -462,14 +531,22 @@ class Run {
     this.refresh();
   }
 
-  /** Tells every chunk in flight to stop at its next item (once per chunk). */
-  private stopInFlight(reason: ChunkStopSignal): void {
+  /**
+   * Tells every chunk in flight (on `only` route, if given) to stop at its next item, once
+   * per chunk; a batch chunk told to hold (pause) is told again when its batch must end (cancel).
+   */
+  private stopInFlight(reason: ChunkStopSignal, only?: Route): number {
+    let sent = 0;
     for (const f of this.inFlight.values()) {
-      if (f.stopSent) continue;
+      if (only !== undefined && f.work.route !== only) continue;
+      const escalates = f.work.route === 'batch' && stopEndsBatch(reason) && !stopEndsBatch(f.stopSent);
+      if (f.stopSent && !escalates) continue;
       f.stopSent = reason;
+      sent++;
       // The chunk may finish before the signal lands: that is fine, it reports anyway.
       f.handle.signal(msg.stopChunkSignal, reason).catch(() => {});
     }
+    return sent;
   }
 
   /**
@@ -481,7 +558,8 @@ class Run {
     const op = p.operator;
     this.stopInFlight('circuit_open');
     this.setState('circuit_open');
-    await condition(() => this.inFlight.size === 0 || this.childFailure !== undefined);
+    // Batches already at the provider run on (they cannot be paused); realtime chunks stop.
+    await condition(() => this.inFlightOn('realtime') === 0 || this.childFailure !== undefined);
     const interrupted = (): boolean => op.paused || this.stopped() || this.childFailure !== undefined;
     if (interrupted()) return;
     const waitMs = Math.max(0, (p.circuit.nextProbeAt ?? Date.now()) - Date.now());
@@ -556,6 +634,9 @@ function newProgress(config: RunConfig, now: string): RunProgress {
     circuit: closedCircuit(),
     operator: { paused: false, cancelled: false, approved: false, rejected: false, probeRequested: false },
     alerted: { yellow: false, red: false },
+    nextBatch: 0,
+    batch: { succeeded: 0, failed: 0, costUsd: 0 },
+    deadlinePassed: false,
   };
   if (config.budgetUsd !== undefined) p.budgetUsd = config.budgetUsd;
   return p;

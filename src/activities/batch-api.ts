@@ -1,0 +1,359 @@
+// The Batch API activities of a batch chunk (see workflows/batch-chunk.ts):
+// - submitBatch: writes the chunk's pending items as a Batch input file, uploads it and
+//   creates the batch. Idempotent: a retry finds the upload and the batch it already made
+//   (the store's record, then a lookup by metadata), so a crash never creates a second batch.
+// - pollBatch: the batch's status and request counts, for the workflow's durable poll loop.
+// - collectBatch: streams the output and error files into the store, checks every submitted
+//   custom_id came back, and sorts failures into final (4xx) and retryable (5xx, expiry,
+//   rate limits, missing). Idempotent: a succeeded item is never overwritten, so spend,
+//   summed from the store, is never counted twice.
+// - cancelBatch, and planRun (parts of a batch or hybrid run).
+import { createWriteStream, mkdirSync, rmSync } from 'node:fs';
+import { once } from 'node:events';
+import { join } from 'node:path';
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import { APIError } from 'openai';
+import type { ItemTotals, RunConfig } from '../domain/run-types.ts';
+import { costOfUsage, type PricingTable } from '../domain/pricing.ts';
+import { batchInputLine, batchMetadata, submissionKey, withModel } from '../domain/batch-format.ts';
+import type { PartPlan } from '../domain/batch-plan.ts';
+import type { ItemError, ItemResult, ItemRetry, ItemSelection, ItemStore } from '../store/item-store.ts';
+import type { BatchClient, Batch } from '../llm/batch-client.ts';
+import { usageOf } from '../llm/provider.ts';
+import { crashPoint } from './crash-points.ts';
+
+export interface BatchDeps {
+  store: ItemStore;
+  pricingFor(config: RunConfig): Promise<PricingTable>;
+  runDir(runId: string): string;
+  batchClientFor(config: RunConfig): BatchClient;
+}
+
+/** One submission of a batch chunk. */
+export interface BatchSubmission {
+  config: RunConfig;
+  chunkIndex: number;
+  selection: ItemSelection;
+  /** How many times the run dispatched this piece before (a stopped piece is dispatched again). */
+  dispatch: number;
+  /** 0, 1, …: each resubmission of the chunk's pending items is a new batch. */
+  submission: number;
+  /** The model to use instead of the items' own (the budget's fallback). */
+  model?: string;
+}
+
+export type SubmitResult = { batchId: string; lines: number; model: string } | { lines: 0 };
+
+export interface PollResult {
+  status: Batch['status'];
+  total: number;
+  completed: number;
+  failed: number;
+}
+
+export interface CollectInput extends BatchSubmission {
+  batchId: string;
+  /** Batch submissions the chunk's items have had, this one included. */
+  attempt: number;
+  /** Retryable failures become final (the last allowed attempt). */
+  finalAttempt: boolean;
+}
+
+export interface CollectResult {
+  status: Batch['status'];
+  succeeded: number;
+  /** Failed for good: 4xx answers, lines the provider's validation named, or retryable ones on the last attempt. */
+  failed: number;
+  /** Left pending to be sent again (5xx, batch_expired, 429, missing from the output). */
+  retryable: number;
+  /** The batch failed validation: lines it named (now failed); the others are pending. */
+  invalidLines: number;
+  /** Submitted lines the output did not account for (counted in retryable or failed). */
+  missing: number;
+  /** A cancelled batch's lines that were never run: still pending. */
+  notRun: number;
+  /** The batch failed on the provider's enqueued-token limit: nothing ran, all still pending. */
+  tokenLimitExceeded: boolean;
+  /** The provider's message when the whole batch failed. */
+  detail?: string;
+}
+
+const PAGE = 5000;
+const WRITE_BATCH = 500;
+
+/** 5xx, timeouts, connection errors and rate limits are the provider's trouble: retry. Other 4xx are ours: stop and say why. */
+function rethrow(what: string, e: unknown): never {
+  if (e instanceof APIError && e.status !== undefined && e.status >= 400 && e.status < 500 && ![408, 409, 429].includes(e.status)) {
+    throw ApplicationFailure.nonRetryable(`${what}: the provider refused it (HTTP ${e.status}): ${e.message}`, 'BatchRefused');
+  }
+  throw e;
+}
+
+/** Is a failed batch line worth sending again? 5xx, 408, 429, expiry, or no answer at all. */
+function retryableLine(statusCode: number | undefined, code: string | undefined): boolean {
+  if (code === 'batch_expired' || code === 'batch_cancelled') return true;
+  if (statusCode === undefined) return true;
+  return statusCode >= 500 || statusCode === 408 || statusCode === 429;
+}
+
+interface OutputLine {
+  custom_id?: string;
+  response?: { status_code?: number; request_id?: string; body?: unknown } | null;
+  error?: { code?: string; message?: string } | null;
+}
+
+export function makeBatchActivities(deps: BatchDeps) {
+  /** Writes the pending items of a submission as a Batch input file; returns its lines and model. */
+  async function writeInputFile(input: BatchSubmission, path: string, maxItems: number | undefined): Promise<{ lines: number; model: string }> {
+    const { config } = input;
+    const out = createWriteStream(path);
+    let lines = 0;
+    let bytes = 0;
+    let model = input.model ?? '';
+    let after = -1;
+    const limit = maxItems ?? Number.MAX_SAFE_INTEGER;
+    try {
+      while (lines < limit) {
+        const page = await deps.store.pendingRequests(config.runId, input.selection, after, Math.min(PAGE, limit - lines));
+        if (page.length === 0) break;
+        let text = '';
+        for (const r of page) {
+          const line = batchInputLine(r.customId, r.url, withModel(r.bodyJson, input.model));
+          const size = Buffer.byteLength(line);
+          // A part fits by plan; only a fallback model's longer name could push it over.
+          if (lines > 0 && bytes + size > config.maxBatchBytes) break;
+          if (model === '') model = r.model;
+          text += line;
+          bytes += size;
+          lines++;
+          after = r.seq;
+        }
+        if (!out.write(text)) await once(out, 'drain');
+        if (after !== page[page.length - 1]!.seq) break;
+      }
+    } finally {
+      out.end();
+      await once(out, 'close');
+    }
+    return { lines, model };
+  }
+
+  /** The custom_ids of a submission's input file, by 1-based line, read back from the provider. */
+  async function submittedIds(client: BatchClient, inputFileId: string): Promise<string[]> {
+    const ids: string[] = [];
+    for await (const line of client.lines(inputFileId)) {
+      const m = /^\{"custom_id":("(?:[^"\\]|\\.)*")/.exec(line);
+      ids.push(m ? (JSON.parse(m[1]!) as string) : ((JSON.parse(line) as { custom_id: string }).custom_id));
+    }
+    return ids;
+  }
+
+  return {
+    /** Gives a batch or hybrid run's items their parts; the Batch discount comes along for the status. */
+    async planRun(config: RunConfig): Promise<PartPlan & { batchDiscount: number }> {
+      const pricing = await deps.pricingFor(config);
+      const plan = await deps.store.planParts(config.runId, { chunkSize: config.chunkSize, maxLines: config.maxBatchLines, maxBytes: config.maxBatchBytes });
+      return { ...plan, batchDiscount: pricing.batchDiscount };
+    },
+
+    /**
+     * `maxItems` (a budget-sized part) bounds what this dispatch does over all its submissions:
+     * items it already finished count against it, so a resubmission holds only the lines to retry.
+     */
+    async submitBatch(input: BatchSubmission & { maxItems?: number; before: Pick<ItemTotals, 'succeeded' | 'failed'> }): Promise<SubmitResult> {
+      const { config } = input;
+      const runId = config.runId;
+      const key = submissionKey(input.chunkIndex, input.dispatch, input.submission);
+      const client = deps.batchClientFor(config);
+      const metadata = batchMetadata(runId, key);
+      let rec = await deps.store.batchRecord(runId, key);
+      if (rec?.batchId) return { batchId: rec.batchId, lines: rec.lines, model: rec.model };
+      try {
+        // Created before a crash, but the record was not saved: the provider knows it by its metadata.
+        if (rec?.inputFileId) {
+          const found = await client.find(metadata, (rec.uploadedAt ?? 0) - 5 * 60_000);
+          if (found) {
+            await deps.store.saveBatchRecord(runId, { ...rec, batchId: found.id });
+            return { batchId: found.id, lines: rec.lines, model: rec.model };
+          }
+          if (!(await client.fileExists(rec.inputFileId))) rec = undefined;
+        }
+        if (!rec?.inputFileId) {
+          const dir = join(deps.runDir(runId), 'batches');
+          mkdirSync(dir, { recursive: true });
+          const path = join(dir, `chunk-${key}.jsonl`);
+          let limit: number | undefined;
+          if (input.maxItems !== undefined) {
+            const now = await deps.store.totals(runId, input.selection);
+            limit = Math.max(0, input.maxItems - (now.succeeded + now.failed - input.before.succeeded - input.before.failed));
+          }
+          const { lines, model } = limit === 0 ? { lines: 0, model: '' } : await writeInputFile(input, path, limit);
+          if (lines === 0) {
+            rmSync(path, { force: true });
+            return { lines: 0 };
+          }
+          const uploadedAt = Date.now();
+          const inputFileId = await client.upload(path);
+          rec = { key, model, lines, inputFileId, uploadedAt };
+          await deps.store.saveBatchRecord(runId, rec);
+          rmSync(path, { force: true });
+          crashPoint('submit:after-upload');
+        }
+        const url = (await deps.store.pendingRequests(runId, input.selection, -1, 1))[0]?.url ?? '/v1/chat/completions';
+        const batch = await client.create(rec.inputFileId!, url, metadata);
+        crashPoint('submit:after-create');
+        await deps.store.saveBatchRecord(runId, { ...rec, batchId: batch.id });
+        return { batchId: batch.id, lines: rec.lines, model: rec.model };
+      } catch (e) {
+        rethrow(`submitting batch ${key} of ${runId}`, e);
+      }
+    },
+
+    async pollBatch(input: { config: RunConfig; batchId: string }): Promise<PollResult> {
+      try {
+        const b = await deps.batchClientFor(input.config).retrieve(input.batchId);
+        const c = b.request_counts;
+        return { status: b.status, total: c?.total ?? 0, completed: c?.completed ?? 0, failed: c?.failed ?? 0 };
+      } catch (e) {
+        rethrow(`polling batch ${input.batchId}`, e);
+      }
+    },
+
+    async cancelBatch(input: { config: RunConfig; batchId: string }): Promise<void> {
+      try {
+        await deps.batchClientFor(input.config).cancel(input.batchId);
+      } catch (e) {
+        rethrow(`cancelling batch ${input.batchId}`, e);
+      }
+    },
+
+    async collectBatch(input: CollectInput): Promise<CollectResult> {
+      const { config, batchId } = input;
+      const runId = config.runId;
+      const ctx = Context.current();
+      const client = deps.batchClientFor(config);
+      const [pricing, rec] = await Promise.all([deps.pricingFor(config), deps.store.batchRecord(runId, submissionKey(input.chunkIndex, input.dispatch, input.submission))]);
+      const model = rec?.model ?? input.model;
+      const result: CollectResult = { status: 'completed', succeeded: 0, failed: 0, retryable: 0, invalidLines: 0, missing: 0, notRun: 0, tokenLimitExceeded: false };
+      try {
+        const batch = await client.retrieve(batchId);
+        result.status = batch.status;
+        const ids = await submittedIds(client, batch.input_file_id);
+
+        if (batch.status === 'failed') {
+          const errors = batch.errors?.data ?? [];
+          if (errors.some((e) => e.code === 'token_limit_exceeded')) {
+            result.tokenLimitExceeded = true;
+            result.detail = errors.find((e) => e.code === 'token_limit_exceeded')?.message ?? 'token_limit_exceeded';
+            return result;
+          }
+          const named = errors.filter((e) => typeof e.line === 'number' && ids[e.line - 1] !== undefined);
+          const failures: ItemResult[] = named.map((e) => ({
+            customId: ids[e.line! - 1]!,
+            status: 'failed',
+            attempts: input.attempt,
+            model: model ?? '',
+            mode: 'batch',
+            statusCode: 400,
+            error: { code: e.code ?? 'invalid_request', message: `the Batch API rejected line ${e.line} of its file: ${e.message ?? ''}`.trim(), status: 400 },
+          }));
+          await deps.store.recordResults(runId, failures);
+          result.invalidLines = new Set(failures.map((f) => f.customId)).size;
+          result.failed = result.invalidLines;
+          if (result.invalidLines === 0) {
+            // A failure naming no line: every line goes again (or fails on the last attempt).
+            const error: ItemError = { code: errors[0]?.code ?? 'batch_failed', message: errors[0]?.message ?? 'the batch failed without naming a line' };
+            await settle(ids, error, result, input, model);
+          }
+          result.detail = errors.slice(0, 3).map((e) => `${e.code}${e.line ? ` (line ${e.line})` : ''}: ${e.message}`).join('; ');
+          return result;
+        }
+
+        const expected = new Set(ids);
+        const seen = new Set<string>();
+        let pending: ItemResult[] = [];
+        let retries: ItemRetry[] = [];
+        const flush = async (): Promise<void> => {
+          await deps.store.recordResults(runId, pending);
+          await deps.store.recordRetries(runId, retries);
+          pending = [];
+          retries = [];
+        };
+        const take = async (fileId: string | null | undefined): Promise<void> => {
+          if (!fileId) return;
+          for await (const text of client.lines(fileId)) {
+            const line = JSON.parse(text) as OutputLine;
+            const id = line.custom_id;
+            if (id === undefined || !expected.has(id) || seen.has(id)) continue;
+            seen.add(id);
+            const status = line.response?.status_code;
+            if (status !== undefined && status >= 200 && status < 300 && !line.error) {
+              const usage = usageOf(line.response?.body);
+              const m = model ?? ((line.response?.body as { model?: string } | undefined)?.model ?? '');
+              const r: ItemResult = {
+                customId: id, status: 'succeeded', attempts: input.attempt, model: m, mode: 'batch', statusCode: status,
+                response: line.response?.body, usage,
+                costUsd: costOfUsage(pricing, m, { promptTokens: usage.prompt, cachedTokens: usage.cached, completionTokens: usage.completion, reasoningTokens: usage.reasoning }, { batch: true }),
+              };
+              if (line.response?.request_id) r.requestId = line.response.request_id;
+              pending.push(r);
+              result.succeeded++;
+            } else {
+              const body = (line.response?.body as { error?: { code?: string | null; message?: string; type?: string } } | undefined)?.error;
+              const code = line.error?.code ?? body?.code ?? body?.type ?? (status !== undefined ? `http_${status}` : 'batch_error');
+              const error: ItemError = { code, message: line.error?.message ?? body?.message ?? 'the request failed in the batch' };
+              if (status !== undefined) error.status = status;
+              if (retryableLine(status, line.error?.code) && !input.finalAttempt) {
+                retries.push({ customId: id, attempts: input.attempt, error, mode: 'batch' });
+                result.retryable++;
+              } else {
+                const r: ItemResult = { customId: id, status: 'failed', attempts: input.attempt, model: model ?? '', mode: 'batch', error };
+                if (status !== undefined) r.statusCode = status;
+                if (line.response?.body !== undefined) r.response = line.response.body;
+                if (line.response?.request_id) r.requestId = line.response.request_id;
+                pending.push(r);
+                result.failed++;
+              }
+            }
+            if (pending.length + retries.length >= WRITE_BATCH) {
+              await flush();
+              ctx.heartbeat({ collected: seen.size });
+            }
+          }
+        };
+        await take(batch.output_file_id);
+        await flush();
+        crashPoint('collect:mid');
+        await take(batch.error_file_id);
+        await flush();
+
+        // Every submitted line is accounted for: what a cancelled batch never ran stays pending;
+        // anything else missing is an error, never a silent gap.
+        const unseen = ids.filter((id) => !seen.has(id));
+        if (batch.status === 'cancelled' || batch.status === 'cancelling') result.notRun = unseen.length;
+        else if (unseen.length > 0) {
+          result.missing = unseen.length;
+          await settle(unseen, { code: 'missing_from_batch_output', message: `batch ${batchId} ended (${batch.status}) without a result for this line` }, result, input, model);
+        }
+        return result;
+      } catch (e) {
+        rethrow(`collecting batch ${batchId}`, e);
+      }
+    },
+  };
+
+  /** Lines that need another go: retries, or final failures on the last attempt. */
+  async function settle(ids: string[], error: ItemError, result: CollectResult, input: CollectInput, model: string | undefined): Promise<void> {
+    const runId = input.config.runId;
+    for (let i = 0; i < ids.length; i += WRITE_BATCH) {
+      const slice = ids.slice(i, i + WRITE_BATCH);
+      if (input.finalAttempt) {
+        await deps.store.recordResults(runId, slice.map((customId) => ({ customId, status: 'failed', attempts: input.attempt, model: model ?? '', mode: 'batch', error })));
+        result.failed += slice.length;
+      } else {
+        await deps.store.recordRetries(runId, slice.map((customId) => ({ customId, attempts: input.attempt, error, mode: 'batch' })));
+        result.retryable += slice.length;
+      }
+    }
+  }
+}
