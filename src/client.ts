@@ -5,9 +5,9 @@
 import { basename } from 'node:path';
 import { Client, Connection, WorkflowNotFoundError, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
-import { FINAL_STATES, type ChunkProgress, type RunConfig, type RunStatus } from './domain/run-types.ts';
+import { FINAL_STATES, type BatchChunkView, type ChunkProgress, type RunConfig, type RunStatus } from './domain/run-types.ts';
 import type { runWorkflow } from './workflows/run.ts';
-import { statusQuery } from './workflows/messages.ts';
+import { batchChunkQuery, statusQuery } from './workflows/messages.ts';
 import { taskQueue as defaultTaskQueue } from './settings.ts';
 import { connectionConfig } from './temporal-config.ts';
 
@@ -59,7 +59,7 @@ export function runSummary(config: RunConfig, requests?: number): string {
   return [
     requests !== undefined ? `${requests.toLocaleString('en-US')} requests` : basename(config.inputPath),
     config.model ?? 'models from the file',
-    config.mode,
+    config.mode === 'realtime' ? 'realtime' : `${config.mode}${config.deadlineMs !== undefined ? ` (deadline ${Math.round(config.deadlineMs / 60_000)} min)` : ''}`,
     config.budgetUsd !== undefined ? `budget $${config.budgetUsd}` : 'no budget',
     config.fallbackModel ? `fallback ${config.fallbackModel}` : undefined,
     config.sampleSize ? `sample ${config.sampleSize}${config.approve ? ' + approval' : ''}` : undefined,
@@ -100,7 +100,12 @@ export async function getRunStatus(client: Client, runId: string): Promise<RunSt
     if (desc.status.name === 'COMPLETED') return (await handle.result()) as RunStatus;
     throw new Error(`run ${runId} is ${desc.status.name.toLowerCase()}: ${(e as Error).message}`);
   }
-  const live = await Promise.all(status.chunks.inFlight.map((id) => chunkProgress(client, id)));
+  const batchIds = new Set(status.chunks.batchInFlight ?? []);
+  if (batchIds.size > 0) {
+    const views = await Promise.all([...batchIds].map((id) => batchView(client, id)));
+    status.batches = views.filter((v): v is BatchChunkView => v !== undefined);
+  }
+  const live = await Promise.all(status.chunks.inFlight.filter((id) => !batchIds.has(id)).map((id) => chunkProgress(client, id)));
   for (const p of live) {
     if (!p) continue;
     status.counts.succeeded += p.succeeded;
@@ -109,6 +114,15 @@ export async function getRunStatus(client: Client, runId: string): Promise<RunSt
     status.costUsd.spent += p.costUsd;
   }
   return status;
+}
+
+/** A batch chunk's view of its batch (submission, provider status, request counts). */
+async function batchView(client: Client, workflowId: string): Promise<BatchChunkView | undefined> {
+  try {
+    return { ...(await client.workflow.getHandle(workflowId).query(batchChunkQuery)), workflowId };
+  } catch {
+    return undefined; // it just finished: its results are in the run's status
+  }
 }
 
 async function chunkProgress(client: Client, workflowId: string): Promise<ChunkProgress | undefined> {

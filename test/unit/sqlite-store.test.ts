@@ -88,4 +88,44 @@ describe('SqliteItemStore', () => {
     expect(await store.measuredItems('r', sample)).toEqual(Array.from({ length: 20 }, () => ({ promptTokens: 10, completionTokens: 7, costUsd: 0.25 })));
     expect((await store.pendingEstimate('r', sample))[0]).toMatchObject({ items: 30, promptTokens: 300 });
   });
+
+  it('plans parts: realtime chunks first, then one model per batch file; parts select, batch spend is kept apart', async () => {
+    const mk = (seq: number, model: string, route: 'realtime' | 'batch'): NewItem => ({ ...item(seq), model, body: { model, messages: [] }, route });
+    await store.stageItems('r', [mk(0, 'b', 'batch'), mk(1, 'a', 'realtime'), mk(2, 'a', 'batch'), mk(3, 'b', 'batch'), mk(4, 'a', 'batch'), mk(5, 'b', 'realtime')]);
+    const plan = await store.planParts('r', { chunkSize: 10, maxLines: 1000, maxBytes: 1_000_000 });
+    expect(plan).toEqual({ realtimeParts: 1, batchParts: 2, realtimeItems: 2, batchItems: 4 });
+    // Re-planning gives the same parts.
+    expect(await store.planParts('r', { chunkSize: 10, maxLines: 1000, maxBytes: 1_000_000 })).toEqual(plan);
+    const ids = async (part: number) => (await store.pendingItems('r', { part })).map((i) => i.customId);
+    expect(await ids(0)).toEqual(['c1', 'c5']);
+    expect(await ids(1)).toEqual(['c2', 'c4']); // model a
+    expect(await ids(2)).toEqual(['c0', 'c3']); // model b
+    const reqs = await store.pendingRequests('r', { part: 2 }, 0, 10);
+    expect(reqs.map((r) => [r.customId, r.model])).toEqual([['c3', 'b']]);
+    expect(JSON.parse(reqs[0]!.bodyJson)).toEqual({ model: 'b', messages: [] });
+
+    await store.recordResults('r', [{ customId: 'c2', status: 'succeeded', attempts: 1, model: 'a', mode: 'batch', costUsd: 0.5, usage: { prompt: 1, cached: 0, completion: 1, reasoning: 0 } }]);
+    await store.recordResults('r', [{ customId: 'c1', status: 'succeeded', attempts: 1, model: 'a', mode: 'realtime', costUsd: 1 }]);
+    const t = await store.totals('r');
+    expect(t.costUsd).toBe(1.5);
+    expect(t.batch).toEqual({ succeeded: 1, failed: 0, costUsd: 0.5 });
+    expect((await store.totals('r', { part: 1 })).pending).toBe(1);
+  });
+
+  it('keeps retryable failures pending, idempotently; remembers batch submissions', async () => {
+    await store.stageItems('r', [item(0), item(1)]);
+    const retry = { customId: 'c0', attempts: 2, error: { code: 'batch_expired', message: 'late' }, mode: 'batch' };
+    await store.recordRetries('r', [retry]);
+    await store.recordRetries('r', [retry]);
+    const [c0] = await store.pendingItems('r', { seqStart: 0, seqEnd: 1 });
+    expect(c0!.attempts).toBe(2);
+    expect((await store.totals('r')).pending).toBe(2);
+
+    expect(await store.batchRecord('r', '0.0.0')).toBeUndefined();
+    await store.saveBatchRecord('r', { key: '0.0.0', model: 'm', lines: 2, inputFileId: 'file-1', uploadedAt: 5 });
+    await store.saveBatchRecord('r', { key: '0.0.0', model: 'm', lines: 2, inputFileId: 'file-1', uploadedAt: 5, batchId: 'batch_1' });
+    expect(await store.batchRecord('r', '0.0.0')).toEqual({ key: '0.0.0', model: 'm', lines: 2, inputFileId: 'file-1', uploadedAt: 5, batchId: 'batch_1' });
+    await store.deleteRun('r');
+    expect(await store.batchRecord('r', '0.0.0')).toBeUndefined();
+  });
 });
