@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isUrgent, parseUrgentRule, routeOf } from '../../src/domain/routing.ts';
+import { isUrgent, parseUrgentRule, routeOf, type UrgentClause } from '../../src/domain/routing.ts';
 
 describe('hybrid routing', () => {
   it('parses feature and custom_id prefix clauses, and says what is wrong otherwise', () => {
@@ -13,7 +13,7 @@ describe('hybrid routing', () => {
   });
 
   it('metadata.priority "urgent" or any clause makes an item urgent', () => {
-    const rule = parseUrgentRule('feature=support,custom_id^=vip-') as ReturnType<typeof parseUrgentRule> & object[];
+    const rule = parseUrgentRule('feature=support,custom_id^=vip-') as UrgentClause[];
     expect(isUrgent({ customId: 'a', priority: 'urgent' }, [])).toBe(true);
     expect(isUrgent({ customId: 'a', priority: 'low' }, [])).toBe(false);
     expect(isUrgent({ customId: 'a', feature: 'support' }, rule)).toBe(true);
