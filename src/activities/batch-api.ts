@@ -79,6 +79,19 @@ export interface CollectResult {
 }
 
 const PAGE = 5000;
+const HEARTBEAT_MS = 1000;
+
+/** Heartbeats while `fn` runs (an upload or a download may take minutes), so a dead worker is noticed within the heartbeat timeout. */
+async function beating<T>(fn: () => Promise<T>): Promise<T> {
+  const ctx = Context.current();
+  ctx.heartbeat();
+  const beat = setInterval(() => ctx.heartbeat(), HEARTBEAT_MS);
+  try {
+    return await fn();
+  } finally {
+    clearInterval(beat);
+  }
+}
 const WRITE_BATCH = 500;
 
 /** 5xx, timeouts, connection errors and rate limits are the provider's trouble: retry. Other 4xx are ours: stop and say why. */
@@ -161,52 +174,7 @@ export function makeBatchActivities(deps: BatchDeps) {
      * items it already finished count against it, so a resubmission holds only the lines to retry.
      */
     async submitBatch(input: BatchSubmission & { maxItems?: number; before: Pick<ItemTotals, 'succeeded' | 'failed'> }): Promise<SubmitResult> {
-      const { config } = input;
-      const runId = config.runId;
-      const key = submissionKey(input.chunkIndex, input.dispatch, input.submission);
-      const client = deps.batchClientFor(config);
-      const metadata = batchMetadata(runId, key);
-      let rec = await deps.store.batchRecord(runId, key);
-      if (rec?.batchId) return { batchId: rec.batchId, lines: rec.lines, model: rec.model };
-      try {
-        // Created before a crash, but the record was not saved: the provider knows it by its metadata.
-        if (rec?.inputFileId) {
-          const found = await client.find(metadata, (rec.uploadedAt ?? 0) - 5 * 60_000);
-          if (found) {
-            await deps.store.saveBatchRecord(runId, { ...rec, batchId: found.id });
-            return { batchId: found.id, lines: rec.lines, model: rec.model };
-          }
-          if (!(await client.fileExists(rec.inputFileId))) rec = undefined;
-        }
-        if (!rec?.inputFileId) {
-          const dir = join(deps.runDir(runId), 'batches');
-          mkdirSync(dir, { recursive: true });
-          const path = join(dir, `chunk-${key}.jsonl`);
-          let limit: number | undefined;
-          if (input.maxItems !== undefined) {
-            const now = await deps.store.totals(runId, input.selection);
-            limit = Math.max(0, input.maxItems - (now.succeeded + now.failed - input.before.succeeded - input.before.failed));
-          }
-          const { lines, model } = limit === 0 ? { lines: 0, model: '' } : await writeInputFile(input, path, limit);
-          if (lines === 0) {
-            rmSync(path, { force: true });
-            return { lines: 0 };
-          }
-          const uploadedAt = Date.now();
-          const inputFileId = await client.upload(path);
-          rec = { key, model, lines, inputFileId, uploadedAt };
-          await deps.store.saveBatchRecord(runId, rec);
-          rmSync(path, { force: true });
-          crashPoint('submit:after-upload');
-        }
-        const url = (await deps.store.pendingRequests(runId, input.selection, -1, 1))[0]?.url ?? '/v1/chat/completions';
-        const batch = await client.create(rec.inputFileId!, url, metadata);
-        crashPoint('submit:after-create');
-        await deps.store.saveBatchRecord(runId, { ...rec, batchId: batch.id });
-        return { batchId: batch.id, lines: rec.lines, model: rec.model };
-      } catch (e) {
-        rethrow(`submitting batch ${key} of ${runId}`, e);
-      }
+      return beating(() => submit(input));
     },
 
     async pollBatch(input: { config: RunConfig; batchId: string }): Promise<PollResult> {
@@ -228,119 +196,172 @@ export function makeBatchActivities(deps: BatchDeps) {
     },
 
     async collectBatch(input: CollectInput): Promise<CollectResult> {
-      const { config, batchId } = input;
-      const runId = config.runId;
-      const ctx = Context.current();
-      const client = deps.batchClientFor(config);
-      const [pricing, rec] = await Promise.all([deps.pricingFor(config), deps.store.batchRecord(runId, submissionKey(input.chunkIndex, input.dispatch, input.submission))]);
-      const model = rec?.model ?? input.model;
-      const result: CollectResult = { status: 'completed', succeeded: 0, failed: 0, retryable: 0, invalidLines: 0, missing: 0, notRun: 0, tokenLimitExceeded: false };
-      try {
-        const batch = await client.retrieve(batchId);
-        result.status = batch.status;
-        const ids = await submittedIds(client, batch.input_file_id);
-
-        if (batch.status === 'failed') {
-          const errors = batch.errors?.data ?? [];
-          if (errors.some((e) => e.code === 'token_limit_exceeded')) {
-            result.tokenLimitExceeded = true;
-            result.detail = errors.find((e) => e.code === 'token_limit_exceeded')?.message ?? 'token_limit_exceeded';
-            return result;
-          }
-          const named = errors.filter((e) => typeof e.line === 'number' && ids[e.line - 1] !== undefined);
-          const failures: ItemResult[] = named.map((e) => ({
-            customId: ids[e.line! - 1]!,
-            status: 'failed',
-            attempts: input.attempt,
-            model: model ?? '',
-            mode: 'batch',
-            statusCode: 400,
-            error: { code: e.code ?? 'invalid_request', message: `the Batch API rejected line ${e.line} of its file: ${e.message ?? ''}`.trim(), status: 400 },
-          }));
-          await deps.store.recordResults(runId, failures);
-          result.invalidLines = new Set(failures.map((f) => f.customId)).size;
-          result.failed = result.invalidLines;
-          if (result.invalidLines === 0) {
-            // A failure naming no line: every line goes again (or fails on the last attempt).
-            const error: ItemError = { code: errors[0]?.code ?? 'batch_failed', message: errors[0]?.message ?? 'the batch failed without naming a line' };
-            await settle(ids, error, result, input, model);
-          }
-          result.detail = errors.slice(0, 3).map((e) => `${e.code}${e.line ? ` (line ${e.line})` : ''}: ${e.message}`).join('; ');
-          return result;
-        }
-
-        const expected = new Set(ids);
-        const seen = new Set<string>();
-        let pending: ItemResult[] = [];
-        let retries: ItemRetry[] = [];
-        const flush = async (): Promise<void> => {
-          await deps.store.recordResults(runId, pending);
-          await deps.store.recordRetries(runId, retries);
-          pending = [];
-          retries = [];
-        };
-        const take = async (fileId: string | null | undefined): Promise<void> => {
-          if (!fileId) return;
-          for await (const text of client.lines(fileId)) {
-            const line = JSON.parse(text) as OutputLine;
-            const id = line.custom_id;
-            if (id === undefined || !expected.has(id) || seen.has(id)) continue;
-            seen.add(id);
-            const status = line.response?.status_code;
-            if (status !== undefined && status >= 200 && status < 300 && !line.error) {
-              const usage = usageOf(line.response?.body);
-              const m = model ?? ((line.response?.body as { model?: string } | undefined)?.model ?? '');
-              const r: ItemResult = {
-                customId: id, status: 'succeeded', attempts: input.attempt, model: m, mode: 'batch', statusCode: status,
-                response: line.response?.body, usage,
-                costUsd: costOfUsage(pricing, m, { promptTokens: usage.prompt, cachedTokens: usage.cached, completionTokens: usage.completion, reasoningTokens: usage.reasoning }, { batch: true }),
-              };
-              if (line.response?.request_id) r.requestId = line.response.request_id;
-              pending.push(r);
-              result.succeeded++;
-            } else {
-              const body = (line.response?.body as { error?: { code?: string | null; message?: string; type?: string } } | undefined)?.error;
-              const code = line.error?.code ?? body?.code ?? body?.type ?? (status !== undefined ? `http_${status}` : 'batch_error');
-              const error: ItemError = { code, message: line.error?.message ?? body?.message ?? 'the request failed in the batch' };
-              if (status !== undefined) error.status = status;
-              if (retryableLine(status, line.error?.code) && !input.finalAttempt) {
-                retries.push({ customId: id, attempts: input.attempt, error, mode: 'batch' });
-                result.retryable++;
-              } else {
-                const r: ItemResult = { customId: id, status: 'failed', attempts: input.attempt, model: model ?? '', mode: 'batch', error };
-                if (status !== undefined) r.statusCode = status;
-                if (line.response?.body !== undefined) r.response = line.response.body;
-                if (line.response?.request_id) r.requestId = line.response.request_id;
-                pending.push(r);
-                result.failed++;
-              }
-            }
-            if (pending.length + retries.length >= WRITE_BATCH) {
-              await flush();
-              ctx.heartbeat({ collected: seen.size });
-            }
-          }
-        };
-        await take(batch.output_file_id);
-        await flush();
-        crashPoint('collect:mid');
-        await take(batch.error_file_id);
-        await flush();
-
-        // Every submitted line is accounted for: what a cancelled batch never ran stays pending;
-        // anything else missing is an error, never a silent gap.
-        const unseen = ids.filter((id) => !seen.has(id));
-        if (batch.status === 'cancelled' || batch.status === 'cancelling') result.notRun = unseen.length;
-        else if (unseen.length > 0) {
-          result.missing = unseen.length;
-          await settle(unseen, { code: 'missing_from_batch_output', message: `batch ${batchId} ended (${batch.status}) without a result for this line` }, result, input, model);
-        }
-        return result;
-      } catch (e) {
-        rethrow(`collecting batch ${batchId}`, e);
-      }
+      return beating(() => collect(input));
     },
   };
+
+  async function submit(input: BatchSubmission & { maxItems?: number; before: Pick<ItemTotals, 'succeeded' | 'failed'> }): Promise<SubmitResult> {
+    const { config } = input;
+    const runId = config.runId;
+    const key = submissionKey(input.chunkIndex, input.dispatch, input.submission);
+    const client = deps.batchClientFor(config);
+    const metadata = batchMetadata(runId, key);
+    let rec = await deps.store.batchRecord(runId, key);
+    if (rec?.batchId) return { batchId: rec.batchId, lines: rec.lines, model: rec.model };
+    try {
+      // Created before a crash, but the record was not saved: the provider knows it by its metadata.
+      if (rec?.inputFileId) {
+        const found = await client.find(metadata, (rec.uploadedAt ?? 0) - 5 * 60_000);
+        if (found) {
+          await deps.store.saveBatchRecord(runId, { ...rec, batchId: found.id });
+          return { batchId: found.id, lines: rec.lines, model: rec.model };
+        }
+        if (!(await client.fileExists(rec.inputFileId))) rec = undefined;
+      }
+      if (!rec?.inputFileId) {
+        const dir = join(deps.runDir(runId), 'batches');
+        mkdirSync(dir, { recursive: true });
+        const path = join(dir, `chunk-${key}.jsonl`);
+        let limit: number | undefined;
+        if (input.maxItems !== undefined) {
+          const now = await deps.store.totals(runId, input.selection);
+          limit = Math.max(0, input.maxItems - (now.succeeded + now.failed - input.before.succeeded - input.before.failed));
+        }
+        const { lines, model } = limit === 0 ? { lines: 0, model: '' } : await writeInputFile(input, path, limit);
+        if (lines === 0) {
+          rmSync(path, { force: true });
+          return { lines: 0 };
+        }
+        const uploadedAt = Date.now();
+        const inputFileId = await client.upload(path);
+        rec = { key, model, lines, inputFileId, uploadedAt };
+        await deps.store.saveBatchRecord(runId, rec);
+        rmSync(path, { force: true });
+        crashPoint('submit:after-upload');
+      }
+      const url = (await deps.store.pendingRequests(runId, input.selection, -1, 1))[0]?.url ?? '/v1/chat/completions';
+      const batch = await client.create(rec.inputFileId!, url, metadata);
+      crashPoint('submit:after-create');
+      await deps.store.saveBatchRecord(runId, { ...rec, batchId: batch.id });
+      return { batchId: batch.id, lines: rec.lines, model: rec.model };
+    } catch (e) {
+      rethrow(`submitting batch ${key} of ${runId}`, e);
+    }
+  }
+
+  async function collect(input: CollectInput): Promise<CollectResult> {
+    const { config, batchId } = input;
+    const runId = config.runId;
+    const client = deps.batchClientFor(config);
+    const [pricing, rec] = await Promise.all([deps.pricingFor(config), deps.store.batchRecord(runId, submissionKey(input.chunkIndex, input.dispatch, input.submission))]);
+    const model = rec?.model ?? input.model;
+    const result: CollectResult = { status: 'completed', succeeded: 0, failed: 0, retryable: 0, invalidLines: 0, missing: 0, notRun: 0, tokenLimitExceeded: false };
+    try {
+      const batch = await client.retrieve(batchId);
+      result.status = batch.status;
+      const ids = await submittedIds(client, batch.input_file_id);
+
+      if (batch.status === 'failed') {
+        const errors = batch.errors?.data ?? [];
+        if (errors.some((e) => e.code === 'token_limit_exceeded')) {
+          result.tokenLimitExceeded = true;
+          result.detail = errors.find((e) => e.code === 'token_limit_exceeded')?.message ?? 'token_limit_exceeded';
+          return result;
+        }
+        const named = errors.filter((e) => typeof e.line === 'number' && ids[e.line - 1] !== undefined);
+        const failures: ItemResult[] = named.map((e) => ({
+          customId: ids[e.line! - 1]!,
+          status: 'failed',
+          attempts: input.attempt,
+          model: model ?? '',
+          mode: 'batch',
+          statusCode: 400,
+          error: { code: e.code ?? 'invalid_request', message: `the Batch API rejected line ${e.line} of its file: ${e.message ?? ''}`.trim(), status: 400 },
+        }));
+        await deps.store.recordResults(runId, failures);
+        result.invalidLines = new Set(failures.map((f) => f.customId)).size;
+        result.failed = result.invalidLines;
+        if (result.invalidLines === 0) {
+          // A failure naming no line: every line goes again (or fails on the last attempt).
+          const error: ItemError = { code: errors[0]?.code ?? 'batch_failed', message: errors[0]?.message ?? 'the batch failed without naming a line' };
+          await settle(ids, error, result, input, model);
+        }
+        result.detail = errors.slice(0, 3).map((e) => `${e.code}${e.line ? ` (line ${e.line})` : ''}: ${e.message}`).join('; ');
+        return result;
+      }
+
+      const expected = new Set(ids);
+      const seen = new Set<string>();
+      let pending: ItemResult[] = [];
+      let retries: ItemRetry[] = [];
+      const flush = async (): Promise<void> => {
+        await deps.store.recordResults(runId, pending);
+        await deps.store.recordRetries(runId, retries);
+        pending = [];
+        retries = [];
+      };
+      const ctx = Context.current();
+      const take = async (fileId: string | null | undefined): Promise<void> => {
+        if (!fileId) return;
+        for await (const text of client.lines(fileId)) {
+          const line = JSON.parse(text) as OutputLine;
+          const id = line.custom_id;
+          if (id === undefined || !expected.has(id) || seen.has(id)) continue;
+          seen.add(id);
+          const status = line.response?.status_code;
+          if (status !== undefined && status >= 200 && status < 300 && !line.error) {
+            const usage = usageOf(line.response?.body);
+            const m = model ?? ((line.response?.body as { model?: string } | undefined)?.model ?? '');
+            const r: ItemResult = {
+              customId: id, status: 'succeeded', attempts: input.attempt, model: m, mode: 'batch', statusCode: status,
+              response: line.response?.body, usage,
+              costUsd: costOfUsage(pricing, m, { promptTokens: usage.prompt, cachedTokens: usage.cached, completionTokens: usage.completion, reasoningTokens: usage.reasoning }, { batch: true }),
+            };
+            if (line.response?.request_id) r.requestId = line.response.request_id;
+            pending.push(r);
+            result.succeeded++;
+          } else {
+            const body = (line.response?.body as { error?: { code?: string | null; message?: string; type?: string } } | undefined)?.error;
+            const code = line.error?.code ?? body?.code ?? body?.type ?? (status !== undefined ? `http_${status}` : 'batch_error');
+            const error: ItemError = { code, message: line.error?.message ?? body?.message ?? 'the request failed in the batch' };
+            if (status !== undefined) error.status = status;
+            if (retryableLine(status, line.error?.code) && !input.finalAttempt) {
+              retries.push({ customId: id, attempts: input.attempt, error, mode: 'batch' });
+              result.retryable++;
+            } else {
+              const r: ItemResult = { customId: id, status: 'failed', attempts: input.attempt, model: model ?? '', mode: 'batch', error };
+              if (status !== undefined) r.statusCode = status;
+              if (line.response?.body !== undefined) r.response = line.response.body;
+              if (line.response?.request_id) r.requestId = line.response.request_id;
+              pending.push(r);
+              result.failed++;
+            }
+          }
+          if (pending.length + retries.length >= WRITE_BATCH) {
+            await flush();
+            ctx.heartbeat({ collected: seen.size });
+          }
+        }
+      };
+      await take(batch.output_file_id);
+      await flush();
+      crashPoint('collect:mid');
+      await take(batch.error_file_id);
+      await flush();
+
+      // Every submitted line is accounted for: what a cancelled batch never ran stays pending;
+      // anything else missing is an error, never a silent gap.
+      const unseen = ids.filter((id) => !seen.has(id));
+      if (batch.status === 'cancelled' || batch.status === 'cancelling') result.notRun = unseen.length;
+      else if (unseen.length > 0) {
+        result.missing = unseen.length;
+        await settle(unseen, { code: 'missing_from_batch_output', message: `batch ${batchId} ended (${batch.status}) without a result for this line` }, result, input, model);
+      }
+      return result;
+    } catch (e) {
+      rethrow(`collecting batch ${batchId}`, e);
+    }
+  }
 
   /** Lines that need another go: retries, or final failures on the last attempt. */
   async function settle(ids: string[], error: ItemError, result: CollectResult, input: CollectInput, model: string | undefined): Promise<void> {

@@ -23,19 +23,20 @@ const { pollBatch, cancelBatch, chunkTotals } = proxyActivities<Activities>({
   // The batch is at the provider whatever happens here: keep asking, however long it is down.
   retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes', nonRetryableErrorTypes: ['BatchRefused'] },
 });
-const { collectBatch } = proxyActivities<Activities>({
-  startToCloseTimeout: '2 hours',
-  heartbeatTimeout: '2 minutes',
-  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes', nonRetryableErrorTypes: ['BatchRefused'] },
-});
 
 export async function batchChunk(input: ChunkInput): Promise<ChunkSummary> {
   const { config } = input;
   // A provider that keeps failing the submit is down: the run's circuit handles it.
+  // Both heartbeat: a worker dying mid-upload or mid-collection is noticed within the heartbeat timeout.
   const { submitBatch } = proxyActivities<Activities>({
-    startToCloseTimeout: '30 minutes',
-    heartbeatTimeout: '5 minutes',
+    startToCloseTimeout: '1 hour',
+    heartbeatTimeout: config.heartbeatTimeoutMs,
     retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: config.circuitFailureThreshold, nonRetryableErrorTypes: ['BatchRefused'] },
+  });
+  const { collectBatch } = proxyActivities<Activities>({
+    startToCloseTimeout: '2 hours',
+    heartbeatTimeout: config.heartbeatTimeoutMs,
+    retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes', nonRetryableErrorTypes: ['BatchRefused'] },
   });
 
   let stop: ChunkStopSignal | undefined;
