@@ -109,6 +109,15 @@ function retryableLine(statusCode: number | undefined, code: string | undefined)
   return statusCode >= 500 || statusCode === 408 || statusCode === 429;
 }
 
+function customIdOf(line: string): string {
+  try {
+    const id = (JSON.parse(line) as { custom_id?: unknown }).custom_id;
+    return typeof id === 'string' ? id : '';
+  } catch {
+    return '';
+  }
+}
+
 interface OutputLine {
   custom_id?: string;
   response?: { status_code?: number; request_id?: string; body?: unknown } | null;
@@ -155,8 +164,9 @@ export function makeBatchActivities(deps: BatchDeps) {
   async function submittedIds(client: BatchClient, inputFileId: string): Promise<string[]> {
     const ids: string[] = [];
     for await (const line of client.lines(inputFileId)) {
+      // Our own lines start with the custom_id: read it without parsing the whole line.
       const m = /^\{"custom_id":("(?:[^"\\]|\\.)*")/.exec(line);
-      ids.push(m ? (JSON.parse(m[1]!) as string) : ((JSON.parse(line) as { custom_id: string }).custom_id));
+      ids.push(m ? (JSON.parse(m[1]!) as string) : customIdOf(line));
     }
     return ids;
   }

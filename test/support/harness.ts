@@ -42,9 +42,9 @@ export async function startWorker(opts: { home: string; baseURL: string; taskQue
 const REPO = resolve(import.meta.dirname, '../..');
 
 /** `llm-batch worker` as a user runs it, in its own process, so a test can SIGKILL it. */
-export function spawnWorker(opts: { home: string; baseURL: string; taskQueue: string }): ChildProcess {
+export function spawnWorker(opts: { home: string; baseURL: string; taskQueue: string; env?: Record<string, string> }): ChildProcess {
   const child = spawn(process.execPath, [join(REPO, 'bin/llm-batch.js'), 'worker'], {
-    env: { ...process.env, TEMPORAL_ADDRESS: inject('temporalAddress'), LLM_BATCH_HOME: opts.home, OPENAI_BASE_URL: opts.baseURL, LLM_BATCH_TASK_QUEUE: opts.taskQueue },
+    env: { ...process.env, ...opts.env, TEMPORAL_ADDRESS: inject('temporalAddress'), LLM_BATCH_HOME: opts.home, OPENAI_BASE_URL: opts.baseURL, LLM_BATCH_TASK_QUEUE: opts.taskQueue },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout!.resume();
