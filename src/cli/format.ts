@@ -138,6 +138,30 @@ export function etaSeconds(remaining: number, ratePerSecond: number): number | u
   return remaining / ratePerSecond;
 }
 
+/** Batch and hybrid: `realtime 40 items $0.0012 · Batch API 260 items $0.0040 · all-realtime $0.0092 (saved $0.0040)`. */
+export function pathsLine(s: RunStatus): string | undefined {
+  const p = s.paths;
+  if (!p) return undefined;
+  const path = (name: string, t: { items: number; succeeded: number; costUsd: number }): string => `${name} ${int(t.succeeded)}/${int(t.items)} items ${usd(t.costUsd)}`;
+  return `${path('realtime', p.realtime)} · ${path('Batch API', p.batch)} · all-realtime ${usd(p.allRealtimeUsd)} (saved ${usd(p.savedUsd)})`;
+}
+
+/**
+ * The batches at the provider: `2 batches at the provider: 1,234/50,000 in_progress, …`.
+ * Their spend counts when they are collected and cannot be stopped mid-batch.
+ */
+export function batchesLine(s: RunStatus): string | undefined {
+  const views = s.batches ?? [];
+  if (views.length === 0) return undefined;
+  const one = (b: (typeof views)[number]): string =>
+    b.phase === 'waiting_provider_queue'
+      ? `chunk ${b.chunkIndex} waiting on the provider's queue${b.nextCheckAt ? ` (again ${when(b.nextCheckAt, Date.now())})` : ''}`
+      : b.batchId
+        ? `${int(b.completed + b.failed)}/${int(b.lines)} ${b.status ?? b.phase}`
+        : `chunk ${b.chunkIndex} ${b.phase}`;
+  return `${views.length} batch${views.length === 1 ? '' : 'es'} at the provider: ${views.map(one).join(', ')} (their spend counts when collected; it cannot be stopped mid-batch)`;
+}
+
 /** `12.3 items/s · ETA 1m 35s · 3 failed · chunks 2/5, 2 in flight`. */
 export function rateLine(s: RunStatus, ratePerSecond: number): string {
   const eta = etaSeconds(s.counts.pending, ratePerSecond);
@@ -152,7 +176,7 @@ export function rateLine(s: RunStatus, ratePerSecond: number): string {
 
 /** The lines under the bar of the live view. */
 export function watchLines(s: RunStatus, ratePerSecond: number, now: number = Date.now()): [string, string, string] {
-  const extra = (s.circuit?.state !== 'closed' ? circuitLine(s, now) : undefined) ?? stateHint(s, now) ?? modelSwitchLine(s) ?? '';
+  const extra = (s.circuit?.state !== 'closed' ? circuitLine(s, now) : undefined) ?? stateHint(s, now) ?? batchesLine(s) ?? modelSwitchLine(s) ?? pathsLine(s) ?? '';
   return [costLine(s), rateLine(s, ratePerSecond), extra];
 }
 
@@ -160,6 +184,8 @@ export function watchLines(s: RunStatus, ratePerSecond: number, now: number = Da
 export function plainLine(s: RunStatus): string {
   const parts = [`${s.state}: ${int(itemsDone(s))}/${int(s.counts.total)} done`, `${int(s.counts.failed)} failed`, costLine(s)];
   if (s.circuit && s.circuit.state !== 'closed') parts.push(`circuit ${s.circuit.state}`);
+  const batches = s.batches ?? [];
+  if (batches.length > 0) parts.push(`${batches.length} batch${batches.length === 1 ? '' : 'es'} at the provider (${batches.map((b) => b.status ?? b.phase).join(', ')})`);
   return parts.join(', ');
 }
 
@@ -246,6 +272,8 @@ export function summaryTable(s: RunStatus, wallMs: number): string {
     ['circuit', circuitLine(s)],
     ['model switch', modelSwitchLine(s)],
     ['sample', sampleLine(s)],
+    ['paths', pathsLine(s)],
+    ['deadline', s.deadline ? `${s.deadline.at}${s.deadline.passed ? ' (passed: the rest went realtime)' : ''}` : undefined],
     ['last signal refused', s.lastSignalError],
     ['error', s.error],
   ];

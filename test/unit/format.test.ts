@@ -2,6 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import type { RunStatus } from '../../src/domain/run-types.ts';
 import {
+  batchesLine,
+  pathsLine,
   circuitLine,
   costLine,
   estimateLine,
@@ -161,5 +163,37 @@ describe('views', () => {
       10_000,
     );
     for (const k of ['circuit', 'model switch', 'sample', 'last signal refused', 'the run is not awaiting approval']) expect(full).toContain(k);
+  });
+});
+
+describe('batch and hybrid lines', () => {
+  const split = {
+    realtime: { items: 40, succeeded: 40, failed: 0, costUsd: 0.004 },
+    batch: { items: 260, succeeded: 100, failed: 0, costUsd: 0.005 },
+    allRealtimeUsd: 0.014,
+    savedUsd: 0.005,
+  };
+
+  it('shows each path and what all-realtime would have cost; nothing for a realtime run', () => {
+    expect(pathsLine(status())).toBeUndefined();
+    const line = pathsLine(status({ paths: split }))!;
+    expect(line).toContain('realtime 40/40 items');
+    expect(line).toContain('Batch API 100/260 items');
+    expect(line).toContain(`all-realtime ${usd(0.014)} (saved ${usd(0.005)})`);
+    expect(summaryTable(status({ paths: split }), 1000)).toContain('Batch API 100/260 items');
+  });
+
+  it('lists batches at the provider and says their spend cannot be stopped mid-batch', () => {
+    expect(batchesLine(status())).toBeUndefined();
+    const s = status({
+      batches: [
+        { chunkIndex: 0, phase: 'at_provider', submission: 0, batchId: 'batch_1', status: 'in_progress', lines: 50_000, completed: 1200, failed: 34 },
+        { chunkIndex: 1, phase: 'waiting_provider_queue', submission: 1, lines: 0, completed: 0, failed: 0, note: 'token_limit_exceeded' },
+      ],
+    });
+    const line = batchesLine(s)!;
+    expect(line).toMatch(/^2 batches at the provider: 1,234\/50,000 in_progress, chunk 1 waiting on the provider's queue/);
+    expect(line).toContain('cannot be stopped mid-batch');
+    expect(plainLine(s)).toContain('2 batches at the provider (in_progress, waiting_provider_queue)');
   });
 });
