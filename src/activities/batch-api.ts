@@ -124,7 +124,11 @@ interface OutputLine {
   error?: { code?: string; message?: string } | null;
 }
 
-export function makeBatchActivities(deps: BatchDeps) {
+/**
+ * The batch operations themselves, apart from Temporal (the benchmark calls them directly);
+ * `onProgress` hears how far a collection got.
+ */
+export function batchOperations(deps: BatchDeps, onProgress: (detail: { collected: number }) => void = () => {}) {
   /** Writes the pending items of a submission as a Batch input file; returns its lines and model. */
   async function writeInputFile(input: BatchSubmission, path: string, maxItems: number | undefined): Promise<{ lines: number; model: string }> {
     const { config } = input;
@@ -171,44 +175,6 @@ export function makeBatchActivities(deps: BatchDeps) {
     return ids;
   }
 
-  return {
-    /** Gives a batch or hybrid run's items their parts; the Batch discount comes along for the status. */
-    async planRun(config: RunConfig): Promise<PartPlan & { batchDiscount: number }> {
-      const pricing = await deps.pricingFor(config);
-      const plan = await deps.store.planParts(config.runId, { chunkSize: config.chunkSize, maxLines: config.maxBatchLines, maxBytes: config.maxBatchBytes });
-      return { ...plan, batchDiscount: pricing.batchDiscount };
-    },
-
-    /**
-     * `maxItems` (a budget-sized part) bounds what this dispatch does over all its submissions:
-     * items it already finished count against it, so a resubmission holds only the lines to retry.
-     */
-    async submitBatch(input: BatchSubmission & { maxItems?: number; before: Pick<ItemTotals, 'succeeded' | 'failed'> }): Promise<SubmitResult> {
-      return beating(() => submit(input));
-    },
-
-    async pollBatch(input: { config: RunConfig; batchId: string }): Promise<PollResult> {
-      try {
-        const b = await deps.batchClientFor(input.config).retrieve(input.batchId);
-        const c = b.request_counts;
-        return { status: b.status, total: c?.total ?? 0, completed: c?.completed ?? 0, failed: c?.failed ?? 0 };
-      } catch (e) {
-        rethrow(`polling batch ${input.batchId}`, e);
-      }
-    },
-
-    async cancelBatch(input: { config: RunConfig; batchId: string }): Promise<void> {
-      try {
-        await deps.batchClientFor(input.config).cancel(input.batchId);
-      } catch (e) {
-        rethrow(`cancelling batch ${input.batchId}`, e);
-      }
-    },
-
-    async collectBatch(input: CollectInput): Promise<CollectResult> {
-      return beating(() => collect(input));
-    },
-  };
 
   async function submit(input: BatchSubmission & { maxItems?: number; before: Pick<ItemTotals, 'succeeded' | 'failed'> }): Promise<SubmitResult> {
     const { config } = input;
@@ -349,7 +315,7 @@ export function makeBatchActivities(deps: BatchDeps) {
           }
           if (pending.length + retries.length >= WRITE_BATCH) {
             await flush();
-            ctx.heartbeat({ collected: seen.size });
+            onProgress({ collected: seen.size });
           }
         }
       };
@@ -387,4 +353,48 @@ export function makeBatchActivities(deps: BatchDeps) {
       }
     }
   }
+
+  return { writeInputFile, submit, collect };
+}
+
+export function makeBatchActivities(deps: BatchDeps) {
+  const ops = batchOperations(deps, (d) => Context.current().heartbeat(d));
+  return {
+    /** Gives a batch or hybrid run's items their parts; the Batch discount comes along for the status. */
+    async planRun(config: RunConfig): Promise<PartPlan & { batchDiscount: number }> {
+      const pricing = await deps.pricingFor(config);
+      const plan = await deps.store.planParts(config.runId, { chunkSize: config.chunkSize, maxLines: config.maxBatchLines, maxBytes: config.maxBatchBytes });
+      return { ...plan, batchDiscount: pricing.batchDiscount };
+    },
+
+    /**
+     * `maxItems` (a budget-sized part) bounds what this dispatch does over all its submissions:
+     * items it already finished count against it, so a resubmission holds only the lines to retry.
+     */
+    async submitBatch(input: BatchSubmission & { maxItems?: number; before: Pick<ItemTotals, 'succeeded' | 'failed'> }): Promise<SubmitResult> {
+      return beating(() => ops.submit(input));
+    },
+
+    async pollBatch(input: { config: RunConfig; batchId: string }): Promise<PollResult> {
+      try {
+        const b = await deps.batchClientFor(input.config).retrieve(input.batchId);
+        const c = b.request_counts;
+        return { status: b.status, total: c?.total ?? 0, completed: c?.completed ?? 0, failed: c?.failed ?? 0 };
+      } catch (e) {
+        rethrow(`polling batch ${input.batchId}`, e);
+      }
+    },
+
+    async cancelBatch(input: { config: RunConfig; batchId: string }): Promise<void> {
+      try {
+        await deps.batchClientFor(input.config).cancel(input.batchId);
+      } catch (e) {
+        rethrow(`cancelling batch ${input.batchId}`, e);
+      }
+    },
+
+    async collectBatch(input: CollectInput): Promise<CollectResult> {
+      return beating(() => ops.collect(input));
+    },
+  };
 }
