@@ -5,6 +5,7 @@
 // How the figures are measured: bench/README.md.
 import { freePort } from '../src/dev/ports.ts';
 import { benchStage } from './stage.ts';
+import { benchBatch } from './batch.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -219,10 +220,7 @@ async function main(): Promise<number> {
     await benchStage();
     return 0;
   }
-  if (arg === 'batch') {
-    console.log('bench scenario "batch": not yet available (it comes with the Batch API mode).');
-    return 0;
-  }
+  if (arg === 'batch') return benchBatch();
   if (arg !== undefined && !(arg in SCENARIOS)) {
     console.error(`unknown scenario "${arg}": use limits, unlimited, stage, batch, or nothing for limits + unlimited`);
     return 2;

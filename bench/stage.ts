@@ -10,7 +10,8 @@ import { join } from 'node:path';
 
 type Result = { mode: string; lines: number; ms: number; peakRssMiB: number };
 
-async function writeInput(path: string, n: number): Promise<void> {
+/** n ticket-triage chat lines in the OpenAI Batch input format. */
+export async function writeInput(path: string, n: number): Promise<void> {
   const out = createWriteStream(path);
   for (let i = 1; i <= n; i++) {
     const line = JSON.stringify({
