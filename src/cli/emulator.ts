@@ -1,7 +1,7 @@
 // `llm-batch emulator`: runs the OpenAI-compatible emulator in the foreground.
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { parseOutage, type EmulatorOptions } from '../emulator/options.ts';
+import { DEFAULT_OPTIONS, parseOutage, type EmulatorOptions } from '../emulator/options.ts';
 import { startEmulator } from '../emulator/server.ts';
 
 const intText = (name: string, min: number, max = Number.MAX_SAFE_INTEGER) =>
@@ -31,6 +31,12 @@ const CliOptionsSchema = z.object({
   hangRate: rateText('--hang-rate'),
   quotaExhausted: z.boolean(),
   seed: z.string().regex(/^-?\d+$/, '--seed must be a whole number').transform(Number),
+  batchValidatingMs: intText('--batch-validating-ms', 0),
+  batchInProgressMs: intText('--batch-in-progress-ms', 0),
+  batchFinalizingMs: intText('--batch-finalizing-ms', 0),
+  batchLineErrorRate: rateText('--batch-line-error-rate'),
+  batchExpireAfter: rateText('--batch-expire-after').optional(),
+  batchEnqueuedTokenLimit: intText('--batch-enqueued-token-limit', 0).optional(),
 });
 
 /** Turns raw commander values into emulator options; throws a message naming the flag. */
@@ -61,6 +67,12 @@ export function emulatorOptionsFromCli(raw: Record<string, unknown>): Partial<Em
     hangRate: o.hangRate,
     quotaExhausted: o.quotaExhausted,
     seed: o.seed,
+    batchValidatingMs: o.batchValidatingMs,
+    batchInProgressMs: o.batchInProgressMs,
+    batchFinalizingMs: o.batchFinalizingMs,
+    batchLineErrorRate: o.batchLineErrorRate,
+    batchExpireAfter: o.batchExpireAfter,
+    batchEnqueuedTokenLimit: o.batchEnqueuedTokenLimit || undefined,
   };
 }
 
@@ -68,7 +80,7 @@ export function registerEmulatorCommand(program: Command): Command {
   return program
     .command('emulator')
     .description(
-      'Run the built-in OpenAI-compatible emulator (chat completions, embeddings, models) with configurable rate limits, latency and faults. Free rehearsal for a large job.',
+      'Run the built-in OpenAI-compatible emulator (chat completions, embeddings, models, and the Files and Batch APIs) with configurable rate limits, latency and faults. Free rehearsal for a large job.',
     )
     .option('--port <n>', 'port to listen on (0 = any free port)', '8090')
     .option('--host <host>', 'interface to bind', '127.0.0.1')
@@ -87,9 +99,19 @@ export function registerEmulatorCommand(program: Command): Command {
     .option('--hang-rate <x>', 'share of calls (0..1) never answered', '0')
     .option('--quota-exhausted', 'answer every call 429 insufficient_quota (not retryable)', false)
     .option('--seed <n>', 'seed of the fault decisions', '1')
+    .option('--batch-validating-ms <n>', 'Batch API: how long a batch stays "validating", in ms', String(DEFAULT_OPTIONS.batchValidatingMs))
+    .option(
+      '--batch-in-progress-ms <n>',
+      'Batch API: time to run all lines of a batch, in ms (request_counts grow linearly over it)',
+      String(DEFAULT_OPTIONS.batchInProgressMs),
+    )
+    .option('--batch-finalizing-ms <n>', 'Batch API: how long "finalizing" and "cancelling" last, in ms', String(DEFAULT_OPTIONS.batchFinalizingMs))
+    .option('--batch-line-error-rate <x>', 'Batch API: share of lines (0..1) answered 500 in the error file', String(DEFAULT_OPTIONS.batchLineErrorRate))
+    .option('--batch-expire-after <x>', 'Batch API: a batch expires once this share (0..1) of its lines is done (unset = never)')
+    .option('--batch-enqueued-token-limit <n>', 'Batch API: enqueued prompt tokens per model over unfinished batches; a batch past it fails (0 or unset = unlimited)')
     .addHelpText(
       'after',
-      '\nExamples:\n  llm-batch emulator --rpm 500 --tpm 200000\n  llm-batch emulator --error-rate 0.05 --outage 30s:20s --latency-ms 200 --jitter-ms 100\n',
+      '\nExamples:\n  llm-batch emulator --rpm 500 --tpm 200000\n  llm-batch emulator --error-rate 0.05 --outage 30s:20s --latency-ms 200 --jitter-ms 100\n  llm-batch emulator --batch-in-progress-ms 60000 --batch-line-error-rate 0.01 --batch-enqueued-token-limit 2000000\n',
     )
     .action(async function (this: Command) {
       let options: Partial<EmulatorOptions>;

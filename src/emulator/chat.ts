@@ -2,7 +2,7 @@
 // from the request (content seeded by a hash of model + messages + output bound), and
 // emulated prompt caching.
 import { z } from 'zod';
-import { countChatPromptTokens, countTextTokens } from '../llm/tokens.ts';
+import { countChatPromptTokens, countTextTokens, encoderFor } from '../llm/tokens.ts';
 import { invalidRequest, type ErrorAnswer } from './errors.ts';
 import { rngFromDigest, sha256 } from './random.ts';
 
@@ -108,13 +108,44 @@ function naturalWords(rng: () => number, targetTokens: number): string[] {
   return words;
 }
 
+type Encoder = ReturnType<typeof encoderFor>;
+/** Per encoder: tokens of `word` at the start of the text, and of ` word` after a space (final dot included). */
+const wordCounts = new Map<Encoder, { first: Map<string, number>; later: Map<string, number> }>();
+const PLAIN_WORD = /^[A-Za-z]+\.?$/;
+
+/**
+ * Exactly countTextTokens(model, words.slice(0, k).join(' ')), fast: the tokenizers'
+ * pre-split cuts such text into `Word`, ` word` and `.` pieces and BPE never crosses a
+ * piece, so the count is a sum of per-word counts, memoised (the vocabulary is small).
+ * Words that are not plain letters (with an optional final dot) fall back to a full count.
+ */
+export function countWordsTokens(model: string, words: readonly string[], k = words.length): number {
+  const enc = encoderFor(model);
+  let counts = wordCounts.get(enc);
+  if (counts === undefined) wordCounts.set(enc, (counts = { first: new Map(), later: new Map() }));
+  let total = 0;
+  for (let i = 0; i < k; i++) {
+    const w = words[i];
+    const cache = i === 0 ? counts.first : counts.later;
+    let n = cache.get(w);
+    if (n === undefined) {
+      if (!PLAIN_WORD.test(w)) return countTextTokens(model, words.slice(0, k).join(' '));
+      const dot = w.endsWith('.');
+      n = enc.countTokens((i === 0 ? '' : ' ') + (dot ? w.slice(0, -1) : w)) + (dot ? enc.countTokens('.') : 0);
+      cache.set(w, n);
+    }
+    total += n;
+  }
+  return total;
+}
+
 /** The longest prefix of `words` whose text has at most `limit` tokens (exact count). */
 function fitWords(model: string, words: string[], limit: number): { text: string; tokens: number } {
   if (limit <= 0) return { text: '', tokens: 0 };
   let k = Math.min(words.length, limit);
   for (;;) {
     const text = words.slice(0, k).join(' ');
-    const tokens = countTextTokens(model, text);
+    const tokens = countWordsTokens(model, words, k);
     if (tokens <= limit || k <= 1) {
       if (tokens <= limit) return { text, tokens };
       return { text: '', tokens: 0 };
@@ -144,7 +175,7 @@ export function generateCompletion(req: Pick<ChatRequest, 'model' | 'messages' |
     return { content: '', contentTokens: 0, reasoningTokens: bound, finishReason: 'length' };
   }
   const full = words.join(' ');
-  const fullTokens = countTextTokens(req.model, full);
+  const fullTokens = countWordsTokens(req.model, words);
   if (bound === undefined || fullTokens + reasoning <= bound) {
     return { content: full, contentTokens: fullTokens, reasoningTokens: reasoning, finishReason: 'stop' };
   }

@@ -28,8 +28,20 @@ export interface EmulatorOptions {
   hangRate: number;
   /** Every call answered 429 insufficient_quota. */
   quotaExhausted: boolean;
-  /** Seed of the fault decisions. */
+  /** Seed of the fault decisions (and of the Batch API's per-line draws and output order). */
   seed: number;
+  /** Batch API: how long a batch stays `validating`, in ms. */
+  batchValidatingMs: number;
+  /** Batch API: time to run all of a batch's lines, in ms; request_counts grow linearly over it. */
+  batchInProgressMs: number;
+  /** Batch API: how long `finalizing` (and `cancelling`) lasts, in ms. */
+  batchFinalizingMs: number;
+  /** Batch API: share of lines (0..1) answered 500 in the error file, drawn per (batch, custom_id). */
+  batchLineErrorRate: number;
+  /** Batch API: a batch expires once this share (0..1) of its lines is done; undefined or null = never. */
+  batchExpireAfter?: number | null;
+  /** Batch API: enqueued prompt tokens per model over unfinished batches; undefined or 0 = unlimited. */
+  batchEnqueuedTokenLimit?: number;
 }
 
 export const DEFAULT_OPTIONS: EmulatorOptions = {
@@ -45,6 +57,12 @@ export const DEFAULT_OPTIONS: EmulatorOptions = {
   hangRate: 0,
   quotaExhausted: false,
   seed: 1,
+  batchValidatingMs: 1000,
+  batchInProgressMs: 5000,
+  batchFinalizingMs: 500,
+  batchLineErrorRate: 0,
+  batchExpireAfter: undefined,
+  batchEnqueuedTokenLimit: undefined,
 };
 
 const rate = z.number().min(0).max(1);
@@ -67,6 +85,12 @@ export const EmulatorOptionsPatchSchema = z
     hangRate: rate,
     quotaExhausted: z.boolean(),
     seed: z.number().int(),
+    batchValidatingMs: nonNegative,
+    batchInProgressMs: nonNegative,
+    batchFinalizingMs: nonNegative,
+    batchLineErrorRate: rate,
+    batchExpireAfter: rate.nullable(),
+    batchEnqueuedTokenLimit: z.number().int().min(0),
   })
   .partial();
 
@@ -76,7 +100,10 @@ function describe(error: z.ZodError): string {
   return error.issues.map((i) => `${i.path.join('.') || '(options)'}: ${i.message}`).join('; ');
 }
 
-/** Validates a patch (undefined fields are dropped, so `{ rpm: undefined }` means "no change"). */
+/**
+ * Validates a patch (undefined fields are dropped, so `{ rpm: undefined }` means "no change";
+ * `batchExpireAfter: null` is how a patch says "never expire").
+ */
 export function parsePatch(patch: unknown): EmulatorOptionsPatch {
   const cleaned =
     patch && typeof patch === 'object' && !Array.isArray(patch)
@@ -92,7 +119,8 @@ export function parsePatch(patch: unknown): EmulatorOptionsPatch {
 
 /** Defaults overlaid with a validated partial. */
 export function resolveOptions(partial: Partial<EmulatorOptions> = {}): EmulatorOptions {
-  const merged = { ...DEFAULT_OPTIONS, ...parsePatch(partial) };
+  const merged: EmulatorOptions = { ...DEFAULT_OPTIONS, ...parsePatch(partial) };
+  if (merged.batchExpireAfter === null) merged.batchExpireAfter = undefined;
   if (merged.errorRate + merged.malformedRate + merged.hangRate > 1) {
     throw new Error('invalid emulator options: errorRate + malformedRate + hangRate must not exceed 1');
   }

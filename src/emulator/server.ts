@@ -1,14 +1,20 @@
 // The emulator's HTTP server (node:http): routing, the per-call pipeline
 // (outage → quota → validation → rate limit → injected fault → serve), headers on every
-// answer, and the /_emulator/* control endpoints used by tests and benchmarks.
+// answer, the Files and Batches routes (files-api.ts, batches-api.ts; outages apply to
+// them, nothing else does), and the /_emulator/* control endpoints used by tests and benchmarks.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { countChatPromptTokens, countEmbeddingInputTokens, DEFAULT_MAX_OUTPUT_TOKENS, maxOutputTokens } from '../llm/tokens.ts';
-import { buildChatCompletion, PromptCache, validateChatRequest } from './chat.ts';
-import { buildEmbeddings, validateEmbeddingsRequest } from './embeddings.ts';
+import { BatchEngine, type Batch } from './batches.ts';
+import { batchesRoute } from './batches-api.ts';
+import { PromptCache } from './chat.ts';
 import { invalidRequest, notFound, overloaded, quotaExceeded, rateLimited, serverError, type ErrorAnswer } from './errors.ts';
 import { FaultInjector, inOutage } from './faults.ts';
+import { FileStore, type FileObject } from './files.ts';
+import { filesRoute } from './files-api.ts';
+import type { Answer } from './http-answer.ts';
+import { nextRequestId } from './ids.ts';
+import { createEndpoints, type InferenceEndpoint } from './inference.ts';
 import { RateLimits } from './limits.ts';
 import { findModel, listModels } from './models.ts';
 import { parsePatch, resolveOptions, type EmulatorOptions } from './options.ts';
@@ -16,6 +22,9 @@ import { StatsCounter, type EmulatorStats, type RequestRecord } from './stats.ts
 
 export type { EmulatorOptions } from './options.ts';
 export type { EmulatorStats, RequestRecord } from './stats.ts';
+export type { Batch, BatchStatus } from './batches.ts';
+export type { BatchLineError } from './batch-input.ts';
+export type { FileObject } from './files.ts';
 
 export interface RunningEmulator {
   /** e.g. http://127.0.0.1:41234/v1 — what OPENAI_BASE_URL takes. */
@@ -29,30 +38,15 @@ export interface RunningEmulator {
   configure(patch: Partial<EmulatorOptions>): void;
   /** The options in force. */
   options(): EmulatorOptions;
+  /** Batch API: a copy of every batch, oldest first (resetStats keeps them). */
+  batches(): Batch[];
+  /** Files API: every stored file (uploads and batch output/error files), oldest first. */
+  files(): FileObject[];
   /** Stops listening and ends every open connection, hung calls included. */
   close(): Promise<void>;
 }
 
-/** What a served inference call produced, for the stats. */
-interface Served {
-  body: string;
-  promptTokens: number;
-  completionTokens: number;
-}
-
-/** An inference endpoint: validates, says what to charge, and serves. */
-interface InferenceEndpoint {
-  /** Parses and validates the JSON body; returns the work to do or a 400. */
-  prepare(body: unknown): { ok: true; model: string; promptTokens: number; chargeTokens: number; serve: () => Served } | { ok: false; error: ErrorAnswer };
-}
-
 const JSON_HEADERS = { 'content-type': 'application/json', 'openai-version': '2020-10-01', 'openai-organization': 'org-emulator' };
-
-let requestCounter = 0;
-const requestIdPrefix = Math.floor(Math.random() * 0xffffffff).toString(16).padStart(8, '0');
-function nextRequestId(): string {
-  return `req_${requestIdPrefix}${(requestCounter++).toString(16).padStart(24, '0')}`;
-}
 
 function readBody(req: IncomingMessage, done: (body: Buffer) => void): void {
   const chunks: Buffer[] = [];
@@ -83,6 +77,9 @@ export async function startEmulator(opts: Partial<EmulatorOptions> = {}): Promis
   const faults = new FaultInjector(options.seed);
   const stats = new StatsCounter();
   const promptCache = new PromptCache();
+  const endpoints = createEndpoints(promptCache);
+  const files = new FileStore();
+  const batches = new BatchEngine({ files, endpoints, options: () => options, stats });
   const hung = new Set<ServerResponse>();
   const timers = new Set<NodeJS.Timeout>();
 
@@ -96,18 +93,21 @@ export async function startEmulator(opts: Partial<EmulatorOptions> = {}): Promis
 
   // ---- answering ----------------------------------------------------------------------
 
-  function write(res: ServerResponse, status: number, body: string, t0: number, extra?: Record<string, string>): void {
+  function write(res: ServerResponse, status: number, body: string | Buffer | readonly Buffer[], t0: number, extra?: Record<string, string>): void {
     if (res.destroyed || res.headersSent) return;
+    const chunks = typeof body === 'string' || Buffer.isBuffer(body) ? undefined : body;
     const headers: Record<string, string | number> = {
       ...JSON_HEADERS,
       ...limits.headers(),
       'x-request-id': nextRequestId(),
       'openai-processing-ms': Math.round(now() - t0),
-      'content-length': Buffer.byteLength(body),
+      'content-length': chunks ? chunks.reduce((n, c) => n + c.length, 0) : Buffer.byteLength(body as string | Buffer),
     };
     if (extra) Object.assign(headers, extra);
     res.writeHead(status, headers);
-    res.end(body);
+    if (!chunks) return void res.end(body);
+    for (const c of chunks) res.write(c);
+    res.end();
   }
 
   /** Answers after the configured latency (latency applies to every /v1 answer). */
@@ -131,42 +131,6 @@ export async function startEmulator(opts: Partial<EmulatorOptions> = {}): Promis
   }
 
   // ---- endpoints ----------------------------------------------------------------------
-
-  const chat: InferenceEndpoint = {
-    prepare(body) {
-      const v = validateChatRequest(body);
-      if (!v.ok) return v;
-      const req = v.req;
-      const promptTokens = countChatPromptTokens(req.model, req.messages);
-      return {
-        ok: true,
-        model: req.model,
-        promptTokens,
-        chargeTokens: promptTokens + maxOutputTokens(req, DEFAULT_MAX_OUTPUT_TOKENS),
-        serve: () => {
-          const cachedTokens = promptCache.lookup(req.model, req.messages, promptTokens);
-          const completion = buildChatCompletion(req, { promptTokens, cachedTokens });
-          return { body: JSON.stringify(completion), promptTokens, completionTokens: completion.usage.completion_tokens };
-        },
-      };
-    },
-  };
-
-  const embeddings: InferenceEndpoint = {
-    prepare(body) {
-      const v = validateEmbeddingsRequest(body);
-      if (!v.ok) return v;
-      const req = v.req;
-      const promptTokens = countEmbeddingInputTokens(req.model, req.input);
-      return {
-        ok: true,
-        model: req.model,
-        promptTokens,
-        chargeTokens: promptTokens,
-        serve: () => ({ body: JSON.stringify(buildEmbeddings(req, promptTokens)), promptTokens, completionTokens: 0 }),
-      };
-    },
-  };
 
   /** The full pipeline of an inference call. */
   function inference(endpoint: InferenceEndpoint, req: IncomingMessage, res: ServerResponse, raw: Buffer, t0: number): void {
@@ -222,6 +186,7 @@ export async function startEmulator(opts: Partial<EmulatorOptions> = {}): Promis
   function control(method: string, path: string, raw: Buffer, res: ServerResponse, t0: number): void {
     if (method === 'GET' && path === '/_emulator/stats') return write(res, 200, JSON.stringify(stats.snapshot()), t0);
     if (method === 'GET' && path === '/_emulator/requests') return write(res, 200, JSON.stringify({ data: stats.requests() }), t0);
+    if (method === 'GET' && path === '/_emulator/batches') return write(res, 200, JSON.stringify({ data: batches.all() }), t0);
     if (method === 'POST' && path === '/_emulator/reset') {
       stats.reset();
       return write(res, 200, '{"ok":true}', t0);
@@ -257,8 +222,8 @@ export async function startEmulator(opts: Partial<EmulatorOptions> = {}): Promis
       return answerError(res, overloaded(), t0);
     }
 
-    if (method === 'POST' && path === '/v1/chat/completions') return inference(chat, req, res, raw, t0);
-    if (method === 'POST' && path === '/v1/embeddings') return inference(embeddings, req, res, raw, t0);
+    if (method === 'POST' && path === '/v1/chat/completions') return inference(endpoints['/v1/chat/completions'], req, res, raw, t0);
+    if (method === 'POST' && path === '/v1/embeddings') return inference(endpoints['/v1/embeddings'], req, res, raw, t0);
     if (method === 'GET' && path === '/v1/models') return answer(res, 200, JSON.stringify(listModels()), t0);
     if (method === 'GET' && path.startsWith('/v1/models/')) {
       const id = decodeURIComponent(path.slice('/v1/models/'.length));
@@ -271,12 +236,34 @@ export async function startEmulator(opts: Partial<EmulatorOptions> = {}): Promis
         t0,
       );
     }
-    // /v1/files and /v1/batches (Batch API) are routed here once they exist:
-    //   if (path === '/v1/files' || path.startsWith('/v1/files/')) return files(...);
-    //   if (path === '/v1/batches' || path.startsWith('/v1/batches/')) return batches(...);
+    // Files and Batches: no latency, limits or faults (only outages, above).
+    const query = new URLSearchParams(q === -1 ? '' : url.slice(q + 1));
+    if (path === '/v1/files' || path.startsWith('/v1/files/')) {
+      const contentType = req.headers['content-type'];
+      void filesRoute({ method, path, query, contentType, raw }, files, stats).then(
+        (a) => sendApi(res, a, method, path, t0),
+        (err: unknown) => sendApi(res, { status: 500, body: JSON.stringify(serverError().body) }, method, path, t0, err),
+      );
+      return;
+    }
+    if (path === '/v1/batches' || path.startsWith('/v1/batches/')) {
+      try {
+        return sendApi(res, batchesRoute(method, path, query, raw, batches), method, path, t0);
+      } catch (err) {
+        return sendApi(res, { status: 500, body: JSON.stringify(serverError().body) }, method, path, t0, err);
+      }
+    }
 
     stats.count('badRequests');
     answerError(res, notFound(method, path), t0);
+  }
+
+  /** Writes a Files/Batches answer at once; undefined = no such route. */
+  function sendApi(res: ServerResponse, a: Answer | undefined, method: string, path: string, t0: number, err?: unknown): void {
+    if (err !== undefined) console.error(`emulator: ${method} ${path} failed:`, err);
+    const answer = a ?? { status: 404, body: JSON.stringify(notFound(method, path).body) };
+    if (answer.status === 400 || answer.status === 404) stats.count('badRequests');
+    write(res, answer.status, answer.body, t0, answer.headers);
   }
 
   const server = createServer((req, res) => {
@@ -303,8 +290,11 @@ export async function startEmulator(opts: Partial<EmulatorOptions> = {}): Promis
     resetStats: () => stats.reset(),
     configure,
     options: () => ({ ...options, outages: [...options.outages] }),
+    batches: () => batches.all(),
+    files: () => files.all(),
     close: () => {
       closing ??= new Promise<void>((resolve) => {
+        batches.close();
         for (const t of timers) clearTimeout(t);
         timers.clear();
         server.close(() => resolve());

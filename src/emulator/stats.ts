@@ -1,5 +1,5 @@
-// What the emulator answered, counted per X-Client-Request-Id so tests can prove that
-// no item was served twice.
+// What the emulator answered, counted per X-Client-Request-Id (realtime) or custom_id
+// (batch lines) so tests can prove that no item was served twice.
 
 export interface EmulatorStats {
   requests: number;
@@ -23,6 +23,11 @@ export interface EmulatorStats {
   duplicateCalls: number;
   promptTokens: number;
   completionTokens: number;
+  /** Batch API: batches created, batch lines served (also counted in `served`), lines answered 500, files uploaded. */
+  batchesCreated: number;
+  batchLinesServed: number;
+  batchLinesFailed: number;
+  filesUploaded: number;
   /** Calls per path. */
   byEndpoint: Record<string, number>;
 }
@@ -60,6 +65,10 @@ export class StatsCounter {
       duplicateCalls: 0,
       promptTokens: 0,
       completionTokens: 0,
+      batchesCreated: 0,
+      batchLinesServed: 0,
+      batchLinesFailed: 0,
+      filesUploaded: 0,
       byEndpoint: {},
     };
   }
