@@ -376,21 +376,25 @@ export function makeBatchActivities(deps: BatchDeps) {
     },
 
     async pollBatch(input: { config: RunConfig; batchId: string }): Promise<PollResult> {
-      try {
-        const b = await deps.batchClientFor(input.config).retrieve(input.batchId);
-        const c = b.request_counts;
-        return { status: b.status, total: c?.total ?? 0, completed: c?.completed ?? 0, failed: c?.failed ?? 0 };
-      } catch (e) {
-        rethrow(`polling batch ${input.batchId}`, e);
-      }
+      return beating(async () => {
+        try {
+          const b = await deps.batchClientFor(input.config).retrieve(input.batchId);
+          const c = b.request_counts;
+          return { status: b.status, total: c?.total ?? 0, completed: c?.completed ?? 0, failed: c?.failed ?? 0 };
+        } catch (e) {
+          rethrow(`polling batch ${input.batchId}`, e);
+        }
+      });
     },
 
     async cancelBatch(input: { config: RunConfig; batchId: string }): Promise<void> {
-      try {
-        await deps.batchClientFor(input.config).cancel(input.batchId);
-      } catch (e) {
-        rethrow(`cancelling batch ${input.batchId}`, e);
-      }
+      return beating(async () => {
+        try {
+          await deps.batchClientFor(input.config).cancel(input.batchId);
+        } catch (e) {
+          rethrow(`cancelling batch ${input.batchId}`, e);
+        }
+      });
     },
 
     async collectBatch(input: CollectInput): Promise<CollectResult> {

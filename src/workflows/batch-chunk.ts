@@ -18,16 +18,22 @@ import { batchChunkQuery, stopChunkSignal } from './messages.ts';
 
 const FINAL = ['completed', 'failed', 'expired', 'cancelled'];
 
-const { pollBatch, cancelBatch, chunkTotals } = proxyActivities<Activities>({
-  startToCloseTimeout: '2 minutes',
-  // The batch is at the provider whatever happens here: keep asking, however long it is down.
-  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes', nonRetryableErrorTypes: ['BatchRefused'] },
+const { chunkTotals } = proxyActivities<Activities>({
+  startToCloseTimeout: '5 minutes',
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds' },
 });
 
 export async function batchChunk(input: ChunkInput): Promise<ChunkSummary> {
   const { config } = input;
   // A provider that keeps failing the submit is down: the run's circuit handles it.
-  // Both heartbeat: a worker dying mid-upload or mid-collection is noticed within the heartbeat timeout.
+  // Every Batch API activity heartbeats: a worker dying in one (mid-upload, mid-poll,
+  // mid-collection) is noticed within the heartbeat timeout, not at its start-to-close.
+  const { pollBatch, cancelBatch } = proxyActivities<Activities>({
+    startToCloseTimeout: '5 minutes',
+    heartbeatTimeout: config.heartbeatTimeoutMs,
+    // The batch is at the provider whatever happens here: keep asking, however long it is down.
+    retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes', nonRetryableErrorTypes: ['BatchRefused'] },
+  });
   const { submitBatch } = proxyActivities<Activities>({
     startToCloseTimeout: '1 hour',
     heartbeatTimeout: config.heartbeatTimeoutMs,
