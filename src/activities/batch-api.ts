@@ -21,6 +21,7 @@ import type { ItemError, ItemResult, ItemRetry, ItemSelection, ItemStore } from 
 import type { BatchClient, Batch } from '../llm/batch-client.ts';
 import { usageOf } from '../llm/provider.ts';
 import { crashPoint } from './crash-points.ts';
+import { ResultSpool } from './result-spool.ts';
 
 export interface BatchDeps {
   store: ItemStore;
@@ -115,6 +116,18 @@ function customIdOf(line: string): string {
     return typeof id === 'string' ? id : '';
   } catch {
     return '';
+  }
+}
+
+/** An output line's custom_id: read from the line's head when it is there (OpenAI writes id, then custom_id), else parsed. */
+function outputCustomId(line: string): string | undefined {
+  const m = /^\{\s*"id"\s*:\s*"[^"\\]*"\s*,\s*"custom_id"\s*:\s*("(?:[^"\\]|\\.)*")/.exec(line);
+  if (m) return JSON.parse(m[1]!) as string;
+  try {
+    const id = (JSON.parse(line) as { custom_id?: unknown }).custom_id;
+    return typeof id === 'string' ? id : undefined;
+  } catch {
+    return undefined;
   }
 }
 
@@ -266,8 +279,11 @@ export function batchOperations(deps: BatchDeps, onProgress: (detail: { collecte
         return result;
       }
 
-      const expected = new Set(ids);
+      // Spool both files by position, then record in input order (see result-spool.ts).
+      const position = new Map<string, number>();
+      ids.forEach((id, i) => position.set(id, i));
       const seen = new Set<string>();
+      const spool = new ResultSpool(join(deps.runDir(runId), 'batches', `collect-${submissionKey(input.chunkIndex, input.dispatch, input.submission)}`));
       let pending: ItemResult[] = [];
       let retries: ItemRetry[] = [];
       const flush = async (): Promise<void> => {
@@ -276,14 +292,21 @@ export function batchOperations(deps: BatchDeps, onProgress: (detail: { collecte
         pending = [];
         retries = [];
       };
-      const ctx = Context.current();
-      const take = async (fileId: string | null | undefined): Promise<void> => {
-        if (!fileId) return;
-        for await (const text of client.lines(fileId)) {
+      try {
+        for (const fileId of [batch.output_file_id, batch.error_file_id]) {
+          if (!fileId) continue;
+          for await (const text of client.lines(fileId)) {
+            const id = outputCustomId(text);
+            const at = id === undefined ? undefined : position.get(id);
+            if (at === undefined || seen.has(id!)) continue;
+            seen.add(id!);
+            spool.add(at, text);
+          }
+        }
+        let recorded = 0;
+        for (const text of spool.sorted()) {
           const line = JSON.parse(text) as OutputLine;
-          const id = line.custom_id;
-          if (id === undefined || !expected.has(id) || seen.has(id)) continue;
-          seen.add(id);
+          const id = line.custom_id!;
           const status = line.response?.status_code;
           if (status !== undefined && status >= 200 && status < 300 && !line.error) {
             const usage = usageOf(line.response?.body);
@@ -314,16 +337,16 @@ export function batchOperations(deps: BatchDeps, onProgress: (detail: { collecte
             }
           }
           if (pending.length + retries.length >= WRITE_BATCH) {
+            recorded += pending.length + retries.length;
             await flush();
-            onProgress({ collected: seen.size });
+            onProgress({ collected: recorded });
+            crashPoint('collect:mid');
           }
         }
-      };
-      await take(batch.output_file_id);
-      await flush();
-      crashPoint('collect:mid');
-      await take(batch.error_file_id);
-      await flush();
+        await flush();
+      } finally {
+        spool.remove();
+      }
 
       // Every submitted line is accounted for: what a cancelled batch never ran stays pending;
       // anything else missing is an error, never a silent gap.

@@ -22,18 +22,24 @@ export type { NotDone };
 
 export const NOT_PROCESSED: NotDone = notDoneFor('completed');
 
-export function outputLine(runId: string, item: StoredItem, notDone: NotDone): Record<string, unknown> {
-  const response = item.statusCode !== undefined ? { status_code: item.statusCode, request_id: item.requestId ?? null, body: item.response ?? null } : null;
-  if (item.status === 'succeeded') return { id: lineId(runId, item.seq), custom_id: item.customId, response, error: null };
+/**
+ * One line of the OpenAI Batch output format. The stored response body is spliced in as
+ * the JSON text it was stored as, never parsed and re-serialised (the export's main cost).
+ */
+export function outputLine(runId: string, item: StoredItem, notDone: NotDone): string {
+  const body = item.responseJson ?? (item.response === undefined ? 'null' : JSON.stringify(item.response));
+  const response = item.statusCode !== undefined ? `{"status_code":${item.statusCode},"request_id":${JSON.stringify(item.requestId ?? null)},"body":${body}}` : 'null';
   const error =
-    item.status === 'failed'
-      ? { code: item.error?.code ?? 'failed', message: item.error?.message ?? 'the request failed' }
-      : { code: notDone.code, message: notDone.message };
-  return { id: lineId(runId, item.seq), custom_id: item.customId, response, error };
+    item.status === 'succeeded'
+      ? null
+      : item.status === 'failed'
+        ? { code: item.error?.code ?? 'failed', message: item.error?.message ?? 'the request failed' }
+        : { code: notDone.code, message: notDone.message };
+  return `{"id":${JSON.stringify(lineId(runId, item.seq))},"custom_id":${JSON.stringify(item.customId)},"response":${response},"error":${JSON.stringify(error)}}`;
 }
 
-async function writeLine(stream: NodeJS.WritableStream, obj: unknown): Promise<void> {
-  if (!stream.write(`${JSON.stringify(obj)}\n`)) await once(stream, 'drain');
+async function writeLine(stream: NodeJS.WritableStream, line: string): Promise<void> {
+  if (!stream.write(`${line}\n`)) await once(stream, 'drain');
 }
 
 export async function exportResults(

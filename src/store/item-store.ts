@@ -75,6 +75,8 @@ export interface StoredItem {
   error?: ItemError;
   usage: TokenTotals;
   costUsd: number;
+  /** The response body as stored JSON text: the export splices it in without parsing it. */
+  responseJson?: string;
 }
 
 /**
@@ -153,7 +155,7 @@ export interface ItemStore {
   recordResults(runId: string, results: ItemResult[]): Promise<void>;
   /** Totals over a selection, or the whole run when none is given. */
   totals(runId: string, selection?: ItemSelection): Promise<ItemTotals>;
-  /** Every item of a run in input order, streamed page by page (bounded memory). */
+  /** Every item of a run in input order, streamed page by page (bounded memory); `response` is left as `responseJson` text. */
   items(runId: string, pageSize?: number): AsyncIterable<StoredItem>;
   /**
    * Gives every item of the run a part (batch and hybrid modes, see domain/batch-plan.ts).

@@ -93,7 +93,7 @@ export class SqliteItemStore implements ItemStore {
     this.path = path;
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     this.db = new DatabaseSync(path);
-    this.db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000;');
+    this.db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000; PRAGMA wal_autocheckpoint = 10000;');
     this.db.exec(SCHEMA);
     const have = new Set((this.db.prepare('PRAGMA table_info(items)').all() as Row[]).map((r) => String(r.name)));
     for (const [name, type] of ADDED_COLUMNS) if (!have.has(name)) this.db.exec(`ALTER TABLE items ADD COLUMN ${name} ${type}`);
@@ -336,7 +336,7 @@ function toStoredItem(r: Row): StoredItem {
   const requestId = str(r.request_id);
   if (requestId !== undefined) item.requestId = requestId;
   if (r.status_code !== null && r.status_code !== undefined) item.statusCode = num(r.status_code);
-  if (r.response !== null && r.response !== undefined) item.response = JSON.parse(String(r.response)) as unknown;
+  if (r.response !== null && r.response !== undefined) item.responseJson = String(r.response);
   if (r.error !== null && r.error !== undefined) item.error = JSON.parse(String(r.error)) as StoredItem['error'];
   return item;
 }

@@ -43,7 +43,7 @@ describe('SqliteItemStore', () => {
     const all = [];
     for await (const it of store.items('r', 2)) all.push(it);
     expect(all.map((i) => [i.customId, i.status])).toEqual([['c0', 'succeeded'], ['c1', 'failed'], ['c2', 'pending']]);
-    expect(all[0]!.response).toEqual({ ok: 1 });
+    expect(JSON.parse(all[0]!.responseJson!)).toEqual({ ok: 1 });
     expect(all[1]!.error).toEqual({ code: 'x', message: 'y' });
   });
 
