@@ -96,12 +96,16 @@ export async function benchBatch(): Promise<number> {
     }
     const done = await Promise.all(batches.map((b) => batchClient.retrieve(b.id)));
 
-    // merge
-    const mergeMs = await time(async () => {
+    // merge = collect (output files → the store, durable) + export (the store → output.jsonl)
+    const collectMs = await time(async () => {
       for (const [i, p] of parts.entries()) await ops.collect({ ...sub(p), batchId: done[i]!.id, attempt: 1, finalAttempt: true });
+    });
+    const exportMs = await time(async () => {
       const r = await exportResults(store, config.runId, join(dir, 'output.jsonl'), join(dir, 'errors.jsonl'));
       if (r.succeeded !== LINES) throw new Error(`merge: ${r.succeeded} of ${LINES} lines succeeded`);
     });
+    const mergeMs = collectMs + exportMs;
+    log(`merge: collect ${Math.round(collectMs)} ms (${Math.round(rate(collectMs)).toLocaleString('en-US')} lines/s), export ${Math.round(exportMs)} ms (${Math.round(rate(exportMs)).toLocaleString('en-US')} lines/s)`);
     const naiveMergeMs = await time(async () => {
       const byId = new Map<string, unknown>();
       for (const b of done) {
