@@ -336,11 +336,13 @@ export function batchOperations(deps: BatchDeps, onProgress: (detail: { collecte
               result.failed++;
             }
           }
-          if (pending.length + retries.length >= WRITE_BATCH) {
-            recorded += pending.length + retries.length;
+          recorded++;
+          const middle = recorded === Math.ceil(seen.size / 2);
+          if (pending.length + retries.length >= WRITE_BATCH || middle) {
             await flush();
             onProgress({ collected: recorded });
-            crashPoint('collect:mid');
+            // Half the results are in the store, half not: where the crash test kills the worker.
+            if (middle) crashPoint('collect:mid');
           }
         }
         await flush();

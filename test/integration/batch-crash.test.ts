@@ -51,7 +51,7 @@ describe('batch crash and resume', () => {
       taskQueue,
     );
     if (opts.crashAt) {
-      await exited(first);
+      await waitFor(() => first.exitCode !== null || first.signalCode !== null, 60_000, `the worker to kill itself at ${opts.crashAt}`);
       expect(existsSync(marker)).toBe(true);
     } else {
       await waitFor(() => opts.killWhen!(runId), 60_000, `the moment to kill (${name})`);

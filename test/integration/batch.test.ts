@@ -13,7 +13,7 @@ import { loadDefaultPricing } from '../../src/llm/pricing-file.ts';
 import { usageOf } from '../../src/llm/provider.ts';
 import { countRequestPromptTokens } from '../../src/llm/tokens.ts';
 import type { RunConfig, RunStatus } from '../../src/domain/run-types.ts';
-import { cancelSignal } from '../../src/workflows/messages.ts';
+import { cancelSignal, pauseSignal, resumeSignal } from '../../src/workflows/messages.ts';
 import { chatLine, client, readJsonl, runConfig, runToEnd, startWorker, tempDir, waitFor, writeChatInput } from '../support/harness.ts';
 
 type OutLine = { id: string; custom_id: string; response: { status_code: number; body: { model: string; usage: Record<string, unknown>; data?: { embedding: number[] }[] } } | null; error: { code: string; message: string } | null };
@@ -311,4 +311,80 @@ describe('Batch API mode', () => {
     expect(status.paths!.realtime).toMatchObject({ items: 15, succeeded: 15 });
     expect(status.paths!.batch).toMatchObject({ items: 45, succeeded: 45 });
   }, 60_000);
+
+  it('--on-batch-failure realtime: lines that failed in the batch go through the realtime path instead of a new batch', async () => {
+    emu.resetStats();
+    emu.configure({ batchLineErrorRate: 0.3 });
+    try {
+      const { path, ids } = writeChatInput(home, 200, 'to-realtime.jsonl');
+      const runId = `btort-${Date.now()}`;
+      const status = await runToEnd(c, batchConfig(runId, path, { onBatchFailure: 'realtime' }), taskQueue);
+      expect(status.state).toBe('completed');
+      expect(status.counts).toMatchObject({ succeeded: 200, failed: 0 });
+      expect(readJsonl<OutLine>(status.outputPath!).map((l) => l.custom_id)).toEqual(ids);
+      const batches = batchesOf(emu, runId);
+      expect(batches).toHaveLength(1);
+      const failedInBatch = batches[0]!.request_counts!.failed;
+      expect(failedInBatch).toBeGreaterThan(0);
+      // Exactly the failed lines were called realtime, at full price.
+      expect(status.paths!.realtime.succeeded).toBe(failedInBatch);
+      expect(status.paths!.batch.succeeded).toBe(200 - failedInBatch);
+      expect(emu.requests().filter((r) => r.path === '/v1/chat/completions').length).toBe(failedInBatch);
+    } finally {
+      emu.configure({ batchLineErrorRate: 0 });
+    }
+  }, 60_000);
+
+  it('pause holds new submissions while the batch at the provider runs on; resume submits the rest', async () => {
+    emu.resetStats();
+    emu.configure({ batchInProgressMs: 2000 });
+    try {
+      const { path, ids } = writeChatInput(home, 200, 'pause.jsonl');
+      const runId = `bpause-${Date.now()}`;
+      const handle = await startRun(c, batchConfig(runId, path, { maxBatchLines: 100, maxBatchesInFlight: 1 }), taskQueue);
+      await waitFor(() => batchesOf(emu, runId).some((b) => b.status === 'in_progress'), 20_000, 'the first batch at the provider');
+      await handle.signal(pauseSignal);
+      // The batch at the provider finishes and is collected; nothing new is submitted.
+      await waitFor(async () => (await getRunStatus(c, runId)).counts.succeeded === 100, 20_000, 'the first batch to be collected');
+      await new Promise((r) => setTimeout(r, 2000));
+      const paused = await getRunStatus(c, runId);
+      expect(paused.state).toBe('paused');
+      expect(batchesOf(emu, runId)).toHaveLength(1);
+      await handle.signal(resumeSignal);
+      const status = (await handle.result()) as RunStatus;
+      expect(status.state).toBe('completed');
+      expect(status.counts).toMatchObject({ succeeded: 200, failed: 0 });
+      expect(readJsonl<OutLine>(status.outputPath!).map((l) => l.custom_id)).toEqual(ids);
+      expect(batchesOf(emu, runId)).toHaveLength(2);
+    } finally {
+      emu.configure({ batchInProgressMs: timing.batchInProgressMs });
+    }
+  }, 60_000);
+
+  it('circuit: an outage during submission opens the run\'s circuit; free probes; one batch per file once it closes', async () => {
+    const t0 = Date.now();
+    const down = await startEmulator({ port: 0, ...timing });
+    const downQueue = `${taskQueue}-cb`;
+    const downWorker = await startWorker({ home: tempDir(), baseURL: down.baseUrl, taskQueue: downQueue });
+    try {
+      // Down from now (relative to the emulator's start) for 4 s: the first submissions fail.
+      down.configure({ outages: [{ startMs: Date.now() - t0, durationMs: 4000 }] });
+      const { path, ids } = writeChatInput(home, 200, 'circuit.jsonl');
+      const runId = `bcircuit-${Date.now()}`;
+      const status = await runToEnd(c, batchConfig(runId, path, { maxBatchLines: 100, circuitFailureThreshold: 2, circuitInitialDelayMs: 1000, circuitMaxDelayMs: 2000 }), downQueue);
+      expect(status.state).toBe('completed');
+      expect(status.circuit.openings).toBeGreaterThanOrEqual(1);
+      expect(status.circuit.probes).toBeGreaterThanOrEqual(1);
+      expect(status.counts).toMatchObject({ succeeded: 200, failed: 0 });
+      expect(readJsonl<OutLine>(status.outputPath!).map((l) => l.custom_id)).toEqual(ids);
+      const batches = batchesOf(down, runId);
+      expect(batches.map((b) => b.request_counts?.total)).toEqual([100, 100]);
+      // The probes were free calls: no inference request reached the provider.
+      expect(down.requests().filter((r) => r.path === '/v1/chat/completions')).toHaveLength(0);
+      expect(down.requests().some((r) => r.path === '/v1/models')).toBe(true);
+    } finally {
+      await downWorker.stop();
+      await down.close();
+    }
+  }, 90_000);
 });
