@@ -88,6 +88,23 @@ describe('llm-batch CLI', () => {
     expect(hook.stderr).toContain('env:NAME');
     const warn = await cli(['run', path, '--budget', '10', '--budget-warn-at', '1.2'], unreachable);
     expect(warn.code).toBe(2);
+
+    // Batch API options.
+    const mode = await cli(['run', path, '--mode', 'overnight'], unreachable);
+    expect(mode.code).toBe(2);
+    expect(mode.stderr).toContain('Allowed choices are realtime, batch, hybrid');
+    const urgent = await cli(['run', path, '--urgent-if', 'feature=support'], unreachable);
+    expect(urgent.code).toBe(2);
+    expect(urgent.stderr).toContain('--urgent-if routes items in a hybrid run: add --mode hybrid');
+    const rule = await cli(['run', path, '--mode', 'hybrid', '--urgent-if', 'priority=high'], unreachable);
+    expect(rule.code).toBe(2);
+    expect(rule.stderr).toContain('"priority=high" is not a rule clause');
+    const deadline = await cli(['run', path, '--deadline', '6h'], unreachable);
+    expect(deadline.code).toBe(2);
+    expect(deadline.stderr).toContain('--deadline applies to Batch API work');
+    const lines = await cli(['run', path, '--mode', 'batch', '--max-batch-lines', '60000'], unreachable);
+    expect(lines.code).toBe(2);
+    expect(lines.stderr).toContain('at most 50000 lines per file');
   });
 
   it('a signal to a run that does not exist exits 2 naming it', async () => {
@@ -161,6 +178,17 @@ describe('llm-batch CLI', () => {
       const pause = await cli(['pause', final.runId], env);
       expect(pause.code).toBe(1);
       expect(pause.stderr).toContain(`run ${final.runId} is completed: nothing to pause`);
+    });
+
+    it('run --mode hybrid --wait: urgent items realtime, the rest through the Batch API; the summary shows the split', async () => {
+      emu.configure({ batchValidatingMs: 100, batchInProgressMs: 500, batchFinalizingMs: 100 });
+      const { path } = writeChatInput(tempDir(), 40);
+      const run = await cli(['run', path, '--mode', 'hybrid', '--urgent-if', 'custom_id^=item-0000', '--batch-poll-interval', '200ms', '--batch-poll-max', '1s', '--run-id', `e2e-hyb-${Date.now()}`, '--wait'], env);
+      expect(run.code, run.stderr).toBe(0);
+      // item-00001 … item-00009 are urgent: 9 realtime, 31 through the Batch API.
+      expect(run.stdout).toContain('realtime 9/9 items');
+      expect(run.stdout).toContain('Batch API 31/31 items');
+      expect(run.stdout).toMatch(/all-realtime \$[\d.]+ \(saved \$[\d.]+\)/);
     });
 
     it('pause, resume and cancel a live run; status --watch piped follows it to the end', async () => {
