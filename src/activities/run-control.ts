@@ -114,9 +114,9 @@ export function makeRunControlActivities(deps: RunControlDeps) {
     },
 
     /** What the sample measured, extrapolated to the whole run with a 90% interval. */
-    async sampleStats(input: { config: RunConfig; selection: ItemSelection; remainingItems: number; spentUsd: number }): Promise<SampleEstimate> {
+    async sampleStats(input: { config: RunConfig; selection: ItemSelection; remainingItems: number; spentUsd: number; priceFactor?: number }): Promise<SampleEstimate> {
       const measured = await deps.store.measuredItems(input.config.runId, input.selection);
-      return extrapolateCost(measured, { remainingItems: input.remainingItems, spentUsd: input.spentUsd });
+      return extrapolateCost(measured, { remainingItems: input.remainingItems, spentUsd: input.spentUsd, priceFactor: input.priceFactor ?? 1 });
     },
   };
 }

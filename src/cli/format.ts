@@ -138,11 +138,13 @@ export function etaSeconds(remaining: number, ratePerSecond: number): number | u
   return remaining / ratePerSecond;
 }
 
-/** Batch and hybrid: `realtime 40 items $0.0012 · Batch API 260 items $0.0040 · all-realtime $0.0092 (saved $0.0040)`. */
+/** Batch and hybrid: `realtime 40 items (40 routed) $0.0012 · Batch API 100 items (260 routed) $0.0040 · all-realtime $0.0092 (saved $0.0040)`. */
 export function pathsLine(s: RunStatus): string | undefined {
   const p = s.paths;
   if (!p) return undefined;
-  const path = (name: string, t: { items: number; succeeded: number; costUsd: number }): string => `${name} ${int(t.succeeded)}/${int(t.items)} items ${usd(t.costUsd)}`;
+  // Done on each path, next to what planning routed there: the sample, --deadline and
+  // --on-batch-failure realtime move items from the Batch API to realtime.
+  const path = (name: string, t: { items: number; succeeded: number; failed: number; costUsd: number }): string => `${name} ${int(t.succeeded + t.failed)} items (${int(t.items)} routed) ${usd(t.costUsd)}`;
   return `${path('realtime', p.realtime)} · ${path('Batch API', p.batch)} · all-realtime ${usd(p.allRealtimeUsd)} (saved ${usd(p.savedUsd)})`;
 }
 

@@ -287,7 +287,7 @@ export interface BatchChunkView {
 
 /** One path of a batch or hybrid run: its items and what they cost. */
 export interface PathTotals {
-  /** Items planned on this path (items moved from the Batch API to realtime count on both). */
+  /** Items routed to this path at planning (the sample, --deadline and --on-batch-failure realtime move some to realtime). */
   items: number;
   succeeded: number;
   failed: number;

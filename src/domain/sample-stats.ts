@@ -12,8 +12,12 @@ export interface SampledCost {
 /** z for a 90% two-sided interval. */
 export const Z_90 = 1.645;
 
-/** Extrapolates the run's total cost from the measured sample items (the ones that succeeded). */
-export function extrapolateCost(samples: SampledCost[], opts: { remainingItems: number; spentUsd: number; z?: number }): SampleEstimate {
+/**
+ * Extrapolates the run's total cost from the measured sample items (the ones that succeeded).
+ * `priceFactor` scales the remaining items' cost: the sample runs realtime, while a batch or
+ * hybrid run does the rest partly at the Batch discount.
+ */
+export function extrapolateCost(samples: SampledCost[], opts: { remainingItems: number; spentUsd: number; z?: number; priceFactor?: number }): SampleEstimate {
   const { spentUsd } = opts;
   const n = samples.length;
   if (n === 0) {
@@ -40,8 +44,9 @@ export function extrapolateCost(samples: SampledCost[], opts: { remainingItems: 
   if (n >= 2) for (const s of samples) squares += (s.costUsd - mean) ** 2;
   const variance = n >= 2 ? squares / (n - 1) : 0;
   // Var(sum of M new items) + Var(M × estimated mean) = Mσ² + M²σ²/n.
-  const se = Math.sqrt(m * variance + (m * m * variance) / n);
-  const rest = m * mean;
+  const f = opts.priceFactor ?? 1;
+  const se = f * Math.sqrt(m * variance + (m * m * variance) / n);
+  const rest = f * m * mean;
   return {
     measured: n,
     meanInputTokens: input / n,

@@ -319,7 +319,11 @@ class Run {
     }, false);
     if (this.stopped()) return;
     const done = this.p.succeeded + this.p.failed;
-    this.p.sample = await sampleStats({ config, selection: sample.selection, remainingItems: this.p.stage.accepted - done, spentUsd: this.p.costUsd });
+    // The sample ran realtime; the rest of a batch or hybrid run is partly at the Batch discount.
+    const plan = this.p.plan;
+    const planned = plan ? plan.realtimeItems + plan.batchItems : 0;
+    const priceFactor = plan && planned > 0 ? (plan.realtimeItems + plan.batchItems * plan.batchDiscount) / planned : 1;
+    this.p.sample = await sampleStats({ config, selection: sample.selection, remainingItems: this.p.stage.accepted - done, spentUsd: this.p.costUsd, priceFactor });
     this.p.phase = config.approve ? 'approval' : 'chunks';
     this.refresh();
   }

@@ -186,8 +186,8 @@ describe('llm-batch CLI', () => {
       const run = await cli(['run', path, '--mode', 'hybrid', '--urgent-if', 'custom_id^=item-0000', '--batch-poll-interval', '200ms', '--batch-poll-max', '1s', '--run-id', `e2e-hyb-${Date.now()}`, '--wait'], env);
       expect(run.code, run.stderr).toBe(0);
       // item-00001 … item-00009 are urgent: 9 realtime, 31 through the Batch API.
-      expect(run.stdout).toContain('realtime 9/9 items');
-      expect(run.stdout).toContain('Batch API 31/31 items');
+      expect(run.stdout).toContain('realtime 9 items (9 routed)');
+      expect(run.stdout).toContain('Batch API 31 items (31 routed)');
       expect(run.stdout).toMatch(/all-realtime \$[\d.]+ \(saved \$[\d.]+\)/);
     });
 

@@ -13,7 +13,7 @@ import { loadDefaultPricing } from '../../src/llm/pricing-file.ts';
 import { usageOf } from '../../src/llm/provider.ts';
 import { countRequestPromptTokens } from '../../src/llm/tokens.ts';
 import type { RunConfig, RunStatus } from '../../src/domain/run-types.ts';
-import { cancelSignal, pauseSignal, resumeSignal } from '../../src/workflows/messages.ts';
+import { approveSignal, cancelSignal, pauseSignal, resumeSignal } from '../../src/workflows/messages.ts';
 import { chatLine, client, readJsonl, runConfig, runToEnd, startWorker, tempDir, waitFor, writeChatInput } from '../support/harness.ts';
 
 type OutLine = { id: string; custom_id: string; response: { status_code: number; body: { model: string; usage: Record<string, unknown>; data?: { embedding: number[] }[] } } | null; error: { code: string; message: string } | null };
@@ -387,4 +387,25 @@ describe('Batch API mode', () => {
       await down.close();
     }
   }, 90_000);
+
+  it('sample and approve in batch mode: the sample runs realtime, its extrapolation prices the rest at the Batch discount', async () => {
+    emu.resetStats();
+    const { path, ids } = writeChatInput(home, 200, 'sample.jsonl');
+    const runId = `bsample-${Date.now()}`;
+    const handle = await startRun(c, batchConfig(runId, path, { sampleSize: 30, approve: true }), taskQueue);
+    let s: RunStatus | undefined;
+    await waitFor(async () => (s = await getRunStatus(c, runId)).state === 'awaiting_approval', 30_000, 'awaiting_approval');
+    // 30 realtime calls, no batch yet.
+    expect(emu.requests().filter((r) => r.path === '/v1/chat/completions')).toHaveLength(30);
+    expect(batchesOf(emu, runId)).toHaveLength(0);
+    const sample = s!.sample!;
+    expect(sample.measured).toBe(30);
+    expect(sample.totalUsd.estimate).toBeCloseTo(s!.costUsd.spent + 170 * sample.meanCostUsd * 0.5, 9);
+    await handle.signal(approveSignal);
+    const status = (await handle.result()) as RunStatus;
+    expect(status.state).toBe('completed');
+    expect(readJsonl<OutLine>(status.outputPath!).map((l) => l.custom_id)).toEqual(ids);
+    expect(status.paths!.batch.succeeded).toBe(170);
+    expect(Math.abs(status.costUsd.spent - sample.totalUsd.estimate) / status.costUsd.spent).toBeLessThan(0.2);
+  }, 60_000);
 });

@@ -177,10 +177,10 @@ describe('batch and hybrid lines', () => {
   it('shows each path and what all-realtime would have cost; nothing for a realtime run', () => {
     expect(pathsLine(status())).toBeUndefined();
     const line = pathsLine(status({ paths: split }))!;
-    expect(line).toContain('realtime 40/40 items');
-    expect(line).toContain('Batch API 100/260 items');
+    expect(line).toContain('realtime 40 items (40 routed)');
+    expect(line).toContain('Batch API 100 items (260 routed)');
     expect(line).toContain(`all-realtime ${usd(0.014)} (saved ${usd(0.005)})`);
-    expect(summaryTable(status({ paths: split }), 1000)).toContain('Batch API 100/260 items');
+    expect(summaryTable(status({ paths: split }), 1000)).toContain('Batch API 100 items (260 routed)');
   });
 
   it('lists batches at the provider and says their spend cannot be stopped mid-batch', () => {

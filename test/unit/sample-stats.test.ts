@@ -84,4 +84,13 @@ describe('extrapolateCost', () => {
     expect(meanWidth).toBeGreaterThan(0.8);
     expect(meanWidth).toBeLessThan(1.2);
   });
+
+  it('scales the rest by a price factor (a batch run does the rest at the Batch discount)', () => {
+    const samples = [1, 2, 3, 4].map((c) => ({ promptTokens: 10, completionTokens: 5, costUsd: c / 1000 }));
+    const full = extrapolateCost(samples, { remainingItems: 100, spentUsd: 0.01 });
+    const half = extrapolateCost(samples, { remainingItems: 100, spentUsd: 0.01, priceFactor: 0.5 });
+    expect(half.totalUsd.estimate - 0.01).toBeCloseTo((full.totalUsd.estimate - 0.01) / 2, 12);
+    expect(half.totalUsd.high - half.totalUsd.estimate).toBeCloseTo((full.totalUsd.high - full.totalUsd.estimate) / 2, 12);
+    expect(half.meanCostUsd).toBe(full.meanCostUsd);
+  });
 });
