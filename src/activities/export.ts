@@ -27,7 +27,7 @@ export const NOT_PROCESSED: NotDone = notDoneFor('completed');
  * the JSON text it was stored as, never parsed and re-serialised (the export's main cost).
  */
 export function outputLine(runId: string, item: StoredItem, notDone: NotDone): string {
-  const body = item.responseJson ?? (item.response === undefined ? 'null' : JSON.stringify(item.response));
+  const body = item.responseJson ?? 'null';
   const response = item.statusCode !== undefined ? `{"status_code":${item.statusCode},"request_id":${JSON.stringify(item.requestId ?? null)},"body":${body}}` : 'null';
   const error =
     item.status === 'succeeded'

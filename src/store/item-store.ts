@@ -71,7 +71,6 @@ export interface StoredItem {
   mode?: string;
   requestId?: string;
   statusCode?: number;
-  response?: unknown;
   error?: ItemError;
   usage: TokenTotals;
   costUsd: number;

@@ -245,10 +245,7 @@ export class SqliteItemStore implements ItemStore {
   async planParts(runId: string, limits: PlanLimits): Promise<PartPlan> {
     const planner = new PartPlanner(limits);
     // Realtime first, then batch by model; each group paged by seq, so memory stays one page.
-    const groups = (this.db.prepare(`SELECT DISTINCT route, model FROM items WHERE run_id = ?`).all(runId) as Row[])
-      .map((r) => ({ route: String(r.route) as 'realtime' | 'batch', model: String(r.model) }))
-      .sort((a, b) => (a.route === b.route ? (a.route === 'realtime' ? 0 : a.model < b.model ? -1 : a.model > b.model ? 1 : 0) : a.route === 'realtime' ? -1 : 1));
-    const realtimeOnce = groups.some((g) => g.route === 'realtime');
+    const batchModels = (this.db.prepare(`SELECT DISTINCT model FROM items WHERE run_id = ? AND route = 'batch' ORDER BY model`).all(runId) as Row[]).map((r) => String(r.model));
     const page = this.db.prepare(`SELECT seq, model, line_bytes FROM items WHERE run_id = ? AND route = ? AND (? IS NULL OR model = ?) AND seq > ? ORDER BY seq LIMIT 5000`);
     const setPart = this.db.prepare('UPDATE items SET part = ? WHERE run_id = ? AND seq = ?');
     const walk = (route: 'realtime' | 'batch', model: string | null): void => {
@@ -263,8 +260,8 @@ export class SqliteItemStore implements ItemStore {
       }
     };
     // Realtime parts take items of every model in input order; batch parts one model each.
-    if (realtimeOnce) walk('realtime', null);
-    for (const g of groups) if (g.route === 'batch') walk('batch', g.model);
+    walk('realtime', null);
+    for (const model of batchModels) walk('batch', model);
     return { realtimeParts: planner.realtimeParts, batchParts: planner.batchParts, realtimeItems: planner.realtimeItems, batchItems: planner.batchItems };
   }
 

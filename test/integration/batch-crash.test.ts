@@ -8,11 +8,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/server.ts';
 import { startRun } from '../../src/client.ts';
-import { costOfUsage } from '../../src/domain/pricing.ts';
-import { loadDefaultPricing } from '../../src/llm/pricing-file.ts';
-import { usageOf } from '../../src/llm/provider.ts';
 import type { RunStatus } from '../../src/domain/run-types.ts';
-import { client, readJsonl, runConfig, spawnWorker, tempDir, waitFor, writeChatInput } from '../support/harness.ts';
+import { client, outputLineCostUsd, readJsonl, runConfig, spawnWorker, tempDir, waitFor, writeChatInput } from '../support/harness.ts';
 
 type OutLine = { custom_id: string; response: { body: { model: string; usage: Record<string, unknown> } } };
 
@@ -20,7 +17,6 @@ describe('batch crash and resume', () => {
   let emu: RunningEmulator;
   const workers: ChildProcess[] = [];
   const home = tempDir();
-  const pricing = loadDefaultPricing();
 
   beforeAll(async () => {
     emu = await startEmulator({ port: 0, batchValidatingMs: 200, batchInProgressMs: 2000, batchFinalizingMs: 200 });
@@ -72,10 +68,7 @@ describe('batch crash and resume', () => {
     expect(batches.map((b) => (b.metadata as Record<string, string>).chunk).sort()).toEqual(['0.0.0', '1.0.0']);
     expect(batches.map((b) => b.request_counts?.total)).toEqual([300, 300]);
     // Each item billed once: the spend is the output's usage at the Batch discount, to 1e-6.
-    const expected = out.reduce((s, l) => {
-      const u = usageOf(l.response.body);
-      return s + costOfUsage(pricing, l.response.body.model, { promptTokens: u.prompt, cachedTokens: u.cached, completionTokens: u.completion, reasoningTokens: u.reasoning }, { batch: true });
-    }, 0);
+    const expected = out.reduce((s, l) => s + outputLineCostUsd(l, true), 0);
     expect(Math.abs(status.costUsd.spent - expected)).toBeLessThan(1e-6);
   }
 

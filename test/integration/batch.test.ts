@@ -8,22 +8,15 @@ import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import { getRunStatus, startRun } from '../../src/client.ts';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/server.ts';
-import { costOfUsage } from '../../src/domain/pricing.ts';
-import { loadDefaultPricing } from '../../src/llm/pricing-file.ts';
 import { usageOf } from '../../src/llm/provider.ts';
 import { countRequestPromptTokens } from '../../src/llm/tokens.ts';
 import type { RunConfig, RunStatus } from '../../src/domain/run-types.ts';
 import { approveSignal, cancelSignal, pauseSignal, resumeSignal } from '../../src/workflows/messages.ts';
-import { chatLine, client, readJsonl, runConfig, runToEnd, startWorker, tempDir, waitFor, writeChatInput } from '../support/harness.ts';
+import { chatLine, client, outputLineCostUsd, readJsonl, runConfig, runToEnd, startWorker, tempDir, waitFor, writeChatInput } from '../support/harness.ts';
 
 type OutLine = { id: string; custom_id: string; response: { status_code: number; body: { model: string; usage: Record<string, unknown>; data?: { embedding: number[] }[] } } | null; error: { code: string; message: string } | null };
 
-const pricing = loadDefaultPricing();
-/** What an output line cost, priced from its own usage. */
-const lineCost = (l: OutLine, batch: boolean): number => {
-  const u = usageOf(l.response!.body);
-  return costOfUsage(pricing, l.response!.body.model, { promptTokens: u.prompt, cachedTokens: u.cached, completionTokens: u.completion, reasoningTokens: u.reasoning }, { batch });
-};
+const lineCost = outputLineCostUsd;
 const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0);
 
 /** The emulator's batches of one run, by the metadata llm-batch puts on them. */

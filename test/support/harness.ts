@@ -10,6 +10,9 @@ import type { Client } from '@temporalio/client';
 import { connectClient, DEFAULTS, startRun } from '../../src/client.ts';
 import { createWorker, type LlmBatchWorker } from '../../src/worker.ts';
 import type { RunConfig, RunStatus } from '../../src/domain/run-types.ts';
+import { costOfUsage } from '../../src/domain/pricing.ts';
+import { loadDefaultPricing } from '../../src/llm/pricing-file.ts';
+import { usageOf } from '../../src/llm/provider.ts';
 
 // Workers in test processes log warnings only, so test output stays readable.
 Runtime.install({ logger: new DefaultLogger('WARN') });
@@ -96,4 +99,11 @@ export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs:
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** What an output line cost, priced from its own usage with the bundled table (at the Batch discount when `batch`). */
+export function outputLineCostUsd(line: { response: { body: unknown } | null }, batch: boolean): number {
+  const body = line.response!.body as { model: string };
+  const u = usageOf(body);
+  return costOfUsage(loadDefaultPricing(), body.model, { promptTokens: u.prompt, cachedTokens: u.cached, completionTokens: u.completion, reasoningTokens: u.reasoning }, { batch });
 }
