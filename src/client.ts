@@ -8,6 +8,8 @@ import { defaultPayloadConverter } from '@temporalio/common';
 import { FINAL_STATES, type BatchChunkView, type ChunkProgress, type RunConfig, type RunStatus } from './domain/run-types.ts';
 import type { runWorkflow } from './workflows/run.ts';
 import { batchChunkQuery, statusQuery } from './workflows/messages.ts';
+import { LlmBatchPriority } from './workflows/search-attributes.ts';
+import { DEFAULT_PRIORITY, isPriority, priorityOf, taskPriority } from './domain/priority.ts';
 import { taskQueue as defaultTaskQueue } from './settings.ts';
 import { connectionConfig } from './temporal-config.ts';
 
@@ -53,7 +55,7 @@ export const newRunId = (): string => {
   return `run-${t}-${Math.random().toString(36).slice(2, 6)}`;
 };
 
-/** The run's one-line static summary in the Temporal UI: "120,000 requests · gpt-4o-mini · realtime · budget $40". */
+/** The run's one-line static summary in the Temporal UI: "120,000 requests · gpt-4o-mini · realtime · budget $40" (· "priority 1" when not the default). */
 export function runSummary(config: RunConfig, requests?: number): string {
   const limits = [config.rpm && `${config.rpm} rpm`, config.tpm && `${config.tpm} tpm`].filter(Boolean).join(', ');
   return [
@@ -65,6 +67,7 @@ export function runSummary(config: RunConfig, requests?: number): string {
     config.sampleSize ? `sample ${config.sampleSize}${config.approve ? ' + approval' : ''}` : undefined,
     `concurrency ${config.concurrency}`,
     limits || undefined,
+    priorityOf(config) !== DEFAULT_PRIORITY ? `priority ${priorityOf(config)}` : undefined,
   ].filter(Boolean).join(' · ');
 }
 
@@ -76,6 +79,7 @@ export function memoOf(config: RunConfig): Record<string, unknown> {
 
 /** Starts a run; `requests` (the input's line count, when the caller knows it) goes into the summary. */
 export async function startRun(client: Client, config: RunConfig, taskQueue = defaultTaskQueue(), requests?: number): Promise<WorkflowHandleWithFirstExecutionRunId<typeof runWorkflow>> {
+  if (config.priority !== undefined && !isPriority(config.priority)) throw new RangeError(`RunConfig.priority must be a whole number from 1 (most urgent) to 5 (least), got ${config.priority}`);
   const summary = runSummary(config, requests);
   return client.workflow.start<typeof runWorkflow>('runWorkflow', {
     taskQueue,
@@ -84,6 +88,9 @@ export async function startRun(client: Client, config: RunConfig, taskQueue = de
     // The configuration, for the UI; it holds no secret (keys stay on the workers).
     memo: { config: memoOf(config) },
     staticSummary: summary,
+    // Lower keys are served first from the task queue; chunks and activities carry the same.
+    priority: taskPriority(config),
+    typedSearchAttributes: [{ key: LlmBatchPriority, value: priorityOf(config) }],
   });
 }
 

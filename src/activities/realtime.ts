@@ -14,6 +14,7 @@
 import { CancelledFailure, Context } from '@temporalio/activity';
 import type { ChunkProgress, ChunkStopReason, ChunkSummary, ItemTotals, Route, RunConfig } from '../domain/run-types.ts';
 import { costOfUsage, type PricingTable } from '../domain/pricing.ts';
+import { priorityOf } from '../domain/priority.ts';
 import type { ItemResult, ItemSelection, ItemStore, PendingItem } from '../store/item-store.ts';
 import type { ProviderClient } from '../llm/provider.ts';
 import type { SharedProviderHealth } from '../llm/provider-health.ts';
@@ -123,7 +124,7 @@ export function makeProcessChunk(deps: RealtimeDeps) {
             }
             committedUsd += estimate;
             const outcome = await provider.call(
-              { customId: item.customId, url: item.url, body, chargeTokens: item.promptTokens + item.maxOutputTokens, priorAttempts: item.attempts },
+              { customId: item.customId, url: item.url, body, chargeTokens: item.promptTokens + item.maxOutputTokens, priorAttempts: item.attempts, priority: priorityOf(config) },
               { signal: hardAbort.signal, stop: stop.signal, health },
             );
             committedUsd -= estimate;

@@ -2,6 +2,7 @@
 // reserving it, read a piece's totals, send the circuit's probe call, measure the sample.
 import type { ItemTotals, RunConfig, SampleEstimate } from '../domain/run-types.ts';
 import { costOfUsage, type PricingTable } from '../domain/pricing.ts';
+import { priorityOf } from '../domain/priority.ts';
 import { extrapolateCost } from '../domain/sample-stats.ts';
 import type { ItemResult, ItemSelection, ItemStore } from '../store/item-store.ts';
 import type { ProviderClient } from '../llm/provider.ts';
@@ -88,7 +89,7 @@ export function makeRunControlActivities(deps: RunControlDeps) {
       const pricing = await deps.pricingFor(config);
       const { body, model } = requestOf(item, input.model);
       const outcome = await deps.providerFor(config).call(
-        { customId: item.customId, url: item.url, body, chargeTokens: item.promptTokens + item.maxOutputTokens, priorAttempts: item.attempts },
+        { customId: item.customId, url: item.url, body, chargeTokens: item.promptTokens + item.maxOutputTokens, priorAttempts: item.attempts, priority: priorityOf(config) },
         { maxAttempts: 1 },
       );
       if (outcome.kind === 'quota_exhausted') return { ok: true, detail: `the provider answered: ${outcome.message}` };

@@ -4,6 +4,7 @@
 import cliProgress from 'cli-progress';
 import Table from 'cli-table3';
 import { FINAL_STATES, type BudgetState, type RunStatus } from '../domain/run-types.ts';
+import { DEFAULT_PRIORITY } from '../domain/priority.ts';
 
 export const isTty = (): boolean => Boolean(process.stdout.isTTY);
 const paint = (code: number) => (s: string): string => (isTty() && !process.env.NO_COLOR ? `\x1b[${code}m${s}\x1b[0m` : s);
@@ -262,6 +263,8 @@ export function summaryTable(s: RunStatus, wallMs: number): string {
   const rows: Record<string, string>[] = [
     { 'run': s.runId },
     { 'state': paintState(s) },
+    // Only a run of another --priority than the default says so (a run from before it has none).
+    ...(s.priority !== undefined && s.priority !== DEFAULT_PRIORITY ? [{ 'priority': `${s.priority} (1 most urgent … 5 least)` }] : []),
     { 'items ok': int(s.counts.succeeded) },
     { 'items failed': int(s.counts.failed) },
     { 'lines rejected': int(s.counts.rejected) },

@@ -1,6 +1,7 @@
 // Parsing of CLI option values with zod, so a bad value says which option and why.
 import { InvalidArgumentError } from 'commander';
 import { z } from 'zod';
+import { PRIORITY_MAX, PRIORITY_MIN } from '../domain/priority.ts';
 
 const make = <T>(schema: z.ZodType<T>, what: string) => (value: string): T => {
   const r = schema.safeParse(value);
@@ -19,6 +20,8 @@ export const usdAmount = make(numeric.transform((s) => s.replace(/^\$/, '')).pip
 export const fraction = make(numeric.pipe(z.coerce.number<string>().gt(0).lt(1)), 'a fraction between 0 and 1 (exclusive), such as 0.8');
 export const atLeastOne = make(numeric.pipe(z.coerce.number<string>().finite().min(1)), 'a number ≥ 1');
 export const nonNegativeNumber = make(numeric.pipe(z.coerce.number<string>().finite().min(0)), 'a number ≥ 0');
+/** A run's Temporal priority: 1 most urgent … 5 least. */
+export const priorityKey = make(numeric.pipe(z.coerce.number<string>().int().min(PRIORITY_MIN).max(PRIORITY_MAX)), `a whole number from ${PRIORITY_MIN} (most urgent) to ${PRIORITY_MAX} (least)`);
 
 /** An http(s) URL, or `env:NAME` for a URL the worker reads from its own environment. */
 export const webhook = make(

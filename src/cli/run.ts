@@ -7,7 +7,8 @@ import type { OnBatchFailure, RunConfig, RunMode, RunState, RunStatus } from '..
 import { parseUrgentRule } from '../domain/routing.ts';
 import { connectClient, DEFAULTS, getRunStatus, isFinished, newRunId, startRun } from '../client.ts';
 import { readInput, describeReject, detectFormat, countLines } from '../input/reader.ts';
-import { atLeastOne, CliError, durationMs, EXIT, fraction, nonNegativeNumber, positiveInt, usdAmount, webhook } from './options.ts';
+import { atLeastOne, CliError, durationMs, EXIT, fraction, nonNegativeNumber, positiveInt, priorityKey, usdAmount, webhook } from './options.ts';
+import { DEFAULT_PRIORITY } from '../domain/priority.ts';
 import { progressView, summaryTable, bold, dim, stateHint } from './format.ts';
 
 export interface RunOptions {
@@ -16,6 +17,7 @@ export interface RunOptions {
   maxTokens?: number;
   runId?: string;
   concurrency: number;
+  priority?: number;
   rpm?: number;
   tpm?: number;
   chunkSize: number;
@@ -61,6 +63,7 @@ export function addRunOptions(cmd: Command): Command {
     .option('--max-tokens <n>', 'max_tokens for a prompts file', positiveInt)
     .option('--run-id <id>', 'id of the run (and of its Temporal workflow); default run-<time>-<random>')
     .option('--concurrency <n>', 'most calls of this run in flight at once in one worker process, shared by its chunks', positiveInt, DEFAULTS.concurrency)
+    .option('--priority <n>', "1 is most urgent, 5 least; Temporal serves this run's tasks, and the rate limiter its calls, in this order", priorityKey, DEFAULT_PRIORITY)
     .option('--rpm <n>', "the provider's requests-per-minute limit for this account", positiveInt)
     .option('--tpm <n>', "the provider's tokens-per-minute limit (prompt + max_tokens, as OpenAI counts)", positiveInt)
     .option('--chunk-size <n>', 'items per chunk workflow', positiveInt, DEFAULTS.chunkSize)
@@ -152,6 +155,7 @@ export function runConfigFrom(inputPath: string, opts: RunOptions): RunConfig {
     inputPath,
     mode: opts.mode ?? 'realtime',
     concurrency: opts.concurrency,
+    priority: opts.priority ?? DEFAULT_PRIORITY,
     chunkSize: opts.chunkSize,
     maxChunksInFlight: opts.maxChunksInFlight,
     continueAsNewAfterEvents: opts.continueAsNewAfter,

@@ -27,6 +27,11 @@ export interface RunConfig {
   maxTokens?: number;
   /** Most calls of this run in flight at once in one worker process, shared by its chunks. */
   concurrency: number;
+  /**
+   * Temporal task priority of the run, its chunks and their activities, and of its calls in
+   * the rate limiter: 1 most urgent … 5 least, 3 by default (as Temporal's priorityKey).
+   */
+  priority?: number;
   rpm?: number;
   tpm?: number;
   chunkSize: number;
@@ -230,6 +235,8 @@ export interface RunCounts {
 export interface RunStatus {
   runId: string;
   state: RunState;
+  /** The run's priority, 1 most urgent … 5 least (3 when not given). */
+  priority: number;
   counts: RunCounts;
   costUsd: {
     spent: number;

@@ -28,6 +28,8 @@ export interface CallRequest {
   chargeTokens: number;
   /** Attempts already spent on this item by earlier activity attempts. */
   priorAttempts: number;
+  /** The run's priority, 1 most urgent … 5 least (3 when absent): the order in which the limiter admits calls. */
+  priority?: number;
 }
 
 export type CallOutcome =

@@ -14,17 +14,20 @@ import { ActivityFailure, ApplicationFailure, condition, proxyActivities, setCur
 import type { Activities, ChunkInput, PollResult } from '../activities/index.ts';
 import type { BatchChunkView, ChunkStopReason, ChunkStopSignal, ChunkSummary } from '../domain/run-types.ts';
 import { stopEndsBatch as endsBatch } from '../domain/run-types.ts';
+import { taskPriority } from '../domain/priority.ts';
 import { batchChunkQuery, stopChunkSignal } from './messages.ts';
 
 const FINAL = ['completed', 'failed', 'expired', 'cancelled'];
 
-const { chunkTotals } = proxyActivities<Activities>({
-  startToCloseTimeout: '5 minutes',
-  retry: { initialInterval: '1 second', maximumInterval: '30 seconds' },
-});
-
 export async function batchChunk(input: ChunkInput): Promise<ChunkSummary> {
   const { config } = input;
+  // Every activity of the chunk goes at the run's Temporal priority.
+  const priority = taskPriority(config);
+  const { chunkTotals } = proxyActivities<Activities>({
+    startToCloseTimeout: '5 minutes',
+    retry: { initialInterval: '1 second', maximumInterval: '30 seconds' },
+    priority,
+  });
   // A provider that keeps failing the submit is down: the run's circuit handles it.
   // Every Batch API activity heartbeats: a worker dying in one (mid-upload, mid-poll,
   // mid-collection) is noticed within the heartbeat timeout, not at its start-to-close.
@@ -33,16 +36,19 @@ export async function batchChunk(input: ChunkInput): Promise<ChunkSummary> {
     heartbeatTimeout: config.heartbeatTimeoutMs,
     // The batch is at the provider whatever happens here: keep asking, however long it is down.
     retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes', nonRetryableErrorTypes: ['BatchRefused'] },
+    priority,
   });
   const { submitBatch } = proxyActivities<Activities>({
     startToCloseTimeout: '1 hour',
     heartbeatTimeout: config.heartbeatTimeoutMs,
     retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: config.circuitFailureThreshold, nonRetryableErrorTypes: ['BatchRefused'] },
+    priority,
   });
   const { collectBatch } = proxyActivities<Activities>({
     startToCloseTimeout: '2 hours',
     heartbeatTimeout: config.heartbeatTimeoutMs,
     retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes', nonRetryableErrorTypes: ['BatchRefused'] },
+    priority,
   });
 
   let stop: ChunkStopSignal | undefined;

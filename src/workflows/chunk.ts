@@ -7,15 +7,18 @@ import { ActivityCancellationType, CancellationScope, isCancellation, proxyActiv
 import type { Activities, ChunkInput } from '../activities/index.ts';
 import type { ChunkStopSignal, ChunkSummary } from '../domain/run-types.ts';
 import { stopChunkSignal } from './messages.ts';
+import { taskPriority } from '../domain/priority.ts';
 import { batchChunk } from './batch-chunk.ts';
-
-const { chunkTotals } = proxyActivities<Activities>({
-  startToCloseTimeout: '5 minutes',
-  retry: { initialInterval: '1 second', maximumInterval: '30 seconds' },
-});
 
 export async function chunkWorkflow(input: ChunkInput): Promise<ChunkSummary> {
   if (input.route === 'batch') return batchChunk(input);
+  // Every activity of the chunk goes at the run's Temporal priority.
+  const priority = taskPriority(input.config);
+  const { chunkTotals } = proxyActivities<Activities>({
+    startToCloseTimeout: '5 minutes',
+    retry: { initialInterval: '1 second', maximumInterval: '30 seconds' },
+    priority,
+  });
   const { processChunk } = proxyActivities<Activities>({
     // A chunk may wait long on rate limits; the heartbeat timeout is what notices a dead worker.
     startToCloseTimeout: '24 hours',
@@ -23,6 +26,7 @@ export async function chunkWorkflow(input: ChunkInput): Promise<ChunkSummary> {
     retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
     // A stopped chunk must be really stopped before the run dispatches its items again.
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+    priority,
   });
 
   let stopReason: ChunkStopSignal | undefined;

@@ -30,6 +30,7 @@ import { chunkCount, chunkRange } from '../domain/chunk-plan.ts';
 import { budgetState, chunkCapUsd, decideDispatch, parseBudgetAmount, reservedOutputTokens, shouldSwitchModel } from '../domain/budget.ts';
 import { closedCircuit, openCircuit, probeResult, startProbe, type CircuitPolicy } from '../domain/circuit-breaker.ts';
 import { alertPayload, type AlertEvent } from '../domain/alerts.ts';
+import { priorityOf, taskPriority } from '../domain/priority.ts';
 import { chunkWorkflow } from './chunk.ts';
 import * as msg from './messages.ts';
 import { LlmBatchBudgetUsd, LlmBatchModel, LlmBatchProgress, LlmBatchSpentUsd, LlmBatchState } from './search-attributes.ts';
@@ -42,20 +43,28 @@ export interface RunInput {
   progress?: RunProgress;
 }
 
-const { stageRun, planRun, exportRun, sampleStats, probeProvider } = proxyActivities<Activities>({
-  startToCloseTimeout: '2 hours',
-  heartbeatTimeout: '2 minutes',
-  retry: { initialInterval: '1 second', maximumInterval: '1 minute', nonRetryableErrorTypes: ['InvalidInput', 'UnknownModel'] },
-});
+/** The run's activities, scheduled at the run's Temporal priority. */
+function runActivities(config: RunConfig) {
+  const priority = taskPriority(config);
+  const { stageRun, planRun, exportRun, sampleStats, probeProvider } = proxyActivities<Activities>({
+    startToCloseTimeout: '2 hours',
+    heartbeatTimeout: '2 minutes',
+    retry: { initialInterval: '1 second', maximumInterval: '1 minute', nonRetryableErrorTypes: ['InvalidInput', 'UnknownModel'] },
+    priority,
+  });
+  // A failing webhook never blocks the run: a few tries, then it is logged and forgotten.
+  const { sendAlert } = proxyActivities<Activities>({
+    startToCloseTimeout: '30 seconds',
+    retry: { initialInterval: '2 seconds', maximumInterval: '10 seconds', maximumAttempts: 4, nonRetryableErrorTypes: ['AlertWebhookInvalid'] },
+    priority,
+  });
+  return { stageRun, planRun, exportRun, sampleStats, probeProvider, sendAlert };
+}
 // Pricing the next piece of work is one quick query: a local activity, one marker in history.
+// (Local activities run in the workflow's worker, not through a task queue: no priority.)
 const { estimateWork } = proxyLocalActivities<Activities>({
   startToCloseTimeout: '2 minutes',
   retry: { initialInterval: '1 second', maximumInterval: '30 seconds', nonRetryableErrorTypes: ['UnknownModel'] },
-});
-// A failing webhook never blocks the run: a few tries, then it is logged and forgotten.
-const { sendAlert } = proxyActivities<Activities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '2 seconds', maximumInterval: '10 seconds', maximumAttempts: 4, nonRetryableErrorTypes: ['AlertWebhookInvalid'] },
 });
 
 /** Room in each window: realtime chunks (maxChunksInFlight) and batches at the provider (maxBatchesInFlight). */
@@ -89,6 +98,7 @@ export async function runWorkflow(input: RunInput): Promise<RunStatus> {
 class Run {
   readonly config: RunConfig;
   readonly status: RunStatus;
+  private readonly act: ReturnType<typeof runActivities>;
   private p: RunProgress;
   private readonly inFlight = new Map<string, InFlight>();
   private readonly pendingAlerts: Promise<void>[] = [];
@@ -102,6 +112,7 @@ class Run {
 
   constructor(input: RunInput) {
     this.config = input.config;
+    this.act = runActivities(input.config);
     const now = new Date().toISOString();
     this.fresh = input.progress === undefined;
     this.p = input.progress ?? newProgress(input.config, now);
@@ -109,6 +120,7 @@ class Run {
     this.status = {
       runId: this.config.runId,
       state: this.fresh ? 'staging' : 'running',
+      priority: priorityOf(this.config),
       counts: { total: 0, succeeded: 0, failed: 0, rejected: 0, pending: 0 },
       costUsd: { spent: 0, reserved: 0, budget: null, overshoot: 0, estimateTotal: 0, upperBound: 0 },
       budgetState: 'none',
@@ -255,7 +267,7 @@ class Run {
     if (!webhook) return Promise.resolve();
     this.refresh();
     const payload = alertPayload(event, alertSummaryOf(this.status, detail), new Date().toISOString());
-    const sent = sendAlert({ webhook, payload }).catch((e: unknown) => {
+    const sent = this.act.sendAlert({ webhook, payload }).catch((e: unknown) => {
       log.warn(`alert ${event} was not delivered: ${(e as Error).message}`);
     });
     this.pendingAlerts.push(sent);
@@ -273,13 +285,13 @@ class Run {
     const { config } = this;
     if (this.fresh) {
       this.setState('staging');
-      this.p.stage = await stageRun(config);
+      this.p.stage = await this.act.stageRun(config);
       const sa: Parameters<typeof upsertSearchAttributes>[0] = [];
       if (this.p.stage.models.length > 0) sa.push({ key: LlmBatchModel, value: this.p.stage.models.join(',') });
       if (this.p.budgetUsd !== undefined) sa.push({ key: LlmBatchBudgetUsd, value: this.p.budgetUsd });
       if (sa.length) upsertSearchAttributes(sa);
       // Batch and hybrid: every item gets its part (batch files by model, realtime chunks).
-      if (config.mode !== 'realtime') this.p.plan = await planRun(config);
+      if (config.mode !== 'realtime') this.p.plan = await this.act.planRun(config);
       if (config.deadlineMs !== undefined) this.p.deadlineAt = Date.parse(this.p.startedAt) + config.deadlineMs;
     }
     const plan = this.p.plan;
@@ -323,7 +335,7 @@ class Run {
     const plan = this.p.plan;
     const planned = plan ? plan.realtimeItems + plan.batchItems : 0;
     const priceFactor = plan && planned > 0 ? (plan.realtimeItems + plan.batchItems * plan.batchDiscount) / planned : 1;
-    this.p.sample = await sampleStats({ config, selection: sample.selection, remainingItems: this.p.stage.accepted - done, spentUsd: this.p.costUsd, priceFactor });
+    this.p.sample = await this.act.sampleStats({ config, selection: sample.selection, remainingItems: this.p.stage.accepted - done, spentUsd: this.p.costUsd, priceFactor });
     this.p.phase = config.approve ? 'approval' : 'chunks';
     this.refresh();
   }
@@ -485,6 +497,7 @@ class Run {
       }],
       parentClosePolicy: ParentClosePolicy.TERMINATE,
       staticSummary: summary,
+      priority: taskPriority(config),
     });
     const flight: InFlight = { work, reserveUsd, before, handle };
     this.inFlight.set(workflowId, flight);
@@ -573,7 +586,7 @@ class Run {
     p.circuit = startProbe(p.circuit);
     this.refresh();
     const model = p.modelSwitch?.to;
-    const r = await probeProvider({ config, ...(model !== undefined ? { model } : {}) });
+    const r = await this.act.probeProvider({ config, ...(model !== undefined ? { model } : {}) });
     if (r.recorded) addDelta(p, { ...r.recorded, items: 1, pending: 0 }, { succeeded: 0, failed: 0, costUsd: 0, tokens: emptyTokens() });
     p.circuit = probeResult(p.circuit, r.ok, this.policy, Date.now());
     if (p.circuit.state === 'closed') {
@@ -611,7 +624,7 @@ class Run {
     else if (op.rejected) final = 'rejected';
     else if (p.stopReason === 'insufficient_quota') final = 'quota_exhausted';
     const notDone = notDoneFor(final);
-    const exported = await exportRun({ config, notDone });
+    const exported = await this.act.exportRun({ config, notDone });
     this.status.outputPath = exported.outputPath;
     this.status.errorsPath = exported.errorsPath;
     this.setState(final);

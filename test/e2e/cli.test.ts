@@ -107,6 +107,23 @@ describe('llm-batch CLI', () => {
     expect(lines.stderr).toContain('at most 50000 lines per file');
   });
 
+  it('run --priority takes a whole number 1..5, says so in --help, and refuses others naming --priority', async () => {
+    const unreachable = { TEMPORAL_ADDRESS: '127.0.0.1:1' };
+    const { path } = writeChatInput(tempDir(), 3);
+    const help = await cli(['run', '--help']);
+    expect(help.stdout.replace(/\s+/g, ' ')).toContain("--priority <n> 1 is most urgent, 5 least; Temporal serves this run's tasks, and the rate limiter its calls, in this order (default: 3)");
+    const bad = await Promise.all(['0', '6', '2.5', 'high'].map((v) => cli(['run', path, '--priority', v], unreachable)));
+    for (const [i, r] of bad.entries()) {
+      expect(r.code, ['0', '6', '2.5', 'high'][i]).toBe(2);
+      expect(r.stderr).toContain("option '--priority <n>' argument");
+      expect(r.stderr).toContain('expected a whole number from 1 (most urgent) to 5 (least)');
+    }
+    // A good value passes validation and only then meets the unreachable server.
+    const ok = await cli(['run', path, '--priority', '1'], unreachable);
+    expect(ok.code).toBe(3);
+    expect(ok.stderr).toContain('cannot reach Temporal');
+  });
+
   it('a signal to a run that does not exist exits 2 naming it', async () => {
     const env = { TEMPORAL_ADDRESS: inject('temporalAddress') };
     const results = await Promise.all([cli(['pause', 'no-such-run'], env), cli(['budget', 'no-such-run', '--raise', '5'], env), cli(['status', 'no-such-run'], env)]);

@@ -26,6 +26,7 @@ function status(over: Partial<RunStatus> = {}, cost: Partial<RunStatus['costUsd'
   return {
     runId: 'run-abc',
     state: 'running',
+    priority: 3,
     counts: { total: 1000, succeeded: 400, failed: 10, rejected: 2, pending: 590 },
     costUsd: { spent: 8.5, reserved: 1.25, budget: null, overshoot: 0, estimateTotal: 20.75, upperBound: 42, ...cost },
     budgetState: 'none',
@@ -152,17 +153,19 @@ describe('views', () => {
   it('summaryTable shows the optional rows only when they apply', () => {
     const plain = summaryTable(status({ state: 'completed' }), 10_000);
     expect(plain).toMatch(/cost\s+│ spent \$8\.50 · reserved \$1\.25/);
-    for (const k of ['circuit', 'model switch', 'sample', 'last signal refused']) expect(plain).not.toContain(k);
+    for (const k of ['circuit', 'model switch', 'sample', 'last signal refused', 'priority']) expect(plain).not.toContain(k);
     const full = summaryTable(
       status({
         circuit: { state: 'closed', openings: 1, probes: 2 },
         modelSwitch: { from: 'gpt-4o', to: 'gpt-4o-mini', at: '2026-01-10T11:55:00Z', spentUsd: 8 },
         sample: { measured: 5, meanInputTokens: 1, meanOutputTokens: 1, meanCostUsd: 0.001, totalUsd: { estimate: 1, low: 0.9, high: 1.1 } },
         lastSignalError: 'approve: the run is not awaiting approval',
+        priority: 1,
       }),
       10_000,
     );
     for (const k of ['circuit', 'model switch', 'sample', 'last signal refused', 'the run is not awaiting approval']) expect(full).toContain(k);
+    expect(full).toMatch(/priority\s+│ 1 \(1 most urgent … 5 least\)/);
   });
 });
 
