@@ -28,7 +28,7 @@ export async function connectClient(address?: string): Promise<Client> {
 }
 
 export const DEFAULTS = {
-  concurrency: 32,
+  concurrency: 'auto',
   chunkSize: 500,
   maxChunksInFlight: 4,
   continueAsNewAfterEvents: 5000,

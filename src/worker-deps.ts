@@ -1,43 +1,34 @@
 // The real dependencies of the activities in one worker process: one item store, one
-// rate limiter per provider endpoint (DESIGN invariant 4), one concurrency gate per run.
+// rate limiter per provider account and model (DESIGN invariant 4), one concurrency gate per run.
 import pLimit, { type LimitFunction } from 'p-limit';
 import type { RunConfig } from './domain/run-types.ts';
 import type { ActivityDeps } from './activities/index.ts';
 import type { ItemStore } from './store/item-store.ts';
 import { ProviderClient } from './llm/provider.ts';
 import { BatchClient } from './llm/batch-client.ts';
-import { RateLimiter } from './llm/rate-limiter.ts';
+import { AUTO_CONCURRENCY_MAX, AUTO_CONCURRENCY_MIN, LimiterRegistry } from './llm/limiter-registry.ts';
+import type { Caps } from './llm/pacer-store.ts';
 import { SharedProviderHealth } from './llm/provider-health.ts';
 import { loadPricing } from './llm/pricing-file.ts';
 import { runDirOf, type ProviderEnv } from './settings.ts';
 
-export function createWorkerDeps(store: ItemStore, home: string, provider: ProviderEnv): ActivityDeps {
-  const limiters = new Map<string, RateLimiter>();
+export function createWorkerDeps(store: ItemStore, home: string, provider: ProviderEnv, limiters = new LimiterRegistry(provider)): ActivityDeps {
   const clients = new Map<string, ProviderClient>();
   const slots = new Map<string, LimitFunction>();
   const health = new Map<string, SharedProviderHealth>();
   const batchClients = new Map<number, BatchClient>();
-  const endpoint = provider.baseURL ?? 'https://api.openai.com/v1';
 
   return {
     store,
     runDir: (runId) => runDirOf(home, runId),
     pricingFor: async (config: RunConfig) => loadPricing(config.pricingPath),
     providerFor(config: RunConfig): ProviderClient {
-      let limiter = limiters.get(endpoint);
-      if (!limiter) limiters.set(endpoint, (limiter = new RateLimiter({})));
-      // The run's --rpm/--tpm describe the account; the latest run to say so sets them.
-      if (config.rpm !== undefined || config.tpm !== undefined) {
-        const limits: { rpm?: number; tpm?: number } = {};
-        if (config.rpm !== undefined) limits.rpm = config.rpm;
-        if (config.tpm !== undefined) limits.tpm = config.tpm;
-        const snap = limiter.snapshot();
-        if (snap.rpm !== limits.rpm || snap.tpm !== limits.tpm) limiter.setLimits(limits);
-      }
-      const key = `${config.maxAttemptsPerItem}|${config.requestTimeoutMs}`;
+      // The run's --rpm/--tpm are caps on the account; the latest run to say so sets them.
+      const caps: Caps | undefined = config.rpm !== undefined || config.tpm !== undefined ? { rpm: config.rpm, tpm: config.tpm } : undefined;
+      const key = `${config.maxAttemptsPerItem}|${config.requestTimeoutMs}|${caps?.rpm}|${caps?.tpm}`;
       let client = clients.get(key);
       if (!client) {
-        client = new ProviderClient({ ...provider, limiter, maxAttempts: config.maxAttemptsPerItem, requestTimeoutMs: config.requestTimeoutMs });
+        client = new ProviderClient({ ...provider, limiter: (model) => limiters.limiter(model, caps), maxAttempts: config.maxAttemptsPerItem, requestTimeoutMs: config.requestTimeoutMs });
         clients.set(key, client);
       }
       return client;
@@ -59,8 +50,25 @@ export function createWorkerDeps(store: ItemStore, home: string, provider: Provi
     },
     runSlots(config: RunConfig) {
       let limit = slots.get(config.runId);
-      if (!limit) slots.set(config.runId, (limit = pLimit(config.concurrency)));
-      return limit;
+      const fixed = config.concurrency === 'auto' ? undefined : config.concurrency;
+      if (!limit) slots.set(config.runId, (limit = pLimit(fixed ?? AUTO_CONCURRENCY_MIN)));
+      if (fixed !== undefined) return limit;
+      // --concurrency auto: resized to what the limiters need in flight (Little's law) as calls start and end.
+      const gate = limit;
+      const resize = (): void => {
+        const want = limiters.desiredConcurrency(config.maxConcurrency ?? AUTO_CONCURRENCY_MAX);
+        if (gate.concurrency !== want) gate.concurrency = want;
+      };
+      return <T>(fn: () => Promise<T>): Promise<T> => {
+        resize();
+        return gate(async () => {
+          try {
+            return await fn();
+          } finally {
+            resize();
+          }
+        });
+      };
     },
   };
 }

@@ -10,6 +10,8 @@ const make = <T>(schema: z.ZodType<T>, what: string) => (value: string): T => {
 };
 
 export const positiveInt = make(z.coerce.number().int().positive(), 'a whole number ≥ 1');
+/** `auto` or a fixed number of calls in flight. */
+export const concurrency = make(z.union([z.literal('auto'), z.coerce.number().int().positive()]), '"auto" or a whole number ≥ 1');
 export const port = make(z.coerce.number().int().min(0).max(65535), 'a port number (0-65535)');
 export const positiveNumber = make(z.coerce.number().positive(), 'a number > 0');
 /** A number as typed: blank is not zero. */

@@ -7,7 +7,7 @@ import type { OnBatchFailure, RunConfig, RunMode, RunState, RunStatus } from '..
 import { parseUrgentRule } from '../domain/routing.ts';
 import { connectClient, DEFAULTS, getRunStatus, isFinished, newRunId, startRun } from '../client.ts';
 import { readInput, describeReject, detectFormat, countLines } from '../input/reader.ts';
-import { atLeastOne, CliError, durationMs, EXIT, fraction, nonNegativeNumber, positiveInt, priorityKey, usdAmount, webhook } from './options.ts';
+import { atLeastOne, CliError, concurrency, durationMs, EXIT, fraction, nonNegativeNumber, positiveInt, priorityKey, usdAmount, webhook } from './options.ts';
 import { DEFAULT_PRIORITY } from '../domain/priority.ts';
 import { progressView, summaryTable, bold, dim, stateHint } from './format.ts';
 
@@ -16,7 +16,8 @@ export interface RunOptions {
   system?: string;
   maxTokens?: number;
   runId?: string;
-  concurrency: number;
+  concurrency: number | 'auto';
+  maxConcurrency?: number;
   priority?: number;
   rpm?: number;
   tpm?: number;
@@ -62,7 +63,8 @@ export function addRunOptions(cmd: Command): Command {
     .option('--system <text>', 'system message for a prompts file')
     .option('--max-tokens <n>', 'max_tokens for a prompts file', positiveInt)
     .option('--run-id <id>', 'id of the run (and of its Temporal workflow); default run-<time>-<random>')
-    .option('--concurrency <n>', 'most calls of this run in flight at once in one worker process, shared by its chunks', positiveInt, DEFAULTS.concurrency)
+    .option('--concurrency <n|auto>', "calls of this run in flight at once per worker process. auto: enough to reach the rate limit at the measured latency (Little's law), up to --max-concurrency", concurrency, DEFAULTS.concurrency)
+    .option('--max-concurrency <n>', 'ceiling of --concurrency auto (default 256)', positiveInt)
     .option('--priority <n>', "1 is most urgent, 5 least; Temporal serves this run's tasks, and the rate limiter its calls, in this order", priorityKey, DEFAULT_PRIORITY)
     .option('--rpm <n>', "the provider's requests-per-minute limit for this account", positiveInt)
     .option('--tpm <n>', "the provider's tokens-per-minute limit (prompt + max_tokens, as OpenAI counts)", positiveInt)
@@ -188,6 +190,7 @@ export function runConfigFrom(inputPath: string, opts: RunOptions): RunConfig {
   if (opts.maxTokens) config.maxTokens = opts.maxTokens;
   if (opts.rpm) config.rpm = opts.rpm;
   if (opts.tpm) config.tpm = opts.tpm;
+  if (opts.maxConcurrency) config.maxConcurrency = opts.maxConcurrency;
   if (opts.pricing) config.pricingPath = resolve(opts.pricing);
   return config;
 }

@@ -25,8 +25,13 @@ export interface RunConfig {
   /** For prompts files. */
   system?: string;
   maxTokens?: number;
-  /** Most calls of this run in flight at once in one worker process, shared by its chunks. */
-  concurrency: number;
+  /**
+   * Most calls of this run in flight at once in one worker process, shared by its chunks.
+   * auto: enough to reach the rate limit at the measured latency (Little's law), up to maxConcurrency.
+   */
+  concurrency: number | 'auto';
+  /** The ceiling of `concurrency: 'auto'` (256 when absent). */
+  maxConcurrency?: number;
   /**
    * Temporal task priority of the run, its chunks and their activities, and of its calls in
    * the rate limiter: 1 most urgent … 5 least, 3 by default (as Temporal's priorityKey).

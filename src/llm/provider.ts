@@ -4,12 +4,14 @@
 import OpenAI, { APIConnectionError, APIError, APIUserAbortError } from 'openai';
 import type { TokenTotals } from '../domain/run-types.ts';
 import { DEFAULT_BACKOFF, retryDelayMs, type BackoffPolicy } from '../domain/backoff.ts';
+import { DEFAULT_PRIORITY, type Admission } from '../domain/pacing.ts';
 import { parseRateLimitHeaders, systemClock, type RateLimiter } from './rate-limiter.ts';
 
 export interface ProviderOptions {
   apiKey?: string;
   baseURL?: string;
-  limiter: RateLimiter;
+  /** The limiter of one model on this account (OpenAI limits each model apart), or one for all. */
+  limiter: RateLimiter | ((model: string) => RateLimiter);
   /** Attempts for retryable failures (5xx, timeouts, connection errors, malformed answers). */
   maxAttempts: number;
   /** 429 rate-limit answers are the provider asking us to wait, not failures: they have their own, larger cap. */
@@ -132,7 +134,8 @@ export class ProviderClient {
 
   /** One item, until it succeeds, fails for good, the account is out of quota, or it is told to stop. */
   async call(req: CallRequest, opts: CallOptions = {}): Promise<CallOutcome> {
-    const { limiter } = this.opts;
+    const model = String((req.body as { model?: unknown } | undefined)?.model ?? '');
+    const limiter = typeof this.opts.limiter === 'function' ? this.opts.limiter(model) : this.opts.limiter;
     const { signal, stop, health } = opts;
     const maxAttempts = opts.maxAttempts ?? this.opts.maxAttempts;
     const maxRateLimitRetries = this.opts.maxRateLimitRetries ?? 100;
@@ -154,14 +157,19 @@ export class ProviderClient {
     };
     for (;;) {
       if (stopped()) return { kind: 'interrupted', attempts };
-      if (!(await wait(() => limiter.acquire(req.chargeTokens, waitSignal)))) return { kind: 'interrupted', attempts };
+      let admission: Admission | undefined;
+      const acquired = await wait(async () => {
+        admission = await limiter.acquire(req.chargeTokens, { priority: req.priority ?? DEFAULT_PRIORITY, signal: waitSignal });
+      });
+      if (!acquired || !admission) return { kind: 'interrupted', attempts };
       if (stopped()) return { kind: 'interrupted', attempts };
       attempts++;
+      const sentAt = performance.now();
       try {
         const { data, response } = await this.openai
           .post<unknown>(req.url.replace(/^\/v1/, ''), { body: req.body as Record<string, unknown>, headers: { 'X-Client-Request-Id': req.customId }, signal: signal ?? null })
           .withResponse();
-        limiter.observe(parseRateLimitHeaders((h) => response.headers.get(h)));
+        limiter.observe(admission, parseRateLimitHeaders((h) => response.headers.get(h)), performance.now() - sentAt);
         health?.success();
         const ok: CallOutcome = { kind: 'succeeded', attempts, statusCode: response.status, body: data, usage: usageOf(data) };
         const requestId = response.headers.get('x-request-id');
@@ -169,7 +177,8 @@ export class ProviderClient {
         return ok;
       } catch (e) {
         if (e instanceof APIUserAbortError || signal?.aborted) throw signal?.reason ?? e;
-        if (e instanceof APIError && e.headers) limiter.observe(parseRateLimitHeaders((h) => e.headers!.get(h)));
+        // Every attempt reports back, answered or not (a first-contact probe waits for it).
+        limiter.observe(admission, e instanceof APIError && e.headers ? parseRateLimitHeaders((h) => e.headers!.get(h)) : {});
         const c = classify(e);
         if (c.retry === 'backoff') {
           // A provider failure: once the provider counts as down the item waits for the circuit, not its own retries.
@@ -178,9 +187,8 @@ export class ProviderClient {
         if (c.retry === 'quota') return { kind: 'quota_exhausted', attempts, message: (e as Error).message };
         if (c.retry === 'rate_limit' && rateLimited < maxRateLimitRetries) {
           rateLimited++;
-          // Every caller of this process waits, not just this one.
-          const wait = retryDelayMs(rateLimited, c.waitMs, this.opts.backoff ?? DEFAULT_BACKOFF, this.random);
-          limiter.pauseFor(wait);
+          // Every caller waits (of this process, or of every worker when the pacing is shared), and the pace slows.
+          limiter.rateLimited(retryDelayMs(rateLimited, c.waitMs, this.opts.backoff ?? DEFAULT_BACKOFF, this.random));
           continue;
         }
         if (c.retry === 'backoff' && ++failures < maxAttempts) {

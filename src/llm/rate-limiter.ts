@@ -1,48 +1,24 @@
-// The process-wide rate limiter (DESIGN invariant 4): every concurrent call of a worker
-// process acquires here first, charging one request and its tokens (prompt + max_tokens)
-// against continuous per-minute buckets. A 429 pauses everyone; the provider's
-// x-ratelimit-* headers correct the local view when it drifts.
+// The process-wide rate limiter (DESIGN invariant 4): every call of a worker process to one
+// provider account and model acquires here first, charging one request and its tokens
+// (prompt + max_tokens, as OpenAI counts). What may go, and when, is decided by the pacing
+// rules of src/domain/pacing.ts against a PacerStore: this process's own state, or Redis
+// shared by every worker. This file only orders the waiters: by priority (1 most urgent),
+// then first come first served.
 //
-// Design choice: the buckets START WITH ONE SECOND'S WORTH of capacity (limit/60), not
-// full. The provider's bucket for the account may already be partly spent by other
-// clients, and a full start would burst a whole minute's quota in the first instant.
-// Starting low makes the process send at the steady limit rate from the first second,
-// which keeps 429s near zero; the bucket still fills up to a minute's worth when idle.
+// There is no polling: after each admission round one timer is set for the soonest retry
+// any waiting priority was told, and it is cancelled as soon as nobody waits, so an idle
+// limiter holds no timer. The timer is NOT unref'd: it exists only while a caller awaits
+// acquire(), and an unref'd one would let Node exit in the middle of that await.
 //
-// Waiters are served FIFO. There is no polling: one timer, for the head waiter only, is
-// set from its deficit (how long until both buckets can pay for it), and it is cancelled
-// as soon as nobody waits, so an idle limiter holds no timer at all. The timer is NOT
-// unref'd: it exists only while a caller awaits acquire(), and an unref'd one would let
-// Node exit in the middle of that await when nothing else keeps the process alive.
+// It also measures what Little's law needs to size `--concurrency auto`: the calls'
+// latency and token charge (moving averages).
 
 import { parseGoDuration } from '../domain/go-duration.ts';
+import { DEFAULT_PRIORITY, PRIORITIES, type Admission, type PacerView } from '../domain/pacing.ts';
+import { LocalPacerStore, systemClock, type Caps, type Clock, type PacerStore } from './pacer-store.ts';
 
-export interface Clock {
-  now(): number;
-  sleep(ms: number, signal?: AbortSignal): Promise<void>;
-}
-
-export const systemClock: Clock = {
-  now: () => Date.now(),
-  sleep: (ms, signal) =>
-    new Promise<void>((resolve, reject) => {
-      if (signal?.aborted) return reject(signal.reason);
-      const onAbort = () => {
-        clearTimeout(t);
-        reject(signal!.reason);
-      };
-      const t = setTimeout(() => {
-        signal?.removeEventListener('abort', onAbort);
-        resolve();
-      }, Math.max(0, ms));
-      signal?.addEventListener('abort', onAbort, { once: true });
-    }),
-};
-
-export interface RateLimits {
-  rpm?: number;
-  tpm?: number;
-}
+export { systemClock, type Clock } from './pacer-store.ts';
+export type RateLimits = Caps;
 
 export interface RateLimitHeaders {
   limitRequests?: number;
@@ -53,194 +29,170 @@ export interface RateLimitHeaders {
   resetTokensMs?: number;
 }
 
-export interface RateLimiterSnapshot {
-  rpm?: number;
-  tpm?: number;
-  /** Infinity when the limit is unknown (unlimited). May be negative: debt of an oversize request. */
-  requestsAvailable: number;
-  tokensAvailable: number;
-  /** Epoch ms until which every caller is held (0 or past when not paused). */
-  pausedUntil: number;
+export interface RateLimiterSnapshot extends PacerView {
   waiting: number;
+  latencyMs?: number;
 }
 
-/** A continuous token bucket: capacity = per-minute limit, refilled at limit/60000 per ms. */
-class Bucket {
-  limit: number | undefined;
-  level = 0;
-  private at: number;
-
-  constructor(limit: number | undefined, now: number) {
-    this.at = now;
-    this.setLimit(limit, now);
-  }
-
-  setLimit(limit: number | undefined, now: number): void {
-    checkLimit(limit);
-    this.refill(now);
-    if (limit === undefined) this.level = 0;
-    else if (this.limit === undefined) this.level = limit / 60; // one second's worth, see header
-    else this.level = Math.min(this.level, limit);
-    this.limit = limit;
-  }
-
-  refill(now: number): void {
-    if (this.limit !== undefined && now > this.at) {
-      this.level = Math.min(this.limit, this.level + ((now - this.at) * this.limit) / 60_000);
-    }
-    this.at = Math.max(this.at, now);
-  }
-
-  available(): number {
-    return this.limit === undefined ? Infinity : this.level;
-  }
-
-  /** What a request of `amount` must find in the bucket: oversize ones are let in when it is full. */
-  need(amount: number): number {
-    return this.limit === undefined ? 0 : Math.min(amount, this.limit);
-  }
-
-  /** Ms until `need(amount)` is available (0 if now). */
-  waitMs(amount: number): number {
-    if (this.limit === undefined) return 0;
-    const deficit = this.need(amount) - this.level;
-    return deficit <= EPSILON ? 0 : (deficit * 60_000) / this.limit;
-  }
-
-  take(amount: number): void {
-    if (this.limit !== undefined) this.level -= amount;
-  }
-}
-
-// Float refills can land a hair below a whole request; treat that as enough.
-const EPSILON = 1e-9;
-
-function checkLimit(limit: number | undefined): void {
-  if (limit !== undefined && !(Number.isFinite(limit) && limit > 0)) {
-    throw new RangeError(`rate limit must be a positive number, got ${limit}`);
-  }
+export interface AcquireOptions {
+  /** 1 (most urgent) to 5; 3 when absent. */
+  priority?: number;
+  signal?: AbortSignal;
 }
 
 interface Waiter {
   tokens: number;
-  resolve: () => void;
+  priority: number;
+  resolve: (a: Admission) => void;
   reject: (reason: unknown) => void;
   cleanup: () => void;
 }
 
+/** Weight of the newest sample in the latency and charge averages. */
+const EWMA = 0.1;
+
 export class RateLimiter {
+  readonly store: PacerStore;
   private readonly clock: Clock;
-  private readonly requests: Bucket;
-  private readonly tokens: Bucket;
-  private pausedUntil = 0;
-  private readonly queue: Waiter[] = [];
+  private readonly queues = new Map<number, Waiter[]>(PRIORITIES.map((p) => [p, []]));
+  private waiting = 0;
   private timer: { at: number; abort: AbortController } | undefined;
+  private pumping = false;
+  private pumpAgain = false;
+  private latencyMs: number | undefined;
+  private chargeTokens: number | undefined;
+  private answered = false;
+  /** First contact: with no limit known yet, one call goes alone to learn them from its answer. */
+  private probing = true;
+  private probeInFlight = false;
 
-  constructor(limits: RateLimits, clock: Clock = systemClock) {
+  constructor(limits: RateLimits | PacerStore = {}, clock: Clock = systemClock) {
     this.clock = clock;
-    const now = clock.now();
-    this.requests = new Bucket(limits.rpm, now);
-    this.tokens = new Bucket(limits.tpm, now);
+    this.store = isStore(limits) ? limits : new LocalPacerStore(limits, clock);
   }
 
+  /** Configured caps (--rpm/--tpm): never exceeded, whatever the provider's headers say. */
   setLimits(limits: RateLimits): void {
-    const now = this.clock.now();
-    this.requests.setLimit(limits.rpm, now);
-    this.tokens.setLimit(limits.tpm, now);
-    this.pump();
+    const same = limits.rpm === this.store.caps.rpm && limits.tpm === this.store.caps.tpm;
+    if (same) return;
+    void this.store.setCaps(limits).then(() => this.pump());
   }
 
-  /** Waits for a turn (FIFO) until both buckets can pay 1 request and `tokens` tokens, then pays. */
-  acquire(tokens: number, signal?: AbortSignal): Promise<void> {
+  /** Waits for a turn (priority, then FIFO) until the pacing admits 1 request and `tokens` tokens. */
+  acquire(tokens: number, opts: AcquireOptions | AbortSignal = {}): Promise<Admission> {
+    const { priority = DEFAULT_PRIORITY, signal } = opts instanceof AbortSignal ? { signal: opts } : opts;
     if (!(Number.isFinite(tokens) && tokens >= 0)) {
       return Promise.reject(new RangeError(`tokens must be a non-negative number, got ${tokens}`));
     }
+    if (!PRIORITIES.includes(priority as 1)) return Promise.reject(new RangeError(`priority must be 1..5, got ${priority}`));
     if (signal?.aborted) return Promise.reject(signal.reason);
-    return new Promise<void>((resolve, reject) => {
-      const waiter: Waiter = { tokens, resolve, reject, cleanup: () => {} };
+    this.chargeTokens = this.chargeTokens === undefined ? tokens : this.chargeTokens + EWMA * (tokens - this.chargeTokens);
+    return new Promise<Admission>((resolve, reject) => {
+      const queue = this.queues.get(priority)!;
+      const waiter: Waiter = { tokens, priority, resolve, reject, cleanup: () => {} };
       if (signal) {
         const onAbort = () => {
-          const i = this.queue.indexOf(waiter);
+          const i = queue.indexOf(waiter);
           if (i < 0) return;
-          this.queue.splice(i, 1);
+          queue.splice(i, 1);
+          this.waiting--;
           reject(signal.reason);
-          if (i === 0) this.pump(); // the next waiter may fit now, or needs its own timer
+          if (this.waiting === 0) this.cancelTimer();
         };
         signal.addEventListener('abort', onAbort, { once: true });
         waiter.cleanup = () => signal.removeEventListener('abort', onAbort);
       }
-      this.queue.push(waiter);
-      if (this.queue.length === 1) this.pump();
+      queue.push(waiter);
+      this.waiting++;
+      this.pump();
     });
   }
 
-  /** A 429 seen by any caller: everyone waits until now+ms (extends, never shortens). */
-  pauseFor(ms: number): void {
-    const now = this.clock.now();
-    this.pausedUntil = Math.max(this.pausedUntil, now + Math.max(0, ms));
-    // The provider's bucket is empty, so empty ours: after the pause we resume at the refill
-    // rate instead of bursting what our bucket accumulated meanwhile.
-    for (const b of [this.requests, this.tokens]) {
-      b.refill(now);
-      b.level = Math.min(b.level, 0);
+  /** An answer came back: learn from its headers and how long it took. */
+  observe(admission: Admission, headers: RateLimitHeaders, latencyMs?: number): void {
+    const wasProbe = this.probeInFlight;
+    this.probeInFlight = false;
+    const learned = latencyMs !== undefined || Object.keys(headers).length > 0;
+    if (learned) this.answered = true;
+    if (learned) this.probing = false;
+    if (wasProbe) this.pump();
+    if (latencyMs !== undefined && latencyMs >= 0) {
+      this.latencyMs = this.latencyMs === undefined ? latencyMs : this.latencyMs + EWMA * (latencyMs - this.latencyMs);
     }
-    this.pump();
+    if (Object.keys(headers).length === 0) return;
+    void this.store.observe(admission, headers).then(() => this.pump());
   }
 
-  /** Drift correction: lower the local level to what the provider says remains; adopt unknown limits. */
-  observe(h: RateLimitHeaders): void {
-    const now = this.clock.now();
-    const pairs: [Bucket, number | undefined, number | undefined][] = [
-      [this.requests, h.limitRequests, h.remainingRequests],
-      [this.tokens, h.limitTokens, h.remainingTokens],
-    ];
-    let adopted = false;
-    for (const [bucket, limit, remaining] of pairs) {
-      if (bucket.limit === undefined && limit !== undefined && Number.isFinite(limit) && limit > 0) {
-        bucket.setLimit(limit, now);
-        adopted = true;
-      }
-      if (bucket.limit === undefined || remaining === undefined || !Number.isFinite(remaining)) continue;
-      bucket.refill(now);
-      if (remaining < bucket.level) bucket.level = Math.max(0, remaining);
-    }
-    // A lowered level only delays the head: its timer re-checks when it fires.
-    if (adopted) this.pump();
+  /** A 429 seen by any caller: the pacing slows down and everyone waits `pauseMs`. */
+  rateLimited(pauseMs: number): void {
+    void this.store.rateLimited(pauseMs).then(() => this.pump());
+  }
+
+  /**
+   * `--concurrency auto`: calls in flight to keep the paced rate busy at the measured latency
+   * (Little's law), within [min, max]. Before any answer, `min`: nothing is known yet.
+   */
+  desiredConcurrency(min: number, max: number): number {
+    if (!this.answered || this.latencyMs === undefined) return min;
+    return this.store.desiredConcurrency({ latencyMs: this.latencyMs, chargeTokens: this.chargeTokens ?? 0, min, max });
   }
 
   snapshot(): RateLimiterSnapshot {
-    const now = this.clock.now();
-    this.requests.refill(now);
-    this.tokens.refill(now);
-    return {
-      rpm: this.requests.limit,
-      tpm: this.tokens.limit,
-      requestsAvailable: this.requests.available(),
-      tokensAvailable: this.tokens.available(),
-      pausedUntil: this.pausedUntil,
-      waiting: this.queue.length,
-    };
+    const s: RateLimiterSnapshot = { ...this.store.view(), waiting: this.waiting };
+    if (this.latencyMs !== undefined) s.latencyMs = this.latencyMs;
+    return s;
   }
 
-  /** Admits waiters from the head while they fit, then sets one timer for the head's deficit. */
+  /**
+   * One admission round at a time: the head of each priority, most urgent first, asks the
+   * store; an admission starts the round again from the top, a refusal leaves a retry time.
+   */
   private pump(): void {
-    const now = this.clock.now();
-    this.requests.refill(now);
-    this.tokens.refill(now);
-    while (this.queue.length > 0) {
-      const head = this.queue[0];
-      const wait =
-        now < this.pausedUntil
-          ? this.pausedUntil - now
-          : Math.max(this.requests.waitMs(1), this.tokens.waitMs(head.tokens));
-      if (wait > 0) return this.schedule(now + Math.ceil(wait));
-      this.queue.shift();
-      this.requests.take(1);
-      this.tokens.take(head.tokens);
-      head.cleanup();
-      head.resolve();
+    if (this.pumping) {
+      this.pumpAgain = true;
+      return;
     }
-    this.cancelTimer();
+    this.pumping = true;
+    void this.round().finally(() => {
+      this.pumping = false;
+      if (this.pumpAgain) this.pump();
+    });
+  }
+
+  private async round(): Promise<void> {
+    for (;;) {
+      this.pumpAgain = false;
+      if (this.waiting === 0) return this.cancelTimer();
+      if (this.probing) {
+        const v = this.store.view();
+        if (v.rpm !== undefined || v.tpm !== undefined) this.probing = false;
+        else if (this.probeInFlight) return this.cancelTimer(); // its answer pumps again
+      }
+      let soonest = Infinity;
+      let admitted = false;
+      for (const [priority, queue] of this.queues) {
+        const head = queue[0];
+        if (!head) continue;
+        const r = await this.store.take({ tokens: head.tokens, priority });
+        if (!r.ok) {
+          soonest = Math.min(soonest, r.waitMs);
+          continue;
+        }
+        const i = queue.indexOf(head);
+        if (i >= 0) {
+          queue.splice(i, 1);
+          this.waiting--;
+          head.cleanup();
+          head.resolve({ at: r.at, cumR: r.cumR, cumT: r.cumT, tokens: head.tokens });
+          if (this.probing) this.probeInFlight = true;
+        } // else: aborted while asking; its admission goes unused
+        admitted = true;
+        break;
+      }
+      if (admitted || this.pumpAgain) continue;
+      if (this.waiting === 0) return this.cancelTimer();
+      return this.schedule(this.clock.now() + Math.max(1, Math.ceil(soonest)));
+    }
   }
 
   private schedule(at: number): void {
@@ -263,6 +215,10 @@ export class RateLimiter {
     this.timer?.abort.abort();
     this.timer = undefined;
   }
+}
+
+function isStore(x: RateLimits | PacerStore): x is PacerStore {
+  return typeof (x as PacerStore).take === 'function';
 }
 
 /** Reads OpenAI's x-ratelimit-{limit,remaining,reset}-{requests,tokens} headers. */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { RateLimiter, parseRateLimitHeaders } from '../../src/llm/rate-limiter.ts';
+import { FACTOR_MAX, type Admission } from '../../src/domain/pacing.ts';
 import { parseGoDuration } from '../../src/domain/go-duration.ts';
 import { FakeClock, flush } from './fake-clock.ts';
 
@@ -10,7 +11,7 @@ function hammer(limiter: RateLimiter, clock: FakeClock, n: number, tokens: numbe
     void (async () => {
       while (!stop.aborted) {
         try {
-          await limiter.acquire(tokens, stop);
+          await limiter.acquire(tokens, { signal: stop });
         } catch {
           return;
         }
@@ -22,7 +23,7 @@ function hammer(limiter: RateLimiter, clock: FakeClock, n: number, tokens: numbe
 }
 
 describe('RateLimiter', () => {
-  it('starts with one second of capacity, then holds the steady rate (rpm 600 → 10/s)', async () => {
+  it('starts with one second of capacity, then holds the paced rate (rpm 600 → 10/s × 0.985)', async () => {
     const clock = new FakeClock();
     const limiter = new RateLimiter({ rpm: 600 }, clock);
     const stop = new AbortController();
@@ -33,7 +34,7 @@ describe('RateLimiter', () => {
     await clock.advance(3 * 60_000);
     stop.abort();
     const total = admitted.filter((t) => t <= t0 + 180_000).length;
-    expect(total).toBeGreaterThanOrEqual(1800);
+    expect(total).toBeGreaterThanOrEqual(Math.floor(10 + 1800 * FACTOR_MAX) - 1);
     expect(total).toBeLessThanOrEqual(1811);
     // and evenly: every simulated second after the first sees ~10
     const inSecond = admitted.filter((t) => t > t0 + 90_000 && t <= t0 + 91_000).length;
@@ -48,30 +49,30 @@ describe('RateLimiter', () => {
     const admitted = hammer(limiter, clock, 20, 2_000, stop.signal); // 0.5 req/s
     await clock.advance(60_000);
     stop.abort();
-    expect(admitted.length).toBeGreaterThanOrEqual(29);
+    expect(admitted.length).toBeGreaterThanOrEqual(28);
     expect(admitted.length).toBeLessThanOrEqual(31);
     expect(limiter.snapshot().tokensAvailable).toBeLessThan(2_000);
   });
 
-  it('serves waiters in FIFO order even when a later one would fit', async () => {
+  it('serves waiters of one priority in FIFO order even when a later one would fit', async () => {
     const clock = new FakeClock();
-    const limiter = new RateLimiter({ tpm: 6_000 }, clock); // starts with 100 tokens, 100/s
+    const limiter = new RateLimiter({ tpm: 6_000 }, clock); // one second: 100 tokens, refilled at 98.5/s
+    await limiter.acquire(100);
     const order: string[] = [];
-    const big = limiter.acquire(500).then(() => order.push('big'));
+    const big = limiter.acquire(90).then(() => order.push('big'));
     const small = limiter.acquire(10).then(() => order.push('small'));
     await flush();
-    expect(order).toEqual([]);
     expect(limiter.snapshot().waiting).toBe(2);
-    await clock.advance(3_999);
-    expect(order).toEqual([]);
-    await clock.advance(1);
-    expect(order).toEqual(['big']); // small waits behind big, though 10 tokens were there all along
-    await clock.advance(100); // big emptied the bucket; 10 tokens take 100 ms
+    await clock.advance(900);
+    expect(order).toEqual([]); // small would have fit after ~100 ms, but waits behind big
+    await clock.advance(20); // 90 / 98.5 per s = 914 ms
+    expect(order).toEqual(['big']);
+    await clock.advance(110);
     await Promise.all([big, small]);
     expect(order).toEqual(['big', 'small']);
   });
 
-  it('keeps one timer for the head waiter, not one per waiter or a poll loop', async () => {
+  it('keeps one timer for the waiters, not one per waiter or a poll loop', async () => {
     const clock = new FakeClock();
     const limiter = new RateLimiter({ rpm: 60 }, clock);
     for (let i = 0; i < 100; i++) void limiter.acquire(0);
@@ -79,15 +80,16 @@ describe('RateLimiter', () => {
     expect(clock.pendingTimers).toBe(1);
     await clock.advance(10_000);
     expect(clock.pendingTimers).toBe(1);
-    expect(limiter.snapshot().waiting).toBe(89); // 1 at start + 10 in 10 s
+    expect(limiter.snapshot().waiting).toBe(90); // 1 at start + 9.85 in 10 s
   });
 
-  it('pauseFor holds every caller until the pause ends, and only extends it', async () => {
+  it('a 429 holds every caller until the pause ends, only extends it, and slows the pace', async () => {
     const clock = new FakeClock();
     const limiter = new RateLimiter({ rpm: 6_000 }, clock);
-    await clock.advance(60_000); // bucket full
-    limiter.pauseFor(5_000);
-    limiter.pauseFor(1_000); // must not shorten
+    await clock.advance(60_000); // bucket full (one second: 100)
+    limiter.rateLimited(5_000);
+    limiter.rateLimited(1_000); // must not shorten
+    await flush();
     let done = 0;
     for (let i = 0; i < 3; i++) void limiter.acquire(1).then(() => done++);
     await clock.advance(4_999);
@@ -96,64 +98,69 @@ describe('RateLimiter', () => {
     expect(done).toBeGreaterThan(0);
     await clock.advance(1_000);
     expect(done).toBe(3);
+    expect(limiter.snapshot().factor).toBeLessThan(FACTOR_MAX);
   });
 
-  it('after a pause resumes at the refill rate instead of bursting', async () => {
+  it('after a 429 resumes at the refill rate instead of bursting', async () => {
     const clock = new FakeClock();
     const limiter = new RateLimiter({ rpm: 600 }, clock);
-    await clock.advance(60_000); // 600 requests available locally
-    limiter.pauseFor(1_000);
+    await clock.advance(60_000);
+    limiter.rateLimited(1_000);
     const stop = new AbortController();
     const admitted = hammer(limiter, clock, 50, 1, stop.signal);
     await clock.advance(2_000);
     stop.abort();
-    expect(admitted.length).toBeLessThanOrEqual(21); // ~10/s, not 600 at once
+    // the pause refills what the provider refills (~7), then ~7.4/s after the cut: not 600 at once
+    expect(admitted.length).toBeLessThanOrEqual(16);
   });
 
-  it('is unlimited without limits', async () => {
-    const limiter = new RateLimiter({}, new FakeClock());
-    await Promise.all(Array.from({ length: 1000 }, () => limiter.acquire(1e6)));
+  it('with no limit known, one call goes first and its answer opens the gate', async () => {
+    const clock = new FakeClock();
+    const limiter = new RateLimiter({}, clock);
+    const admissions: Admission[] = [];
+    for (let i = 0; i < 1000; i++) void limiter.acquire(1e6).then((a) => admissions.push(a));
+    await flush();
+    expect(admissions.length).toBe(1); // the probe
+    limiter.observe(admissions[0], {}, 20); // an answer without rate-limit headers: unlimited
+    await clock.advance(1);
+    expect(admissions.length).toBe(1000);
     expect(limiter.snapshot().requestsAvailable).toBe(Infinity);
   });
 
-  it('observe lowers the local level to the provider remaining, never raises it', async () => {
+  it('the probe also frees the gate when its call got no answer at all', async () => {
     const clock = new FakeClock();
-    const limiter = new RateLimiter({ rpm: 600, tpm: 600_000 }, clock);
-    await clock.advance(60_000);
-    expect(limiter.snapshot().requestsAvailable).toBe(600);
-    limiter.observe({ remainingRequests: 42, remainingTokens: 1_000 });
-    expect(limiter.snapshot()).toMatchObject({ requestsAvailable: 42, tokensAvailable: 1_000 });
-    limiter.observe({ remainingRequests: 500, remainingTokens: 500_000 });
-    expect(limiter.snapshot()).toMatchObject({ requestsAvailable: 42, tokensAvailable: 1_000 });
-    // the lowered level delays the next big caller
-    let admitted = false;
-    void limiter.acquire(2_000).then(() => (admitted = true));
-    await clock.advance(99);
-    expect(admitted).toBe(false);
-    await clock.advance(1); // 1000 + 100 ms × 10 tokens/ms
-    expect(admitted).toBe(true);
+    const limiter = new RateLimiter({}, clock);
+    const admissions: Admission[] = [];
+    for (let i = 0; i < 3; i++) void limiter.acquire(1).then((a) => admissions.push(a));
+    await flush();
+    limiter.observe(admissions[0], {}); // a connection error: nothing learned
+    await flush();
+    expect(admissions.length).toBe(2); // the next one probes
   });
 
-  it('observe adopts limits it did not know, starting at one second of capacity', () => {
+  it('adopts limits it did not know from the headers, capped by the configured ones', async () => {
     const clock = new FakeClock();
     const limiter = new RateLimiter({ rpm: 100 }, clock);
-    limiter.observe({ limitRequests: 5_000, limitTokens: 120_000, remainingTokens: 119_000 });
+    const a = await limiter.acquire(1000);
+    limiter.observe(a, { limitRequests: 5_000, limitTokens: 120_000, remainingTokens: 119_000, remainingRequests: 4_999 }, 50);
+    await flush();
     const s = limiter.snapshot();
-    expect(s.rpm).toBe(100); // known limit kept
+    expect(s.rpm).toBe(100); // the cap binds
     expect(s.tpm).toBe(120_000);
-    expect(s.tokensAvailable).toBe(2_000);
+    expect(s.tokensAvailable).toBeCloseTo(2_000, -1); // one second of it, not the 119,000 in stock
   });
 
-  it('admits a request larger than the token capacity once the bucket is full', async () => {
+  it('admits a request larger than the token capacity once the bucket is full, leaving debt', async () => {
     const clock = new FakeClock();
-    const limiter = new RateLimiter({ tpm: 1_000 }, clock);
+    const limiter = new RateLimiter({ tpm: 1_200 }, clock); // one second: 20 tokens
+    await limiter.acquire(5_000); // the bucket is full at the start
+    expect(limiter.snapshot().tokensAvailable).toBeCloseTo(20 - 5_000, 6);
     let admitted = false;
-    void limiter.acquire(5_000).then(() => (admitted = true));
-    await clock.advance(58_999); // starts at 1000/60 tokens: full after 59 s
-    expect(admitted).toBe(false);
-    await clock.advance(1);
+    void limiter.acquire(10).then(() => (admitted = true));
+    await clock.advance(240_000);
+    expect(admitted).toBe(false); // the debt delays whoever is next: 4,990 / (20 × 0.985) s
+    await clock.advance(20_000);
     expect(admitted).toBe(true);
-    expect(limiter.snapshot().tokensAvailable).toBe(-4_000); // the debt delays whoever is next
   });
 
   it('rejects with the signal reason when aborted, and the next waiter moves up', async () => {
@@ -166,13 +173,14 @@ describe('RateLimiter', () => {
     void limiter.acquire(0).then(() => (second = true));
     ac.abort(new Error('cancelled'));
     await expect(first).rejects.toThrow('cancelled');
-    await clock.advance(1_000);
+    await clock.advance(1_100);
     expect(second).toBe(true);
     expect(limiter.snapshot().waiting).toBe(0);
     // an aborted sole waiter leaves no timer behind, even during a pause
     const ac2 = new AbortController();
     const third = limiter.acquire(0, ac2.signal);
-    limiter.pauseFor(60_000);
+    limiter.rateLimited(60_000);
+    await flush();
     expect(clock.pendingTimers).toBe(1);
     ac2.abort(new Error('bye'));
     await expect(third).rejects.toThrow('bye');
@@ -182,16 +190,24 @@ describe('RateLimiter', () => {
     await expect(limiter.acquire(1, pre.signal)).rejects.toThrow('already');
   });
 
-  it('setLimits applies new limits to waiters already queued', async () => {
+  it('setLimits applies new caps to waiters already queued', async () => {
     const clock = new FakeClock();
     const limiter = new RateLimiter({ rpm: 1 }, clock);
-    await clock.advance(60_000);
-    await limiter.acquire(0);
+    const a = await limiter.acquire(0);
+    limiter.observe(a, {}, 10); // answered without headers: the provider says nothing
     let admitted = false;
     void limiter.acquire(0).then(() => (admitted = true));
+    await flush();
+    expect(admitted).toBe(false);
     limiter.setLimits({});
     await flush();
     expect(admitted).toBe(true);
+  });
+
+  it('rejects a bad priority or token count', async () => {
+    const limiter = new RateLimiter({ rpm: 1 }, new FakeClock());
+    await expect(limiter.acquire(1, { priority: 0 })).rejects.toThrow(/priority/);
+    await expect(limiter.acquire(-1)).rejects.toThrow(/tokens/);
   });
 });
 
