@@ -23,3 +23,6 @@ export function providerEnv(env: NodeJS.ProcessEnv = process.env): ProviderEnv {
   if (env.OPENAI_BASE_URL) out.baseURL = env.OPENAI_BASE_URL;
   return out;
 }
+
+/** $LLM_BATCH_REDIS_URL: rate limits shared by every worker through this Redis; in-process when unset. */
+export const redisUrl = (env: NodeJS.ProcessEnv = process.env): string | undefined => env.LLM_BATCH_REDIS_URL || undefined;

@@ -4,7 +4,9 @@ import { NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio
 import { createActivities } from './activities/index.ts';
 import { SqliteItemStore, storePath } from './store/sqlite.ts';
 import { createWorkerDeps } from './worker-deps.ts';
-import { dataDir, providerEnv, taskQueue, type ProviderEnv } from './settings.ts';
+import { dataDir, providerEnv, redisUrl, taskQueue, type ProviderEnv } from './settings.ts';
+import { LimiterRegistry } from './llm/limiter-registry.ts';
+import { connectSharedPacing } from './llm/shared-pacing.ts';
 import { connectionConfig } from './temporal-config.ts';
 import { ensureWorkflowBundle } from './workflow-bundle.ts';
 
@@ -15,6 +17,10 @@ export interface WorkerSettings {
   connection?: NativeConnection;
   namespace?: string;
   taskQueue?: string;
+  /** Redis for rate limits shared with every other worker; default $LLM_BATCH_REDIS_URL, none = in-process. */
+  redisUrl?: string;
+  /** Where the worker says what it does (Redis reachable or not); default stderr. */
+  log?: (message: string) => void;
   /** A prebuilt bundle (tests build it once); otherwise the cached one in the data dir. */
   workflowBundle?: WorkflowBundleOption;
 }
@@ -30,7 +36,11 @@ export interface LlmBatchWorker {
 export async function createWorker(settings: WorkerSettings = {}): Promise<LlmBatchWorker> {
   const home = settings.home ?? dataDir();
   const store = new SqliteItemStore(storePath(home));
-  const deps = createWorkerDeps(store, home, settings.provider ?? providerEnv());
+  const provider = settings.provider ?? providerEnv();
+  const log = settings.log ?? ((m: string) => console.error(`worker: ${m}`));
+  const url = 'redisUrl' in settings ? settings.redisUrl : redisUrl();
+  const shared = url ? await connectSharedPacing(url, log) : undefined;
+  const deps = createWorkerDeps(store, home, provider, new LimiterRegistry(provider, shared?.storeFor));
   let ownConnection: NativeConnection | undefined;
   let connection = settings.connection;
   let namespace = settings.namespace;
@@ -56,6 +66,7 @@ export async function createWorker(settings: WorkerSettings = {}): Promise<LlmBa
     run() {
       running ??= worker.run().finally(async () => {
         await store.close();
+        await shared?.close();
         await ownConnection?.close();
       });
       return running;

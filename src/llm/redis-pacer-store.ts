@@ -55,6 +55,8 @@ export interface RedisPacerOptions {
   clock?: Clock;
   /** This worker's id in the workers set (default: a random one). */
   workerId?: string;
+  /** How long a cut-off worker paces alone before it asks Redis again (default 5 s). */
+  retryMs?: number;
   /** Tests only: the time the script uses instead of Redis's clock. */
   now?: () => number;
 }
@@ -110,7 +112,7 @@ export class RedisPacerStore implements PacerStore {
 
   private goAlone(e: unknown): void {
     const firstTime = this.cutOffUntil === 0;
-    this.cutOffUntil = this.clock.now() + RETRY_MS;
+    this.cutOffUntil = this.clock.now() + (this.o.retryMs ?? RETRY_MS);
     if (!firstTime) return;
     const s = this.shadow.state;
     s.share = 1 / this.workers;
