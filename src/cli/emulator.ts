@@ -1,7 +1,8 @@
 // `llm-batch emulator`: runs the OpenAI-compatible emulator in the foreground.
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { DEFAULT_OPTIONS, parseOutage, type EmulatorOptions } from '../emulator/options.ts';
+import { formatGoDuration } from '../domain/go-duration.ts';
+import { DEFAULT_OPTIONS, parseLimitWindow, parseOutage, type EmulatorOptions } from '../emulator/options.ts';
 import { startEmulator } from '../emulator/server.ts';
 
 const intText = (name: string, min: number, max = Number.MAX_SAFE_INTEGER) =>
@@ -23,6 +24,7 @@ const CliOptionsSchema = z.object({
   host: z.string().min(1, '--host must not be empty'),
   rpm: intText('--rpm', 0).optional(),
   tpm: intText('--tpm', 0).optional(),
+  limitWindow: z.string().optional(),
   latencyMs: intText('--latency-ms', 0),
   jitterMs: intText('--jitter-ms', 0),
   errorRate: rateText('--error-rate'),
@@ -51,6 +53,7 @@ export function emulatorOptionsFromCli(raw: Record<string, unknown>): Partial<Em
       throw new Error(`--outage: ${(err as Error).message}`);
     }
   });
+  const limitWindowMs = o.limitWindow === undefined ? DEFAULT_OPTIONS.limitWindowMs : parseLimitWindow(o.limitWindow);
   if (o.errorRate + o.malformedRate + o.hangRate > 1) {
     throw new Error('--error-rate + --malformed-rate + --hang-rate must not exceed 1');
   }
@@ -59,6 +62,7 @@ export function emulatorOptionsFromCli(raw: Record<string, unknown>): Partial<Em
     port: o.port,
     rpm: o.rpm || undefined,
     tpm: o.tpm || undefined,
+    limitWindowMs,
     latencyMs: o.latencyMs,
     jitterMs: o.jitterMs,
     errorRate: o.errorRate,
@@ -86,6 +90,11 @@ export function registerEmulatorCommand(program: Command): Command {
     .option('--host <host>', 'interface to bind', '127.0.0.1')
     .option('--rpm <n>', 'requests-per-minute limit (0 or unset = unlimited)')
     .option('--tpm <n>', 'tokens-per-minute limit, charged prompt + max_tokens before each call (0 or unset = unlimited)')
+    .option(
+      '--limit-window <D>',
+      'window over which --rpm/--tpm are enforced, as OpenAI does ("1 request per second for a 60 RPM limit"); 60s = a whole minute\'s burst (1ms..60s)',
+      formatGoDuration(DEFAULT_OPTIONS.limitWindowMs),
+    )
     .option('--latency-ms <n>', 'delay before each answer, in ms', '0')
     .option('--jitter-ms <n>', 'uniform ± jitter around --latency-ms, in ms', '0')
     .option('--error-rate <x>', 'share of calls (0..1) answered 500 or 503', '0')
@@ -128,7 +137,8 @@ export function registerEmulatorCommand(program: Command): Command {
         const hint = e.code === 'EADDRINUSE' ? ` (port ${options.port} is in use; pick another with --port, or --port 0)` : '';
         this.error(`error: cannot start the emulator: ${e.message}${hint}`, { exitCode: 1 });
       }
-      const limits = `rpm ${options.rpm ?? 'unlimited'}, tpm ${options.tpm ?? 'unlimited'}`;
+      const window = options.rpm || options.tpm ? `, enforced per ${formatGoDuration(options.limitWindowMs ?? DEFAULT_OPTIONS.limitWindowMs)}` : '';
+      const limits = `rpm ${options.rpm ?? 'unlimited'}, tpm ${options.tpm ?? 'unlimited'}${window}`;
       process.stdout.write(
         `OpenAI emulator listening on ${emu.baseUrl} (${limits})\n` +
           `  export OPENAI_BASE_URL=${emu.baseUrl}\n` +

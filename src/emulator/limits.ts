@@ -1,64 +1,97 @@
-// Requests- and tokens-per-minute limits as OpenAI applies them: continuous token buckets
-// (capacity = the per-minute limit, refilling at limit/60000 per ms, starting full), the
-// `x-ratelimit-*` header values, and Go-style duration strings ("6ms", "1.5s", "1m0s")
-// that OpenAI uses in those headers (src/domain/go-duration.ts). Pure: the clock is injected.
+// Requests- and tokens-per-minute limits as OpenAI enforces them: the per-minute limit is
+// applied over a shorter window ("1 request per second for a 60 RPM limit"), modelled as a
+// continuous token bucket of capacity limit × window / 60 s (no carry-over beyond it),
+// refilling at limit/60000 per ms, starting full; a window of 60 s is the plain minute bucket.
+// A request larger than the window's capacity (but within the per-minute limit) is admitted
+// when the bucket is full and leaves it in debt; one above the per-minute limit never passes.
+// A call rejected for a rate limit still takes one request ("unsuccessful requests contribute
+// to your per-minute limit") and no tokens. Also the `x-ratelimit-*` header values (limits
+// per minute, remaining and reset of the enforced bucket) in the Go-style durations ("6ms",
+// "1.5s", "1m0s") OpenAI uses (src/domain/go-duration.ts). Pure: the clock is injected.
 
 import { formatGoDuration } from '../domain/go-duration.ts';
 
 /** Limit reported in headers when a limit is not configured. */
 export const UNLIMITED = 100_000_000;
 
-/** One continuous bucket. `limit` of undefined or 0 means unlimited (never blocks). */
+/** The default enforcement window: OpenAI's own example, 1 request per second for 60 RPM. */
+export const DEFAULT_LIMIT_WINDOW_MS = 1000;
+export const MINUTE_MS = 60_000;
+
+/** Slack for float error when a wait computed from the refill rate has just elapsed. */
+const EPSILON = 1e-9;
+
+/**
+ * One continuous bucket for a per-minute `limit` enforced over `windowMs` (1..60000).
+ * `limit` of undefined or 0 means unlimited (never blocks). The level may go negative:
+ * debt from an oversize request, or from rejected calls charged to the request bucket.
+ */
 export class Bucket {
+  /** The per-minute limit (what the headers report). */
   readonly limit: number;
+  /** What the bucket holds when full: limit × windowMs / 60000. */
+  readonly capacity: number;
   readonly unlimited: boolean;
   private level: number;
   private updatedAt: number;
   private readonly perMs: number;
 
-  constructor(limit: number | undefined, now: number) {
+  constructor(limit: number | undefined, now: number, windowMs: number = MINUTE_MS) {
+    if (!(windowMs > 0 && windowMs <= MINUTE_MS)) throw new RangeError(`limit window must be within 1ms..60s, got ${windowMs} ms`);
     this.unlimited = !limit || limit <= 0;
     this.limit = this.unlimited ? UNLIMITED : (limit as number);
-    this.level = this.limit;
-    this.perMs = this.limit / 60_000;
+    this.capacity = this.unlimited ? UNLIMITED : (this.limit * windowMs) / MINUTE_MS;
+    this.level = this.capacity;
+    this.perMs = this.limit / MINUTE_MS;
     this.updatedAt = now;
   }
 
   private refill(now: number): void {
     if (now > this.updatedAt) {
-      this.level = Math.min(this.limit, this.level + (now - this.updatedAt) * this.perMs);
+      this.level = Math.min(this.capacity, this.level + (now - this.updatedAt) * this.perMs);
       this.updatedAt = now;
     }
   }
 
-  /** Capacity available now (fractional). */
+  /** The level now (fractional; negative while in debt). */
   available(now: number): number {
     this.refill(now);
     return this.level;
   }
 
-  /** Ms until `amount` is available (0 if it is now; Infinity if it can never be). */
+  /**
+   * Ms until `amount` can be taken (0 if now; Infinity if never, i.e. above the per-minute limit).
+   * An amount above the window's capacity can be taken once the bucket is full.
+   */
   msUntil(amount: number, now: number): number {
     if (this.unlimited) return 0;
-    this.refill(now);
-    if (this.level >= amount) return 0;
     if (amount > this.limit) return Infinity;
-    return (amount - this.level) / this.perMs;
+    this.refill(now);
+    const need = Math.min(amount, this.capacity);
+    if (this.level + EPSILON >= need) return 0;
+    return (need - this.level) / this.perMs;
   }
 
   /** Ms until the bucket is full again (the `x-ratelimit-reset-*` value). */
   msUntilFull(now: number): number {
     if (this.unlimited) return 0;
     this.refill(now);
-    return (this.limit - this.level) / this.perMs;
+    return Math.max(0, (this.capacity - this.level) / this.perMs);
   }
 
-  /** Remaining whole units, as reported in `x-ratelimit-remaining-*`. */
+  /** Remaining whole units, as reported in `x-ratelimit-remaining-*` (never below 0). */
   remaining(now: number): number {
     if (this.unlimited) return this.limit;
-    return Math.max(0, Math.floor(this.available(now)));
+    return Math.max(0, Math.floor(this.available(now) + EPSILON));
   }
 
+  /** Units taken and not yet refilled (capacity − level, rounded up; may exceed capacity in debt). */
+  used(now: number): number {
+    if (this.unlimited) return 0;
+    return Math.max(0, Math.ceil(this.capacity - this.available(now) - EPSILON));
+  }
+
+  /** Takes `amount` with no floor: the level may go negative. */
   take(amount: number, now: number): void {
     if (this.unlimited) return;
     this.refill(now);
@@ -73,10 +106,12 @@ export type AdmitResult =
   | {
       ok: false;
       kind: LimitKind;
+      /** The per-minute limit of the bucket that rejected the call. */
       limit: number;
+      /** What that bucket had given out of its window's capacity when the call arrived. */
       used: number;
       requested: number;
-      /** Exact ms until both buckets have enough capacity; Infinity if the request exceeds a limit outright. */
+      /** Exact ms (after the rejected call's own charge) until both buckets can pay; Infinity if the request exceeds a per-minute limit outright. */
       retryAfterMs: number;
     };
 
@@ -89,20 +124,32 @@ export interface RateLimitHeaders {
   'x-ratelimit-reset-tokens': string;
 }
 
-/** The pair of per-minute buckets of one emulator (OpenAI keeps one pair per model; we share one). */
+/** Whole ms, rounded up, ignoring float noise below a nanosecond (an exact 100 stays 100). */
+const ceilMs = (ms: number): number => Math.ceil(ms - 1e-6);
+
+/**
+ * The pair of buckets of one emulator (OpenAI keeps one pair per model; we share one), each
+ * enforcing its per-minute limit over `windowMs` (default 1 s; 60 s = a whole minute's burst).
+ */
 export class RateLimits {
   readonly requests: Bucket;
   readonly tokens: Bucket;
+  readonly windowMs: number;
   private readonly now: () => number;
 
-  constructor(opts: { rpm?: number; tpm?: number }, now: () => number) {
+  constructor(opts: { rpm?: number; tpm?: number; limitWindowMs?: number }, now: () => number) {
     this.now = now;
+    this.windowMs = opts.limitWindowMs ?? DEFAULT_LIMIT_WINDOW_MS;
     const t = now();
-    this.requests = new Bucket(opts.rpm, t);
-    this.tokens = new Bucket(opts.tpm, t);
+    this.requests = new Bucket(opts.rpm, t, this.windowMs);
+    this.tokens = new Bucket(opts.tpm, t, this.windowMs);
   }
 
-  /** Charges one request and `tokens` tokens if both buckets have room; charges nothing otherwise. */
+  /**
+   * Charges one request and `tokens` tokens if both buckets can pay now. Otherwise the call is
+   * rejected, and still takes one request (no tokens): `retryAfterMs` is exact for the buckets
+   * after that charge (Infinity when `tokens` exceeds the per-minute TPM: retrying cannot help).
+   */
   admit(tokens: number): AdmitResult {
     const t = this.now();
     const waitReq = this.requests.msUntil(1, t);
@@ -114,17 +161,19 @@ export class RateLimits {
     }
     const kind: LimitKind = waitTok > waitReq ? 'tokens' : 'requests';
     const bucket = kind === 'tokens' ? this.tokens : this.requests;
+    const used = bucket.used(t); // as the call found it, before its own charge
+    this.requests.take(1, t);
     return {
       ok: false,
       kind,
       limit: bucket.limit,
-      used: Math.max(0, bucket.limit - bucket.remaining(t)),
+      used,
       requested: kind === 'tokens' ? tokens : 1,
-      retryAfterMs: Math.max(waitReq, waitTok),
+      retryAfterMs: Math.max(this.requests.msUntil(1, t), this.tokens.msUntil(tokens, t)),
     };
   }
 
-  /** Header values as of now; reset durations are rounded up to whole ms. */
+  /** Header values as of now: per-minute limits, remaining and reset (whole ms, rounded up) of the enforced buckets. */
   headers(): RateLimitHeaders {
     const t = this.now();
     return {
@@ -132,8 +181,8 @@ export class RateLimits {
       'x-ratelimit-limit-tokens': String(this.tokens.limit),
       'x-ratelimit-remaining-requests': String(this.requests.remaining(t)),
       'x-ratelimit-remaining-tokens': String(this.tokens.remaining(t)),
-      'x-ratelimit-reset-requests': formatGoDuration(Math.ceil(this.requests.msUntilFull(t))),
-      'x-ratelimit-reset-tokens': formatGoDuration(Math.ceil(this.tokens.msUntilFull(t))),
+      'x-ratelimit-reset-requests': formatGoDuration(ceilMs(this.requests.msUntilFull(t))),
+      'x-ratelimit-reset-tokens': formatGoDuration(ceilMs(this.tokens.msUntilFull(t))),
     };
   }
 }

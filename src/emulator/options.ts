@@ -1,6 +1,7 @@
-// The emulator's options: zod schema, defaults, and the `START:DURATION` outage syntax.
+// The emulator's options: zod schema, defaults, the `START:DURATION` outage syntax and `--limit-window`.
 import { z } from 'zod';
 import { parseGoDuration } from '../domain/go-duration.ts';
+import { DEFAULT_LIMIT_WINDOW_MS, MINUTE_MS } from './limits.ts';
 
 export interface Outage {
   /** Ms after the emulator started. */
@@ -16,6 +17,12 @@ export interface EmulatorOptions {
   rpm?: number;
   /** Tokens per minute; undefined or 0 = unlimited. */
   tpm?: number;
+  /**
+   * The window over which rpm/tpm are enforced, in ms (1..60000): each is a bucket holding
+   * limit × window / 60 s. 1000 (OpenAI's "1 request per second for a 60 RPM limit") by default;
+   * 60000 = a whole minute's burst.
+   */
+  limitWindowMs: number;
   latencyMs: number;
   jitterMs: number;
   /** Share of calls (0..1) answered 500 or 503, half each. */
@@ -49,6 +56,7 @@ export const DEFAULT_OPTIONS: EmulatorOptions = {
   port: 0,
   rpm: undefined,
   tpm: undefined,
+  limitWindowMs: DEFAULT_LIMIT_WINDOW_MS,
   latencyMs: 0,
   jitterMs: 0,
   errorRate: 0,
@@ -77,6 +85,10 @@ export const EmulatorOptionsPatchSchema = z
     port: z.number().int().min(0).max(65535),
     rpm: nonNegative.optional(),
     tpm: nonNegative.optional(),
+    limitWindowMs: z
+      .number()
+      .min(1, 'the limit window must be at least 1 ms')
+      .max(MINUTE_MS, 'the limit window must be at most 60000 ms (60s)'),
     latencyMs: nonNegative,
     jitterMs: nonNegative,
     errorRate: rate,
@@ -128,7 +140,7 @@ export function resolveOptions(partial: Partial<EmulatorOptions> = {}): Emulator
 }
 
 /** A bare number is ms; otherwise a Go-style duration ("30s", "1m", "1m30s", "250ms"). */
-function parseDurationMs(text: string): number | undefined {
+export function parseDurationMs(text: string): number | undefined {
   const s = text.trim();
   if (/^\d+(\.\d+)?$/.test(s)) return Number(s);
   return parseGoDuration(s);
@@ -145,4 +157,15 @@ export function parseOutage(text: string): Outage {
     );
   }
   return { startMs: start, durationMs: duration };
+}
+
+/** Parses `--limit-window`: a duration like 1s, 500ms, 60s, 1m, or bare ms, within 1ms..60s. */
+export function parseLimitWindow(text: string): number {
+  const ms = parseDurationMs(text);
+  if (ms === undefined || !(ms >= 1 && ms <= MINUTE_MS)) {
+    throw new Error(
+      `--limit-window must be a duration from 1ms to 60s (e.g. 1s, 500ms, 60s, 1m, or a number of ms), got "${text}"`,
+    );
+  }
+  return ms;
 }

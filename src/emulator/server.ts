@@ -34,7 +34,7 @@ export interface RunningEmulator {
   /** Every request as it arrived (time, path, X-Client-Request-Id) since `since` (epoch ms). */
   requests(since?: number): RequestRecord[];
   resetStats(): void;
-  /** Changes options at runtime (host and port excepted); rpm/tpm changes start fresh, full buckets. */
+  /** Changes options at runtime (host and port excepted); rpm/tpm/limitWindowMs changes start fresh, full buckets. */
   configure(patch: Partial<EmulatorOptions>): void;
   /** The options in force. */
   options(): EmulatorOptions;
@@ -86,7 +86,7 @@ export async function startEmulator(opts: Partial<EmulatorOptions> = {}): Promis
   const configure = (patch: Partial<EmulatorOptions>): void => {
     const p = parsePatch(patch);
     const next = resolveOptions({ ...options, ...p, host: options.host, port: options.port });
-    if ('rpm' in p || 'tpm' in p) limits = new RateLimits(next, now);
+    if ('rpm' in p || 'tpm' in p || 'limitWindowMs' in p) limits = new RateLimits(next, now);
     if ('seed' in p) faults.reseed(next.seed);
     options = next;
   };
@@ -150,6 +150,8 @@ export async function startEmulator(opts: Partial<EmulatorOptions> = {}): Promis
     }
     const admitted = limits.admit(prepared.chargeTokens);
     if (!admitted.ok) {
+      // Every 429 for a rate limit, the never-passable "request too large" included; the
+      // rejected call has taken one request from the bucket (limits.ts).
       stats.count('rateLimited');
       return answerError(
         res,

@@ -5,6 +5,7 @@ export interface EmulatorStats {
   requests: number;
   /** Answered 200 with a valid body. */
   served: number;
+  /** 429 answered for a rate limit (requests or tokens, "request too large" included). */
   rateLimited: number;
   quotaRejected: number;
   /** 500/503 injected by errorRate. */

@@ -263,8 +263,9 @@ describe('embeddings and models', () => {
 });
 
 describe('rate limits', () => {
-  it('answers 429 type requests with retry-after headers once RPM is spent, charging nothing', async () => {
-    emu.configure({ rpm: 2 });
+  it('answers 429 type requests with retry-after headers once RPM is spent, charging the rejected call a request', async () => {
+    // The whole-minute bucket, so that "RPM spent" means both requests of the minute.
+    emu.configure({ rpm: 2, limitWindowMs: 60_000 });
     const first = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: user('a') }).withResponse();
     expect(first.response.headers.get('x-ratelimit-limit-requests')).toBe('2');
     expect(first.response.headers.get('x-ratelimit-remaining-requests')).toBe('1');
@@ -276,15 +277,17 @@ describe('rate limits', () => {
     expect(err.code).toBe('rate_limit_exceeded');
     expect(err.message).toMatch(/Rate limit reached for gpt-4o-mini .* on requests per min \(RPM\): Limit 2, Used 2, Requested 1\. Please try again in \d/);
     const retryMs = Number(err.headers.get('retry-after-ms'));
-    expect(retryMs).toBeGreaterThan(29_000); // one request refills in 30 s at 2/min
-    expect(retryMs).toBeLessThanOrEqual(30_000);
+    // The rejected call took a request (level -1): two refill in 60 s at 2/min.
+    expect(retryMs).toBeGreaterThan(59_000);
+    expect(retryMs).toBeLessThanOrEqual(60_000);
     expect(err.headers.get('retry-after')).toBe(String(Math.ceil(retryMs / 1000)));
     expect(err.headers.get('x-ratelimit-remaining-requests')).toBe('0');
     expect(emu.stats()).toMatchObject({ served: 2, rateLimited: 1, requests: 3 });
   });
 
   it('answers 429 type tokens when prompt + max_tokens exceed the TPM left', async () => {
-    emu.configure({ tpm: 2000 });
+    // The whole-minute bucket: the remaining header then shows the exact charge of the first call.
+    emu.configure({ tpm: 2000, limitWindowMs: 60_000 });
     const messages = user('count me');
     const prompt = countChatPromptTokens('gpt-4o-mini', messages);
     const ok = await client.chat.completions.create({ model: 'gpt-4o-mini', messages, max_tokens: 1500 }).withResponse();
@@ -301,7 +304,8 @@ describe('rate limits', () => {
   });
 
   it('sends x-ratelimit-* headers with Go durations on every answer', async () => {
-    emu.configure({ rpm: 60, tpm: 60_000 });
+    // The whole-minute bucket: remaining 59 of 60 and a reset of about 1 s after one call.
+    emu.configure({ rpm: 60, tpm: 60_000, limitWindowMs: 60_000 });
     const { response } = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: user('hdr'), max_tokens: 100 }).withResponse();
     const h = (n: string) => response.headers.get(n)!;
     expect(h('x-ratelimit-limit-requests')).toBe('60');
@@ -319,6 +323,87 @@ describe('rate limits', () => {
     const err = await rejection(client.chat.completions.create({ model: 'gpt-4o-mini', messages: user('hdr') }));
     expect(err.headers.get('x-ratelimit-limit-requests')).toBe('60');
     expect(parseGoDuration(err.headers.get('x-ratelimit-reset-tokens'))).toBeDefined();
+  });
+});
+
+describe('rate limits enforced over a 1 s window (the default, as OpenAI does)', () => {
+  it('at 600 RPM answers 10 immediate calls and rejects the 11th, with headers of the 1 s bucket', async () => {
+    const e = await startEmulator({ limitWindowMs: 1000 });
+    try {
+      const c = new OpenAI({ apiKey: 'test', baseURL: e.baseUrl, maxRetries: 0 });
+      const burst = () =>
+        Promise.all(
+          Array.from({ length: 11 }, (_, i) =>
+            c.chat.completions
+              .create({ model: 'gpt-4o-mini', messages: user(`w${i}`), max_tokens: 20 })
+              .withResponse()
+              .then(
+                ({ response }) => ({ status: 200, headers: response.headers, err: undefined as any }),
+                (err: any) => ({ status: err.status as number, headers: err.headers as Headers, err }),
+              ),
+          ),
+        );
+      // Warm up unlimited (tokenizer, 11 pooled connections, compiled paths): cold, the 11
+      // calls arrive over ~100 ms, in which the bucket refills a whole request; warm, ~30 ms.
+      await burst();
+      e.configure({ rpm: 600 }); // fresh, full buckets: 10 requests
+      e.resetStats();
+      const answers = await burst();
+      const ok = answers.filter((a) => a.status === 200);
+      const limited = answers.filter((a) => a.status === 429);
+      expect(ok).toHaveLength(10);
+      expect(limited).toHaveLength(1);
+
+      // Per-minute limit reported, remaining and reset of the 10-request bucket (one per 100 ms).
+      const first = ok.map((a) => Number(a.headers.get('x-ratelimit-remaining-requests'))).sort((a, b) => b - a);
+      expect(first[0]).toBe(9);
+      for (const a of ok) expect(a.headers.get('x-ratelimit-limit-requests')).toBe('600');
+      const afterFirst = ok.find((a) => a.headers.get('x-ratelimit-remaining-requests') === '9')!;
+      const reset = parseGoDuration(afterFirst.headers.get('x-ratelimit-reset-requests')!)!;
+      expect(reset).toBeGreaterThan(0);
+      expect(reset).toBeLessThanOrEqual(100);
+
+      const r = limited[0];
+      expect(r.err).toBeInstanceOf(OpenAI.RateLimitError);
+      expect(r.err.type).toBe('requests');
+      expect(r.err.message).toContain('requests per min (RPM): Limit 600');
+      expect(r.headers.get('x-ratelimit-limit-requests')).toBe('600');
+      expect(r.headers.get('x-ratelimit-remaining-requests')).toBe('0');
+      // The rejected call took a request too: the bucket is near -1, so about 1.1 s to full
+      // and about 200 ms until one request is available.
+      const resetAfter = parseGoDuration(r.headers.get('x-ratelimit-reset-requests')!)!;
+      expect(resetAfter).toBeGreaterThan(900);
+      expect(resetAfter).toBeLessThanOrEqual(1100);
+      const retryMs = Number(r.headers.get('retry-after-ms'));
+      expect(retryMs).toBeGreaterThan(0);
+      expect(retryMs).toBeLessThanOrEqual(200);
+      expect(r.headers.get('retry-after')).toBe('1');
+      expect(e.stats()).toMatchObject({ requests: 11, served: 10, rateLimited: 1 });
+
+      // After the advertised wait, a call passes again.
+      await new Promise((res) => setTimeout(res, retryMs + 5));
+      await expect(c.chat.completions.create({ model: 'gpt-4o-mini', messages: user('again'), max_tokens: 20 })).resolves.toBeDefined();
+    } finally {
+      await e.close();
+    }
+  });
+
+  it('is the default, is changed over POST /_emulator/config, and is validated there', async () => {
+    expect(emu.options().limitWindowMs).toBe(1000);
+    const root = emu.baseUrl.replace(/\/v1$/, '');
+    const cfg = await fetch(`${root}/_emulator/config`, { method: 'POST', body: JSON.stringify({ rpm: 120, limitWindowMs: 500 }) });
+    expect(cfg.status).toBe(200);
+    expect(((await cfg.json()) as EmulatorOptions).limitWindowMs).toBe(500);
+    // 120 RPM over 500 ms: a bucket of exactly one request.
+    const { response } = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: user('cfg') }).withResponse();
+    expect(response.headers.get('x-ratelimit-limit-requests')).toBe('120');
+    expect(response.headers.get('x-ratelimit-remaining-requests')).toBe('0');
+    expect(await rejection(client.chat.completions.create({ model: 'gpt-4o-mini', messages: user('cfg') }))).toBeInstanceOf(OpenAI.RateLimitError);
+    expect(emu.stats()).toMatchObject({ served: 1, rateLimited: 1 });
+
+    const bad = await fetch(`${root}/_emulator/config`, { method: 'POST', body: JSON.stringify({ limitWindowMs: 120_000 }) });
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as OpenAIErrorBody).error.message).toContain('limitWindowMs');
   });
 });
 

@@ -70,9 +70,12 @@ describe('realtime pipeline', () => {
 
   it('rides out a 429 storm with no failed item', async () => {
     emu.resetStats();
-    // 400 requests against a 300-RPM account the client was not told about: the first 300
-    // drain the provider's bucket, then 429s until the limiter learns and paces the rest.
-    emu.configure({ rpm: 300 });
+    // 400 requests against a 1,200-RPM account the client was not told about. The emulator
+    // enforces it over its default 1 s window (20 requests), as OpenAI does, so calls sent
+    // before the limiter knows that bucket are answered 429; it learns it from the headers and
+    // paces the rest at 20/s (about 20 s). (With the whole-minute bucket, limitWindowMs 60 s,
+    // the limiter's first-contact probe learns the limit before any 429: no storm at all.)
+    emu.configure({ rpm: 1200 });
     try {
       const { path } = writeChatInput(home, 400, 'storm.jsonl');
       const status = await runToEnd(c, runConfig({ runId: `pstorm-${Date.now()}`, inputPath: path, concurrency: 32 }), taskQueue);
