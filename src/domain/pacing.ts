@@ -86,9 +86,19 @@ export function newPacerState(caps: { rpm?: number; tpm?: number }, now: number)
     cutAt: 0, cutFactor: FACTOR_MAX, pausedUntil: 0, trust: 1, share: 1, floorLvl: 1, cumR: 0, cumT: 0,
     seen1: 0, seen2: 0, seen3: 0, seen4: 0, seen5: 0, seenTok1: 0, seenTok2: 0, seenTok3: 0, seenTok4: 0, seenTok5: 0,
   };
-  s.rLvl = capacityOf(s, 'r');
-  s.tLvl = capacityOf(s, 't');
+  s.rLvl = startLevel(s, 'r');
+  s.tLvl = startLevel(s, 't');
   return s;
+}
+
+/**
+ * Where the mirror starts when a limit becomes known: one call, no stock. Spending even one
+ * second of stock at once empties the provider's bucket, and from empty the arrival jitter of
+ * the next calls is refused (refusals count, so they stay refused); starting smooth loses
+ * nothing but that one second, and a real stock is taken by the rule in observe().
+ */
+function startLevel(s: PacerState, d: Dim): number {
+  return d === 'r' ? Math.min(1, capacityOf(s, d)) : 0;
 }
 
 const cap = (s: PacerState, d: Dim): number => (d === 'r' ? s.rCap : s.tCap);
@@ -234,20 +244,38 @@ export interface ObservedHeaders {
   resetTokensMs?: number;
 }
 
-/** Learns limits and the bucket's capacity from an answer's headers, and corrects the mirror by its remaining. */
-export function observe(s: PacerState, admission: Admission, h: ObservedHeaders, now: number): void {
+/**
+ * Our other calls not answered yet, admitted before and after the answered one. Whether the
+ * provider had counted them in that answer's remaining is unknown: the ones after may have
+ * overtaken it, the ones before may still be on their way.
+ */
+export interface InFlight {
+  requestsBefore: number;
+  tokensBefore: number;
+  requestsAfter: number;
+  tokensAfter: number;
+}
+
+export const NONE_IN_FLIGHT: InFlight = { requestsBefore: 0, tokensBefore: 0, requestsAfter: 0, tokensAfter: 0 };
+
+/**
+ * Learns limits and the bucket's capacity from an answer's headers, and corrects the mirror by
+ * its remaining. Whether the calls admitted after this one and still in flight were counted in
+ * that remaining is unknown: the mirror is lowered only if it is above the provider's stock even
+ * counting them as counted, and raised only if the stock is there even counting them as not.
+ */
+export function observe(s: PacerState, admission: Admission, h: ObservedHeaders, now: number, inFlight: InFlight = NONE_IN_FLIGHT): void {
   refill(s, now, admission.tokens);
-  const dims: [Dim, number | undefined, number | undefined, number | undefined, number][] = [
-    ['r', h.limitRequests, h.remainingRequests, h.resetRequestsMs, s.cumR - admission.cumR],
-    ['t', h.limitTokens, h.remainingTokens, h.resetTokensMs, s.cumT - admission.cumT],
+  const dims: [Dim, number | undefined, number | undefined, number | undefined, number, number, number][] = [
+    ['r', h.limitRequests, h.remainingRequests, h.resetRequestsMs, s.cumR - admission.cumR, inFlight.requestsAfter, inFlight.requestsBefore],
+    ['t', h.limitTokens, h.remainingTokens, h.resetTokensMs, s.cumT - admission.cumT, inFlight.tokensAfter, inFlight.tokensBefore],
   ];
-  for (const [d, limit, remaining, resetMs, admittedSince] of dims) {
-    let fresh = false;
+  for (const [d, limit, remaining, resetMs, admittedSince, after, before] of dims) {
     if (limit !== undefined && limit > 0 && limit !== lim(s, d)) {
-      fresh = limitOf(s, d) === 0;
+      const fresh = limitOf(s, d) === 0;
       if (d === 'r') s.rLim = limit;
       else s.tLim = limit;
-      if (fresh) setLevel(s, d, capacityOf(s, d));
+      if (fresh) setLevel(s, d, startLevel(s, d));
     }
     const L = lim(s, d);
     if (L === 0 || remaining === undefined) continue;
@@ -260,14 +288,18 @@ export function observe(s: PacerState, admission: Admission, h: ObservedHeaders,
       }
     }
     const capacity = capacityOf(s, d);
-    // The provider's stock now: its remaining then, refilled at its own rate since, minus our calls since.
-    const aged = (Math.max(0, now - admission.at) * L) / 60_000 - admittedSince;
-    const stock = Math.min(capacity, remaining + aged);
-    // Newly learned: at most one second of stock, like any start; the rule below may raise it.
-    if (fresh) setLevel(s, d, Math.min(stock, limitOf(s, d) / 60));
-    else if (stock + 1 < level(s, d)) setLevel(s, d, stock + 1); // +1: remaining is rounded down
-    if (s.trust === 1 && stock > level(s, d) && stock >= Math.max(STOCK_MIN * capacity, (2 * limitOf(s, d)) / 60)) {
-      setLevel(s, d, stock);
+    // The provider's stock now, at most: its remaining then, refilled at its own rate since our
+    // call was admitted, less what we admitted after it that it has surely counted by now.
+    const refilled = (Math.max(0, now - admission.at) * L) / 60_000;
+    const atMost = Math.min(capacity, remaining + refilled - (admittedSince - after));
+    if (atMost + 1 < level(s, d)) setLevel(s, d, atMost + 1); // +1: remaining is rounded down
+    // ... and at least: no refill (the call may have waited to arrive), everything after it and
+    // everything before it still on its way charged. A real stock is spent at once, all but one
+    // second of it: that second stays at the provider for the arrival jitter after the burst.
+    const atLeast = Math.min(capacity, remaining - admittedSince - before);
+    const second = limitOf(s, d) / 60;
+    if (s.trust === 1 && atLeast - second > level(s, d) && atLeast >= Math.max(STOCK_MIN * capacity, 2 * second)) {
+      setLevel(s, d, atLeast - second);
     }
   }
 }
@@ -296,7 +328,7 @@ export function setCaps(s: PacerState, caps: { rpm?: number; tpm?: number }, now
     const c = (d === 'r' ? caps.rpm : caps.tpm) ?? 0;
     if (d === 'r') s.rCap = c;
     else s.tCap = c;
-    if (wasUnlimited) setLevel(s, d, capacityOf(s, d));
+    if (wasUnlimited) setLevel(s, d, startLevel(s, d));
     else setLevel(s, d, Math.min(level(s, d), capacityOf(s, d)));
   }
 }

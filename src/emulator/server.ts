@@ -149,13 +149,17 @@ export async function startEmulator(opts: Partial<EmulatorOptions> = {}): Promis
       return answerError(res, prepared.error, t0);
     }
     const admitted = limits.admit(prepared.chargeTokens);
+    // The rate-limit headers describe the buckets as this call left them at admission (as a
+    // provider's gateway sets them), not as they are when the answer leaves after its latency.
+    const atAdmission = { ...limits.headers() };
+    const withLimits = (e: ErrorAnswer): ErrorAnswer => ({ ...e, headers: { ...atAdmission, ...e.headers } });
     if (!admitted.ok) {
       // Every 429 for a rate limit, the never-passable "request too large" included; the
       // rejected call has taken one request from the bucket (limits.ts).
       stats.count('rateLimited');
       return answerError(
         res,
-        rateLimited(prepared.model, admitted.kind, admitted.limit, admitted.used, admitted.requested, admitted.retryAfterMs),
+        withLimits(rateLimited(prepared.model, admitted.kind, admitted.limit, admitted.used, admitted.requested, admitted.retryAfterMs)),
         t0,
       );
     }
@@ -163,23 +167,23 @@ export async function startEmulator(opts: Partial<EmulatorOptions> = {}): Promis
     switch (fault) {
       case 'error500':
         stats.count('serverErrors');
-        return answerError(res, serverError(), t0);
+        return answerError(res, withLimits(serverError()), t0);
       case 'error503':
         stats.count('serverErrors');
-        return answerError(res, overloaded(), t0);
+        return answerError(res, withLimits(overloaded()), t0);
       case 'hang':
         stats.count('hung');
         return hang(res);
       case 'malformed': {
         stats.count('malformed');
         const full = prepared.serve().body;
-        return answer(res, 200, full.slice(0, Math.max(1, Math.floor(full.length / 2))), t0);
+        return answer(res, 200, full.slice(0, Math.max(1, Math.floor(full.length / 2))), t0, atAdmission);
       }
       case 'none': {
         const served = prepared.serve();
         const id = req.headers['x-client-request-id'];
         stats.served(typeof id === 'string' ? id : undefined, served.promptTokens, served.completionTokens);
-        return answer(res, 200, served.body, t0);
+        return answer(res, 200, served.body, t0, atAdmission);
       }
     }
   }

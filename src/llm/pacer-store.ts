@@ -10,6 +10,7 @@ import {
   take,
   viewOf,
   type Admission,
+  type InFlight,
   type ObservedHeaders,
   type PacerState,
   type PacerView,
@@ -53,7 +54,7 @@ export interface ConcurrencyQuestion {
 
 export interface PacerStore {
   take(req: TakeRequest): Promise<TakeResult>;
-  observe(admission: Admission, headers: ObservedHeaders): Promise<void>;
+  observe(admission: Admission, headers: ObservedHeaders, inFlight?: InFlight): Promise<void>;
   rateLimited(pauseMs: number): Promise<void>;
   setCaps(caps: Caps): Promise<void>;
   /** The configured caps, as last set. */
@@ -80,8 +81,8 @@ export class LocalPacerStore implements PacerStore {
     return Promise.resolve(take(this.state, req, this.clock.now()));
   }
 
-  observe(admission: Admission, headers: ObservedHeaders): Promise<void> {
-    observe(this.state, admission, headers, this.clock.now());
+  observe(admission: Admission, headers: ObservedHeaders, inFlight?: InFlight): Promise<void> {
+    observe(this.state, admission, headers, this.clock.now(), inFlight);
     return Promise.resolve();
   }
 

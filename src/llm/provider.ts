@@ -162,7 +162,10 @@ export class ProviderClient {
         admission = await limiter.acquire(req.chargeTokens, { priority: req.priority ?? DEFAULT_PRIORITY, signal: waitSignal });
       });
       if (!acquired || !admission) return { kind: 'interrupted', attempts };
-      if (stopped()) return { kind: 'interrupted', attempts };
+      if (stopped()) {
+        limiter.observe(admission, {}); // admitted but never sent: nothing to learn, nothing in flight
+        return { kind: 'interrupted', attempts };
+      }
       attempts++;
       const sentAt = performance.now();
       try {
@@ -176,9 +179,9 @@ export class ProviderClient {
         if (requestId) ok.requestId = requestId;
         return ok;
       } catch (e) {
-        if (e instanceof APIUserAbortError || signal?.aborted) throw signal?.reason ?? e;
         // Every attempt reports back, answered or not (a first-contact probe waits for it).
         limiter.observe(admission, e instanceof APIError && e.headers ? parseRateLimitHeaders((h) => e.headers!.get(h)) : {});
+        if (e instanceof APIUserAbortError || signal?.aborted) throw signal?.reason ?? e;
         const c = classify(e);
         if (c.retry === 'backoff') {
           // A provider failure: once the provider counts as down the item waits for the circuit, not its own retries.

@@ -14,7 +14,7 @@
 // latency and token charge (moving averages).
 
 import { parseGoDuration } from '../domain/go-duration.ts';
-import { DEFAULT_PRIORITY, PRIORITIES, type Admission, type PacerView } from '../domain/pacing.ts';
+import { DEFAULT_PRIORITY, PRIORITIES, type Admission, type InFlight, type PacerView } from '../domain/pacing.ts';
 import { LocalPacerStore, systemClock, type Caps, type Clock, type PacerStore } from './pacer-store.ts';
 
 export { systemClock, type Clock } from './pacer-store.ts';
@@ -65,6 +65,10 @@ export class RateLimiter {
   /** First contact: with no limit known yet, one call goes alone to learn them from its answer. */
   private probing = true;
   private probeInFlight = false;
+  /** Admitted calls not answered yet (observe() sees what was admitted after the one it hears of). */
+  private readonly inFlight = new Set<Admission>();
+  /** The latest-admitted call whose answer was heard. */
+  private newestHeard = 0;
 
   constructor(limits: RateLimits | PacerStore = {}, clock: Clock = systemClock) {
     this.clock = clock;
@@ -110,6 +114,7 @@ export class RateLimiter {
 
   /** An answer came back: learn from its headers and how long it took. */
   observe(admission: Admission, headers: RateLimitHeaders, latencyMs?: number): void {
+    this.inFlight.delete(admission);
     const wasProbe = this.probeInFlight;
     this.probeInFlight = false;
     const learned = latencyMs !== undefined || Object.keys(headers).length > 0;
@@ -120,7 +125,25 @@ export class RateLimiter {
       this.latencyMs = this.latencyMs === undefined ? latencyMs : this.latencyMs + EWMA * (latencyMs - this.latencyMs);
     }
     if (Object.keys(headers).length === 0) return;
-    void this.store.observe(admission, headers).then(() => this.pump());
+    // An answer older than one already heard of says less: calls admitted after it overtook it,
+    // and which of them its remaining counts is unknown. Its limits still count.
+    if (admission.cumR < this.newestHeard) {
+      const { limitRequests, limitTokens } = headers;
+      if (limitRequests !== undefined || limitTokens !== undefined) void this.store.observe(admission, { limitRequests, limitTokens });
+      return;
+    }
+    this.newestHeard = admission.cumR;
+    const inFlight: InFlight = { requestsBefore: 0, tokensBefore: 0, requestsAfter: 0, tokensAfter: 0 };
+    for (const a of this.inFlight) {
+      if (a.cumR > admission.cumR) {
+        inFlight.requestsAfter++;
+        inFlight.tokensAfter += a.tokens;
+      } else {
+        inFlight.requestsBefore++;
+        inFlight.tokensBefore += a.tokens;
+      }
+    }
+    void this.store.observe(admission, headers, inFlight).then(() => this.pump());
   }
 
   /** A 429 seen by any caller: the pacing slows down and everyone waits `pauseMs`. */
@@ -183,7 +206,9 @@ export class RateLimiter {
           queue.splice(i, 1);
           this.waiting--;
           head.cleanup();
-          head.resolve({ at: r.at, cumR: r.cumR, cumT: r.cumT, tokens: head.tokens });
+          const admission: Admission = { at: r.at, cumR: r.cumR, cumT: r.cumT, tokens: head.tokens };
+          this.inFlight.add(admission);
+          head.resolve(admission);
           if (this.probing) this.probeInFlight = true;
         } // else: aborted while asking; its admission goes unused
         admitted = true;

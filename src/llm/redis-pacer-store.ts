@@ -13,7 +13,7 @@ import { readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import type { Redis, Result } from 'ioredis';
 import * as pacing from '../domain/pacing.ts';
-import type { Admission, ObservedHeaders, PacerView, TakeRequest, TakeResult } from '../domain/pacing.ts';
+import type { Admission, InFlight, ObservedHeaders, PacerView, TakeRequest, TakeResult } from '../domain/pacing.ts';
 import { LocalPacerStore, systemClock, type Caps, type Clock, type ConcurrencyQuestion, type PacerStore } from './pacer-store.ts';
 
 const SCRIPT = readFileSync(new URL('./redis-pacer.lua', import.meta.url), 'utf8');
@@ -131,8 +131,8 @@ export class RedisPacerStore implements PacerStore {
     return r.ok ? { ok: true, cumR: r.cumR!, cumT: r.cumT!, at: r.at! } : { ok: false, waitMs: r.waitMs! };
   }
 
-  async observe(admission: Admission, headers: ObservedHeaders): Promise<void> {
-    if (await this.run('observe', { admission, headers })) return;
+  async observe(admission: Admission, headers: ObservedHeaders, inFlight?: InFlight): Promise<void> {
+    if (await this.run('observe', { admission, headers, inFlight })) return;
     // Alone: learn limits only; the admission's counters belong to the shared state.
     const { limitRequests, limitTokens } = headers;
     await this.shadow.observe(admission, { limitRequests, limitTokens });

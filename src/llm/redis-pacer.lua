@@ -77,6 +77,11 @@ local function refill(t, floorCharge)
   s.at = t
 end
 
+local function startLevel(d)
+  if d == 'r' then return math.min(1, capacityOf(d)) end
+  return 0
+end
+
 local function dimWaitMs(d, amount, t)
   local L = limitOf(d)
   if L == 0 then return 0 end
@@ -100,8 +105,8 @@ local function init()
   s = { rCap = a.caps.rpm or 0, tCap = a.caps.tpm or 0, rLim = 0, tLim = 0, rK = 0, tK = 0, rLvl = 0, tLvl = 0, at = now,
     cutAt = 0, cutFactor = C.FACTOR_MAX, pausedUntil = 0, trust = 1, share = 1, floorLvl = 1, cumR = 0, cumT = 0,
     seen1 = 0, seen2 = 0, seen3 = 0, seen4 = 0, seen5 = 0, seenTok1 = 0, seenTok2 = 0, seenTok3 = 0, seenTok4 = 0, seenTok5 = 0 }
-  s.rLvl = capacityOf('r')
-  s.tLvl = capacityOf('t')
+  s.rLvl = startLevel('r')
+  s.tLvl = startLevel('t')
 end
 
 local function setCaps(caps)
@@ -110,7 +115,7 @@ local function setCaps(caps)
     local wasUnlimited = limitOf(d) == 0
     local c = (d == 'r' and caps.rpm or caps.tpm) or 0
     if d == 'r' then s.rCap = c else s.tCap = c end
-    if wasUnlimited then setLevel(d, capacityOf(d)) else setLevel(d, math.min(level(d), capacityOf(d))) end
+    if wasUnlimited then setLevel(d, startLevel(d)) else setLevel(d, math.min(level(d), capacityOf(d))) end
   end
 end
 
@@ -142,19 +147,18 @@ local function take(tokens, priority)
   return { ok = true, cumR = s.cumR, cumT = s.cumT, at = now }
 end
 
-local function observe(ad, h)
+local function observe(ad, h, f)
   refill(now, ad.tokens)
   local dims = {
-    { 'r', h.limitRequests, h.remainingRequests, h.resetRequestsMs, s.cumR - ad.cumR },
-    { 't', h.limitTokens, h.remainingTokens, h.resetTokensMs, s.cumT - ad.cumT },
+    { 'r', h.limitRequests, h.remainingRequests, h.resetRequestsMs, s.cumR - ad.cumR, f.requestsAfter, f.requestsBefore },
+    { 't', h.limitTokens, h.remainingTokens, h.resetTokensMs, s.cumT - ad.cumT, f.tokensAfter, f.tokensBefore },
   }
   for _, x in ipairs(dims) do
-    local d, limit, remaining, resetMs, admittedSince = x[1], x[2], x[3], x[4], x[5]
-    local fresh = false
+    local d, limit, remaining, resetMs, admittedSince, after, before = x[1], x[2], x[3], x[4], x[5], x[6], x[7]
     if limit ~= nil and limit > 0 and limit ~= lim(d) then
-      fresh = limitOf(d) == 0
+      local fresh = limitOf(d) == 0
       if d == 'r' then s.rLim = limit else s.tLim = limit end
-      if fresh then setLevel(d, capacityOf(d)) end
+      if fresh then setLevel(d, startLevel(d)) end
     end
     local L = lim(d)
     if L ~= 0 and remaining ~= nil then
@@ -163,15 +167,13 @@ local function observe(ad, h)
         if k > 0 then if d == 'r' then s.rK = k else s.tK = k end end
       end
       local capacity = capacityOf(d)
-      local aged = math.max(0, now - ad.at) * L / 60000 - admittedSince
-      local stock = math.min(capacity, remaining + aged)
-      if fresh then
-        setLevel(d, math.min(stock, limitOf(d) / 60))
-      elseif stock + 1 < level(d) then
-        setLevel(d, stock + 1)
-      end
-      if s.trust == 1 and stock > level(d) and stock >= math.max(C.STOCK_MIN * capacity, 2 * limitOf(d) / 60) then
-        setLevel(d, stock)
+      local refilled = math.max(0, now - ad.at) * L / 60000
+      local atMost = math.min(capacity, remaining + refilled - (admittedSince - after))
+      if atMost + 1 < level(d) then setLevel(d, atMost + 1) end
+      local atLeast = math.min(capacity, remaining - admittedSince - before)
+      local second = limitOf(d) / 60
+      if s.trust == 1 and atLeast - second > level(d) and atLeast >= math.max(C.STOCK_MIN * capacity, 2 * second) then
+        setLevel(d, atLeast - second)
       end
     end
   end
@@ -197,7 +199,7 @@ local result = { now = now }
 if a.op == 'take' then
   result = take(a.tokens, a.priority)
 elseif a.op == 'observe' then
-  observe(a.admission, a.headers)
+  observe(a.admission, a.headers, a.inFlight or { requestsBefore = 0, tokensBefore = 0, requestsAfter = 0, tokensAfter = 0 })
 elseif a.op == 'limited' then
   rateLimited(a.pauseMs)
 elseif a.op == 'caps' then

@@ -112,17 +112,17 @@ describe('pacing against a quantized provider', () => {
     // a one-minute bucket of 3,000 with 600 left (someone else spends the account): learned, no burst
     observe(s, first, { limitRequests: 3000, remainingRequests: 600, resetRequestsMs: 48_000 }, now + 100);
     expect(capacityOf(s, 'r')).toBe(3000);
-    expect(s.rLvl).toBe(50); // one second of the limit, not the 605 in stock
-    // we admit 40 calls; an answer to the first says 500 remain: 500 + 10 refilled − 39 after it → lowered? no, 471 > 10
-    for (let i = 0; i < 40; i++) expect(take(s, { tokens: 0, priority: 3 }, now + 200)).toMatchObject({ ok: true });
-    expect(s.rLvl).toBeCloseTo(10 + 4.925, 1);
-    // the provider says only 2 remain as of the first of them: 2 + 5 refilled − 39 since → the mirror drops into debt
-    observe(s, { at: now + 200, cumR: 1, cumT: 0, tokens: 0 }, { limitRequests: 3000, remainingRequests: 2, resetRequestsMs: 59_960 }, now + 300);
-    expect(s.rLvl).toBeCloseTo(2 + 5 - 39 + 1, 0);
-    // a fresh, full bucket: the stock is spent at once
+    expect(s.rLvl).toBe(1); // a smooth start, not the 605 in stock (below half the bucket)
+    // two seconds later the mirror has refilled 98.5 calls; we admit 90 of them
+    for (let i = 0; i < 90; i++) expect(take(s, { tokens: 0, priority: 3 }, now + 2_100)).toMatchObject({ ok: true });
+    expect(s.rLvl).toBeCloseTo(1 + 98.5 - 90, 6);
+    // the provider says only 2 remained when the first of them arrived: 2 + 5 refilled since − 89 after it → the mirror drops into debt
+    observe(s, { at: now + 2_100, cumR: 1, cumT: 0, tokens: 0 }, { limitRequests: 3000, remainingRequests: 2, resetRequestsMs: 59_960 }, now + 2_200);
+    expect(s.rLvl).toBeCloseTo(2 + 5 - 89 + 1, 6);
+    // a fresh, full bucket: the stock is spent at once, all but one second of it
     const t = newPacerState({}, now);
     observe(t, first, { limitRequests: 3000, remainingRequests: 2999, resetRequestsMs: 20 }, now + 100);
-    expect(t.rLvl).toBe(3000); // 2999 + 5 refilled, capped at the bucket
+    expect(t.rLvl).toBe(2999 - 50); // what remained (no refill assumed for a burst), less one second
     expect(desiredConcurrency(t, { latencyMs: 100, chargeTokens: 0, min: 4, max: 256 }, now + 100)).toBe(256);
   });
 

@@ -23,20 +23,20 @@ function hammer(limiter: RateLimiter, clock: FakeClock, n: number, tokens: numbe
 }
 
 describe('RateLimiter', () => {
-  it('starts with one second of capacity, then holds the paced rate (rpm 600 → 10/s × 0.985)', async () => {
+  it('starts smooth (one call, no burst), then holds the paced rate (rpm 600 → 10/s × 0.985)', async () => {
     const clock = new FakeClock();
     const limiter = new RateLimiter({ rpm: 600 }, clock);
     const stop = new AbortController();
     const t0 = clock.now();
     const admitted = hammer(limiter, clock, 50, 1, stop.signal);
     await flush();
-    expect(admitted.length).toBe(10); // one second's worth, not a minute's burst
+    expect(admitted.length).toBe(1); // not even a second's burst: see startLevel in src/domain/pacing.ts
     await clock.advance(3 * 60_000);
     stop.abort();
     const total = admitted.filter((t) => t <= t0 + 180_000).length;
-    expect(total).toBeGreaterThanOrEqual(Math.floor(10 + 1800 * FACTOR_MAX) - 1);
-    expect(total).toBeLessThanOrEqual(1811);
-    // and evenly: every simulated second after the first sees ~10
+    expect(total).toBeGreaterThanOrEqual(Math.floor(1800 * FACTOR_MAX));
+    expect(total).toBeLessThanOrEqual(1801);
+    // and evenly: every simulated second sees ~10
     const inSecond = admitted.filter((t) => t > t0 + 90_000 && t <= t0 + 91_000).length;
     expect(inSecond).toBeGreaterThanOrEqual(9);
     expect(inSecond).toBeLessThanOrEqual(11);
@@ -57,7 +57,9 @@ describe('RateLimiter', () => {
   it('serves waiters of one priority in FIFO order even when a later one would fit', async () => {
     const clock = new FakeClock();
     const limiter = new RateLimiter({ tpm: 6_000 }, clock); // one second: 100 tokens, refilled at 98.5/s
-    await limiter.acquire(100);
+    const first = limiter.acquire(100);
+    await clock.advance(1016);
+    await first;
     const order: string[] = [];
     const big = limiter.acquire(90).then(() => order.push('big'));
     const small = limiter.acquire(10).then(() => order.push('small'));
@@ -147,14 +149,19 @@ describe('RateLimiter', () => {
     const s = limiter.snapshot();
     expect(s.rpm).toBe(100); // the cap binds
     expect(s.tpm).toBe(120_000);
-    expect(s.tokensAvailable).toBeCloseTo(2_000, -1); // one second of it, not the 119,000 in stock
+    expect(s.tokensAvailable).toBeLessThan(100); // a smooth start, not the 119,000 in stock
   });
 
   it('admits a request larger than the token capacity once the bucket is full, leaving debt', async () => {
     const clock = new FakeClock();
     const limiter = new RateLimiter({ tpm: 1_200 }, clock); // one second: 20 tokens
-    await limiter.acquire(5_000); // the bucket is full at the start
-    expect(limiter.snapshot().tokensAvailable).toBeCloseTo(20 - 5_000, 6);
+    let big = false;
+    void limiter.acquire(5_000).then(() => (big = true));
+    await clock.advance(1_000);
+    expect(big).toBe(false); // the bucket starts empty and fills in 20 / 19.7 per s
+    await clock.advance(100);
+    expect(big).toBe(true);
+    expect(limiter.snapshot().tokensAvailable).toBeLessThan(20 - 5_000 + 2); // in debt by the oversize call
     let admitted = false;
     void limiter.acquire(10).then(() => (admitted = true));
     await clock.advance(240_000);
