@@ -58,6 +58,7 @@ describe('one worker against a quantized provider', () => {
     const { first, last } = meter.span();
     // steady: after Little's law has sized the window (one probe, then a few answers), until the tail
     const rate = meter.perMinute(first + 6000, last - 500, 'served');
+    console.log(`600 RPM per 1 s, 2 s latency: ${(rate / 6).toFixed(1)}% of the limit, ${(100 * meter.refusedShare()).toFixed(2)}% refused`);
     expect(rate / 600).toBeGreaterThanOrEqual(0.97);
     expect(rate / 600).toBeLessThanOrEqual(1.01);
     expect(meter.refusedShare()).toBeLessThan(0.005);
@@ -70,6 +71,7 @@ describe('one worker against a quantized provider', () => {
     const { first, last } = meter.span();
     const tokens = meter.perMinute(first + 3000, last - 500, 'charged');
     const requests = meter.perMinute(first + 3000, last - 500, 'served');
+    console.log(`3,000 RPM / 400k TPM per 1 s, 50 ms: ${((100 * tokens) / 400_000).toFixed(1)}% of TPM, ${(100 * meter.refusedShare()).toFixed(2)}% refused`);
     expect(requests).toBeLessThan(3000 * 0.9); // tokens bind, not requests
     expect(tokens / 400_000).toBeGreaterThanOrEqual(0.97);
     expect(meter.refusedShare()).toBeLessThan(0.005);
@@ -83,9 +85,10 @@ describe('one worker against a quantized provider', () => {
     const end = meter.samples[meter.samples.length - 1];
     // ideal: the full bucket at once, the rest at the refill rate of the binding limit
     const idealMs = Math.max(((end.charged - 400_000) / 400_000) * 60_000, ((items - 3000) / 3000) * 60_000);
+    const tokens = meter.perMinute(last - 0.6 * idealMs, last - 500, 'charged');
+    console.log(`fresh 60 s bucket: ${((last - first) / 1000).toFixed(1)} s first→last call, ideal ${(idealMs / 1000).toFixed(1)} s (${((last - first) / idealMs).toFixed(2)}×), refill ${((100 * tokens) / 400_000).toFixed(1)}% of TPM, ${(100 * meter.refusedShare()).toFixed(2)}% refused`);
     expect(last - first).toBeLessThanOrEqual(1.3 * idealMs);
     // and once the burst is spent, the refill is used: ≥ 97% of the token limit
-    const tokens = meter.perMinute(last - 0.6 * idealMs, last - 500, 'charged');
     expect(tokens / 400_000).toBeGreaterThanOrEqual(0.97);
     expect(meter.refusedShare()).toBeLessThan(0.005);
   });
@@ -124,6 +127,7 @@ describe('three workers sharing one account through Redis', () => {
     expect(together / 600).toBeGreaterThanOrEqual(0.95);
     expect(together / 600).toBeLessThanOrEqual(1.01); // one budget, not three
     const afterKill = meter.perMinute(killedAt + 10_000, last - 500, 'served');
+    console.log(`three workers, 600 RPM per 1 s: ${(together / 6).toFixed(1)}% together, ${(afterKill / 6).toFixed(1)}% from 10 s after the SIGKILL, ${(100 * meter.refusedShare()).toFixed(2)}% refused, ${emu.stats().duplicateCalls} duplicate calls`);
     expect(afterKill / 600).toBeGreaterThanOrEqual(0.95);
     expect(meter.refusedShare()).toBeLessThan(0.005);
     // duplicates only from the killed worker's calls in flight (at 10/s × 0.1 s, a handful)
@@ -150,6 +154,7 @@ describe('priorities across runs', () => {
       const from = Math.min(...urgentAt);
       const to = Math.max(...urgentAt);
       const bulkDuring = log.filter((r) => r.id?.startsWith('bulk-') && r.at >= from && r.at <= to).length;
+      console.log(`priorities: the priority-1 run had ${((100 * urgentAt.length) / (urgentAt.length + bulkDuring)).toFixed(1)}% of the calls while it ran (${bulkDuring} priority-5 calls)`);
       expect(urgentAt.length / (urgentAt.length + bulkDuring)).toBeGreaterThanOrEqual(0.85);
       expect(bulkDuring).toBeGreaterThan(0); // the floor share
     } finally {
