@@ -1,5 +1,6 @@
 // `llm-batch worker`: one worker, connected through the standard TEMPORAL_* environment
-// (and config profiles), calling OPENAI_BASE_URL or OpenAI with OPENAI_API_KEY.
+// (and config profiles), calling OPENAI_BASE_URL or OpenAI with OPENAI_API_KEY, pacing
+// alone or, with LLM_BATCH_REDIS_URL, with every other worker.
 import type { Command } from 'commander';
 import { createWorker } from '../worker.ts';
 import { dataDir, providerEnv } from '../settings.ts';
@@ -8,7 +9,10 @@ import { connectionConfig } from '../temporal-config.ts';
 export function registerWorkerCommand(program: Command): void {
   program
     .command('worker')
-    .description('run a worker: Temporal from TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE (or a profile), provider from OPENAI_API_KEY / OPENAI_BASE_URL')
+    .description(
+      'run a worker: Temporal from TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE (or a profile), provider from OPENAI_API_KEY / OPENAI_BASE_URL; ' +
+        'with LLM_BATCH_REDIS_URL, every worker paces each account and model from one shared budget in that Redis',
+    )
     .action(async () => {
       const target = connectionConfig();
       const provider = providerEnv();

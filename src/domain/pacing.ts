@@ -13,13 +13,19 @@
 //   FACTOR_MAX (just under the nominal limit, so arrival jitter finds room), is cut by
 //   FACTOR_CUT on a 429 (at most once per CUT_COOLDOWN_MS: one storm is one signal), and
 //   climbs back by FACTOR_RECOVERY per second without one.
-// - A BURST ONLY WHEN IT IS REALLY THERE: each answer's x-ratelimit-remaining, aged by the
-//   provider's refill since the call was admitted and minus everything admitted after it,
-//   estimates the provider's stock now. Above STOCK_MIN of the bucket the mirror rises to
-//   it (a fresh account spends its full bucket at once); below, it only ever lowers the
-//   mirror (someone else is spending the account). A 429 while spending such stock means
-//   the headers overstate the burst: stock is not trusted again and capacity falls back
-//   to one second.
+// - A SMOOTH START: a limit newly known starts the mirror at one call, not a second's
+//   burst. From an emptied provider bucket the arrival jitter of the next calls is refused,
+//   and refusals count against the bucket, so they would stay refused.
+// - A BURST ONLY WHEN IT IS REALLY THERE: each answer's x-ratelimit-remaining bounds the
+//   provider's stock now. At least: remaining less every call admitted after it and every
+//   earlier one still on its way. At most: remaining refilled since, less the later calls
+//   already answered. Above STOCK_MIN of the bucket (and two seconds of the limit) the
+//   mirror rises to the lower bound less one second, which stays at the provider for the
+//   jitter after the burst: a fresh account spends its full bucket at once. Above the upper
+//   bound the mirror is lowered (someone else spends the account). Answers older than one
+//   already heard are ignored: calls admitted after them overtook them. A 429 while the
+//   mirror held such stock means the headers overstate the burst: stock is not trusted
+//   again and capacity falls back to one second.
 // - PRIORITIES, 1 (most urgent) to 5: a caller that finds a more urgent one waiting may
 //   only use the floor, a bucket refilling at FLOOR_SHARE of the paced rate; the more
 //   urgent caller leaves one call's room for it when the floor is ready. Waiting is

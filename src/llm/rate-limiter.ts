@@ -67,8 +67,8 @@ export class RateLimiter {
   private probeInFlight = false;
   /** Admitted calls not answered yet (observe() sees what was admitted after the one it hears of). */
   private readonly inFlight = new Set<Admission>();
-  /** The latest-admitted call whose answer was heard. */
-  private newestHeard = 0;
+  /** When the latest-admitted call whose answer was heard was admitted (the store's clock). */
+  private newestHeardAt = 0;
 
   constructor(limits: RateLimits | PacerStore = {}, clock: Clock = systemClock) {
     this.clock = clock;
@@ -117,9 +117,10 @@ export class RateLimiter {
     this.inFlight.delete(admission);
     const wasProbe = this.probeInFlight;
     this.probeInFlight = false;
-    const learned = latencyMs !== undefined || Object.keys(headers).length > 0;
-    if (learned) this.answered = true;
-    if (learned) this.probing = false;
+    if (latencyMs !== undefined || Object.keys(headers).length > 0) {
+      this.answered = true;
+      this.probing = false;
+    }
     if (wasProbe) this.pump();
     if (latencyMs !== undefined && latencyMs >= 0) {
       this.latencyMs = this.latencyMs === undefined ? latencyMs : this.latencyMs + EWMA * (latencyMs - this.latencyMs);
@@ -127,12 +128,13 @@ export class RateLimiter {
     if (Object.keys(headers).length === 0) return;
     // An answer older than one already heard of says less: calls admitted after it overtook it,
     // and which of them its remaining counts is unknown. Its limits still count.
-    if (admission.cumR < this.newestHeard) {
+    // (By admission time, not count: a shared state that expired restarts its counts.)
+    if (admission.at < this.newestHeardAt) {
       const { limitRequests, limitTokens } = headers;
       if (limitRequests !== undefined || limitTokens !== undefined) void this.store.observe(admission, { limitRequests, limitTokens });
       return;
     }
-    this.newestHeard = admission.cumR;
+    this.newestHeardAt = admission.at;
     const inFlight: InFlight = { requestsBefore: 0, tokensBefore: 0, requestsAfter: 0, tokensAfter: 0 };
     for (const a of this.inFlight) {
       if (a.cumR > admission.cumR) {
