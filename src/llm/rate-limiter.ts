@@ -14,20 +14,14 @@
 // latency and token charge (moving averages).
 
 import { parseGoDuration } from '../domain/go-duration.ts';
-import { DEFAULT_PRIORITY, PRIORITIES, type Admission, type InFlight, type PacerView } from '../domain/pacing.ts';
+import { DEFAULT_PRIORITY, PRIORITIES, type Admission, type InFlight, type ObservedHeaders, type PacerView } from '../domain/pacing.ts';
 import { LocalPacerStore, systemClock, type Caps, type Clock, type PacerStore } from './pacer-store.ts';
 
 export { systemClock, type Clock } from './pacer-store.ts';
 export type RateLimits = Caps;
 
-export interface RateLimitHeaders {
-  limitRequests?: number;
-  limitTokens?: number;
-  remainingRequests?: number;
-  remainingTokens?: number;
-  resetRequestsMs?: number;
-  resetTokensMs?: number;
-}
+/** OpenAI's x-ratelimit-* headers, parsed. */
+export type RateLimitHeaders = ObservedHeaders;
 
 export interface RateLimiterSnapshot extends PacerView {
   waiting: number;

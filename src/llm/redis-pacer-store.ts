@@ -20,7 +20,8 @@ const SCRIPT = readFileSync(new URL('./redis-pacer.lua', import.meta.url), 'utf8
 /** How long a cut-off worker paces alone before it asks Redis again. */
 const RETRY_MS = 5000;
 
-const CONSTANTS = {
+/** The rules' constants, handed to the script with every call (one source: src/domain/pacing.ts). */
+export const PACER_CONSTANTS = {
   FACTOR_MAX: pacing.FACTOR_MAX,
   FACTOR_MIN: pacing.FACTOR_MIN,
   FACTOR_CUT: pacing.FACTOR_CUT,
@@ -94,7 +95,7 @@ export class RedisPacerStore implements PacerStore {
   private async run(op: string, args: Record<string, unknown> = {}): Promise<ScriptResult | undefined> {
     if (this.cutOff) return undefined;
     try {
-      const payload = JSON.stringify({ op, c: CONSTANTS, caps: this.caps, worker: this.workerId, now: this.o.now?.(), ...args });
+      const payload = JSON.stringify({ op, c: PACER_CONSTANTS, caps: this.caps, worker: this.workerId, now: this.o.now?.(), ...args });
       const r = JSON.parse(await this.o.redis.llmBatchPacer(this.stateKey, this.workersKey, payload)) as ScriptResult;
       if (this.cutOffUntil !== 0) {
         this.cutOffUntil = 0;

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { Redis } from 'ioredis';
 import * as pacing from '../../src/domain/pacing.ts';
-import { definePacerScript, RedisPacerStore } from '../../src/llm/redis-pacer-store.ts';
+import { definePacerScript, PACER_CONSTANTS, RedisPacerStore } from '../../src/llm/redis-pacer-store.ts';
 import { RateLimiter } from '../../src/llm/rate-limiter.ts';
 import { startRedisServer } from '../../src/dev/redis-server.ts';
 import { rngFromSeed } from '../../src/emulator/random.ts';
@@ -17,18 +17,7 @@ beforeAll(() => {
 });
 afterAll(() => redis.disconnect());
 
-const CONSTANTS = {
-  FACTOR_MAX: pacing.FACTOR_MAX,
-  FACTOR_MIN: pacing.FACTOR_MIN,
-  FACTOR_CUT: pacing.FACTOR_CUT,
-  FACTOR_RECOVERY: pacing.FACTOR_RECOVERY,
-  CUT_COOLDOWN_MS: pacing.CUT_COOLDOWN_MS,
-  STOCK_MIN: pacing.STOCK_MIN,
-  FLOOR_SHARE: pacing.FLOOR_SHARE,
-  SEEN_GRACE_MS: pacing.SEEN_GRACE_MS,
-  STATE_TTL_MS: 60_000,
-  WORKER_TTL_MS: 30_000,
-};
+const CONSTANTS = { ...PACER_CONSTANTS, STATE_TTL_MS: 60_000 };
 
 async function script(key: string, op: string, now: number, caps: object, args: object = {}) {
   const out = await redis.llmBatchPacer(`t:${key}`, `t:${key}:w`, JSON.stringify({ op, now, caps, c: CONSTANTS, worker: 'w1', ...args }));
