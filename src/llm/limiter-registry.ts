@@ -41,8 +41,4 @@ export class LimiterRegistry {
     for (const l of this.limiters.values()) n = Math.max(n, l.desiredConcurrency(Math.min(max, AUTO_CONCURRENCY_MIN), max));
     return n;
   }
-
-  async close(): Promise<void> {
-    await Promise.all([...this.limiters.values()].map((l) => l.store.close()));
-  }
 }

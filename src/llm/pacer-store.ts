@@ -62,7 +62,6 @@ export interface PacerStore {
   /** Answered from this process's own view (no I/O): it sizes the concurrency gate. */
   desiredConcurrency(q: ConcurrencyQuestion): number;
   view(): PacerView;
-  close(): Promise<void>;
 }
 
 /** The pacing state in this process. */
@@ -103,9 +102,5 @@ export class LocalPacerStore implements PacerStore {
 
   view(): PacerView {
     return viewOf(this.state, this.clock.now());
-  }
-
-  close(): Promise<void> {
-    return Promise.resolve();
   }
 }

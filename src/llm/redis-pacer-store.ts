@@ -160,8 +160,4 @@ export class RedisPacerStore implements PacerStore {
   async sharedState(): Promise<pacing.PacerState | undefined> {
     return (await this.run('state'))?.state;
   }
-
-  close(): Promise<void> {
-    return Promise.resolve(); // the Redis connection belongs to whoever created it
-  }
 }
