@@ -1,6 +1,7 @@
 // The system of record for every item of every run (DESIGN invariant 2). Every write
-// is an idempotent upsert keyed by (run id, custom_id); the interface is async so a
-// PostgreSQL implementation can stand behind it unchanged.
+// is an idempotent upsert keyed by (run id, custom_id); the interface is async so the
+// PostgreSQL store (postgres.ts) stands behind it unchanged. Both stores pass one suite,
+// test/support/item-store-suite.ts.
 import type { ItemTotals, Route, TokenTotals } from '../domain/run-types.ts';
 import type { PartPlan, PlanLimits } from '../domain/batch-plan.ts';
 
@@ -166,7 +167,7 @@ export interface ItemStore {
   /** Records retryable failures: the items stay pending, with the error and attempts kept. */
   recordRetries(runId: string, retries: ItemRetry[]): Promise<void>;
   batchRecord(runId: string, key: string): Promise<BatchRecord | undefined>;
-  /** Creates or updates a submission's record (fields given replace the stored ones). */
+  /** Creates or replaces a submission's record, whole: a field left out is cleared (callers save the record they read, changed). */
   saveBatchRecord(runId: string, record: BatchRecord): Promise<void>;
   /** Forgets a run's items, so a run id can be staged afresh. */
   deleteRun(runId: string): Promise<void>;

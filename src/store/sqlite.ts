@@ -1,12 +1,14 @@
 // The embedded item store: one SQLite file in the data dir, through Node's built-in
 // node:sqlite (no native build). WAL mode lets the CLI read while a worker writes.
-// The SQL sticks to what PostgreSQL also accepts (ON CONFLICT upserts, no SQLite-only types).
+// The SQL sticks to what PostgreSQL also accepts (ON CONFLICT upserts, no SQLite-only types);
+// selections and totals are the very SQL the PostgreSQL store runs (selection-sql.ts).
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { batchInputLine } from '../domain/batch-format.ts';
 import { PartPlanner, type PartPlan, type PlanLimits } from '../domain/batch-plan.ts';
 import { isPart, isSample, type BatchRecord, type ItemResult, type ItemRetry, type PendingRequest, type ItemSelection, type ItemStore, type ItemTotals, type MeasuredItem, type NewItem, type PendingEstimate, type PendingItem, type StageOutcome, type StoredItem } from './item-store.ts';
+import { selectionSql, STORED_ITEM_COLUMNS, TOTALS_COLUMNS } from './selection-sql.ts';
+import { num, stagedFields, toBatchRecord, toMeasuredItem, toPendingItem, toPendingRequest, toStoredItem, toTotals, type Row } from './rows.ts';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS items (
@@ -56,25 +58,6 @@ const ADDED_COLUMNS: [string, string][] = [
   ['line_bytes', 'INTEGER NOT NULL DEFAULT 0'],
 ];
 
-type Row = Record<string, unknown>;
-
-// A seeded pseudo-random order of a run's items: h = (seq+1)·seed mod p, then h² mod p
-// (p = 2^31−1, so the square fits a 64-bit integer). The same seed picks the same sample
-// on every call, so a retried activity sees the same items.
-const SAMPLE_ORDER = '((((seq + 1) * ?) % 2147483647) * (((seq + 1) * ?) % 2147483647)) % 2147483647, seq';
-const sampleMultiplier = (seed: number): number => 1 + (Math.abs(Math.trunc(seed)) % 2147483646);
-/** The rows of a selection, as a sub-query with its parameters. */
-function selectionSql(runId: string, sel: ItemSelection): { from: string; params: (string | number)[] } {
-  if (isSample(sel)) {
-    return { from: `(SELECT * FROM items WHERE run_id = ? ORDER BY ${SAMPLE_ORDER} LIMIT ?) AS sel`, params: [runId, sampleMultiplier(sel.sampleSeed), sampleMultiplier(sel.sampleSeed), sel.sampleSize] };
-  }
-  if (isPart(sel)) return { from: '(SELECT * FROM items WHERE run_id = ? AND part = ?) AS sel', params: [runId, sel.part] };
-  return { from: '(SELECT * FROM items WHERE run_id = ? AND seq >= ? AND seq < ?) AS sel', params: [runId, sel.seqStart, sel.seqEnd] };
-}
-
-const num = (v: unknown): number => (typeof v === 'bigint' ? Number(v) : typeof v === 'number' ? v : 0);
-const str = (v: unknown): string | undefined => (v === null || v === undefined ? undefined : String(v));
-
 export class SqliteItemStore implements ItemStore {
   private readonly db: DatabaseSync;
   private readonly insertItem: StatementSync;
@@ -84,7 +67,6 @@ export class SqliteItemStore implements ItemStore {
   private readonly selectTotalsRange: StatementSync;
   private readonly selectTotalsRun: StatementSync;
   private readonly selectPage: StatementSync;
-  private readonly totalsSql: string;
   private readonly statements = new Map<string, StatementSync>();
 
   readonly path: string;
@@ -116,23 +98,10 @@ export class SqliteItemStore implements ItemStore {
       UPDATE items SET status = ?, attempts = ?, model = ?, mode = ?, request_id = ?, status_code = ?, response = ?, error = ?,
         prompt_tokens = ?, cached_tokens = ?, completion_tokens = ?, reasoning_tokens = ?, cost_usd = ?, updated_at = ?
       WHERE run_id = ? AND custom_id = ? AND status <> 'succeeded'`);
-    const totals = `SELECT count(*) AS items,
-        sum(CASE WHEN status = 'succeeded' THEN 1 ELSE 0 END) AS succeeded,
-        sum(CASE WHEN status = 'failed' THEN 1 ELSE 0 END) AS failed,
-        sum(CASE WHEN status = 'pending' THEN 1 ELSE 0 END) AS pending,
-        sum(prompt_tokens) AS prompt, sum(cached_tokens) AS cached, sum(completion_tokens) AS completion,
-        sum(reasoning_tokens) AS reasoning, sum(cost_usd) AS cost,
-        sum(CASE WHEN mode = 'batch' AND status = 'succeeded' THEN 1 ELSE 0 END) AS batch_succeeded,
-        sum(CASE WHEN mode = 'batch' AND status = 'failed' THEN 1 ELSE 0 END) AS batch_failed,
-        sum(CASE WHEN mode = 'batch' THEN cost_usd ELSE 0 END) AS batch_cost
-      FROM items WHERE run_id = ?`;
-    this.totalsSql = totals;
+    const totals = `${TOTALS_COLUMNS} FROM items WHERE run_id = ?`;
     this.selectTotalsRange = this.db.prepare(`${totals} AND seq >= ? AND seq < ?`);
     this.selectTotalsRun = this.db.prepare(totals);
-    this.selectPage = this.db.prepare(`
-      SELECT custom_id, seq, status, attempts, model, feature, mode, request_id, status_code, response, error,
-        prompt_tokens, cached_tokens, completion_tokens, reasoning_tokens, cost_usd
-      FROM items WHERE run_id = ? AND seq > ? ORDER BY seq LIMIT ?`);
+    this.selectPage = this.db.prepare(`SELECT ${STORED_ITEM_COLUMNS} FROM items WHERE run_id = ? AND seq > ? ORDER BY seq LIMIT ?`);
   }
 
   /** A prepared statement for SQL built at run time, prepared once. */
@@ -159,11 +128,10 @@ export class SqliteItemStore implements ItemStore {
     return this.transaction(() => {
       const duplicates: StageOutcome['duplicates'] = [];
       for (const it of items) {
-        const body = JSON.stringify(it.body);
+        const { body, route, lineBytes } = stagedFields(it);
         const { changes } = this.insertItem.run(
           runId, it.customId, it.seq, it.line, it.url, body, it.model,
-          it.feature ?? null, it.priority ?? null, it.promptTokens, it.maxOutputTokens,
-          it.route ?? 'realtime', Buffer.byteLength(batchInputLine(it.customId, it.url, body)), now,
+          it.feature ?? null, it.priority ?? null, it.promptTokens, it.maxOutputTokens, route, lineBytes, now,
         );
         if (num(changes) === 0) {
           const first = this.findItem.get(runId, it.customId) as Row | undefined;
@@ -179,16 +147,7 @@ export class SqliteItemStore implements ItemStore {
       ? (this.cached(`SELECT custom_id, seq, url, body, model, prompt_tokens_est, max_output_tokens, attempts
           FROM ${selectionSql(runId, selection).from} WHERE status = 'pending' ORDER BY seq LIMIT ?`).all(...selectionSql(runId, selection).params, limit) as Row[])
       : (this.selectPending.all(runId, selection.seqStart, selection.seqEnd, limit) as Row[]);
-    return rows.map((r) => ({
-      customId: String(r.custom_id),
-      seq: num(r.seq),
-      url: String(r.url),
-      body: JSON.parse(String(r.body)) as unknown,
-      model: String(r.model),
-      promptTokens: num(r.prompt_tokens_est),
-      maxOutputTokens: num(r.max_output_tokens),
-      attempts: num(r.attempts),
-    }));
+    return rows.map(toPendingItem);
   }
 
   async recordResults(runId: string, results: ItemResult[]): Promise<void> {
@@ -220,7 +179,7 @@ export class SqliteItemStore implements ItemStore {
   async measuredItems(runId: string, selection: ItemSelection): Promise<MeasuredItem[]> {
     const { from, params } = selectionSql(runId, selection);
     const rows = this.cached(`SELECT prompt_tokens, completion_tokens, cost_usd FROM ${from} WHERE status = 'succeeded' ORDER BY seq`).all(...params) as Row[];
-    return rows.map((r) => ({ promptTokens: num(r.prompt_tokens), completionTokens: num(r.completion_tokens), costUsd: num(r.cost_usd) }));
+    return rows.map(toMeasuredItem);
   }
 
   async totals(runId: string, selection?: ItemSelection): Promise<ItemTotals> {
@@ -229,17 +188,9 @@ export class SqliteItemStore implements ItemStore {
     else if (!isSample(selection) && !isPart(selection)) r = this.selectTotalsRange.get(runId, selection.seqStart, selection.seqEnd) as Row;
     else {
       const { from, params } = selectionSql(runId, selection);
-      r = this.cached(this.totalsSql.replace('FROM items WHERE run_id = ?', `FROM ${from}`)).get(...params) as Row;
+      r = this.cached(`${TOTALS_COLUMNS} FROM ${from}`).get(...params) as Row;
     }
-    return {
-      items: num(r.items),
-      succeeded: num(r.succeeded),
-      failed: num(r.failed),
-      pending: num(r.pending),
-      tokens: { prompt: num(r.prompt), cached: num(r.cached), completion: num(r.completion), reasoning: num(r.reasoning) },
-      costUsd: num(r.cost),
-      batch: { succeeded: num(r.batch_succeeded), failed: num(r.batch_failed), costUsd: num(r.batch_cost) },
-    };
+    return toTotals(r);
   }
 
   async planParts(runId: string, limits: PlanLimits): Promise<PartPlan> {
@@ -268,7 +219,7 @@ export class SqliteItemStore implements ItemStore {
   async pendingRequests(runId: string, selection: ItemSelection, afterSeq: number, limit: number): Promise<PendingRequest[]> {
     const { from, params } = selectionSql(runId, selection);
     const rows = this.cached(`SELECT seq, custom_id, url, model, body FROM ${from} WHERE status = 'pending' AND seq > ? ORDER BY seq LIMIT ?`).all(...params, afterSeq, limit) as Row[];
-    return rows.map((r) => ({ seq: num(r.seq), customId: String(r.custom_id), url: String(r.url), model: String(r.model), bodyJson: String(r.body) }));
+    return rows.map(toPendingRequest);
   }
 
   async recordRetries(runId: string, retries: ItemRetry[]): Promise<void> {
@@ -283,14 +234,7 @@ export class SqliteItemStore implements ItemStore {
 
   async batchRecord(runId: string, key: string): Promise<BatchRecord | undefined> {
     const r = this.cached('SELECT key, model, lines, input_file_id, batch_id, uploaded_at FROM batches WHERE run_id = ? AND key = ?').get(runId, key) as Row | undefined;
-    if (!r) return undefined;
-    const rec: BatchRecord = { key: String(r.key), model: String(r.model), lines: num(r.lines) };
-    const fileId = str(r.input_file_id);
-    if (fileId !== undefined) rec.inputFileId = fileId;
-    const batchId = str(r.batch_id);
-    if (batchId !== undefined) rec.batchId = batchId;
-    if (r.uploaded_at !== null && r.uploaded_at !== undefined) rec.uploadedAt = num(r.uploaded_at);
-    return rec;
+    return r ? toBatchRecord(r) : undefined;
   }
 
   async saveBatchRecord(runId: string, rec: BatchRecord): Promise<void> {
@@ -311,35 +255,15 @@ export class SqliteItemStore implements ItemStore {
   }
 
   async deleteRun(runId: string): Promise<void> {
-    this.db.prepare('DELETE FROM items WHERE run_id = ?').run(runId);
-    this.db.prepare('DELETE FROM batches WHERE run_id = ?').run(runId);
+    this.transaction(() => {
+      this.cached('DELETE FROM items WHERE run_id = ?').run(runId);
+      this.cached('DELETE FROM batches WHERE run_id = ?').run(runId);
+    });
   }
 
   async close(): Promise<void> {
     if (this.db.isOpen) this.db.close();
   }
-}
-
-function toStoredItem(r: Row): StoredItem {
-  const item: StoredItem = {
-    customId: String(r.custom_id),
-    seq: num(r.seq),
-    status: String(r.status) as StoredItem['status'],
-    attempts: num(r.attempts),
-    model: String(r.model),
-    usage: { prompt: num(r.prompt_tokens), cached: num(r.cached_tokens), completion: num(r.completion_tokens), reasoning: num(r.reasoning_tokens) },
-    costUsd: num(r.cost_usd),
-  };
-  const feature = str(r.feature);
-  if (feature !== undefined) item.feature = feature;
-  const mode = str(r.mode);
-  if (mode !== undefined) item.mode = mode;
-  const requestId = str(r.request_id);
-  if (requestId !== undefined) item.requestId = requestId;
-  if (r.status_code !== null && r.status_code !== undefined) item.statusCode = num(r.status_code);
-  if (r.response !== null && r.response !== undefined) item.responseJson = String(r.response);
-  if (r.error !== null && r.error !== undefined) item.error = JSON.parse(String(r.error)) as StoredItem['error'];
-  return item;
 }
 
 /** The store file inside a data dir. */

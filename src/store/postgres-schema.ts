@@ -1,0 +1,103 @@
+// The PostgreSQL item store's schema, as numbered migrations applied when a store opens.
+// Many workers may start at once on an empty database: each takes one transaction-level
+// advisory lock before it reads schema_migrations, so exactly one applies each migration
+// and the others find it recorded. Migrations only ever add (a new version is a new entry,
+// never an edit of a shipped one), so a worker of an older release keeps working on a
+// newer schema.
+//
+// Types mirror the SQLite store: JSON (body, response, error) is kept as text, byte for
+// byte (jsonb would reorder keys and the export splices responses without parsing them);
+// token counts are integers (sums come back as 64-bit); cost is double precision, as SQLite's
+// REAL; uploaded_at is epoch milliseconds, which needs 64 bits.
+import type { Pool } from 'pg';
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'items and batches',
+    sql: `
+CREATE TABLE items (
+  run_id            text             NOT NULL,
+  custom_id         text             NOT NULL,
+  seq               integer          NOT NULL,
+  line              integer          NOT NULL,
+  url               text             NOT NULL,
+  body              text             NOT NULL,
+  model             text             NOT NULL,
+  feature           text,
+  priority          text,
+  prompt_tokens_est integer          NOT NULL,
+  max_output_tokens integer          NOT NULL,
+  route             text             NOT NULL DEFAULT 'realtime',
+  part              integer,
+  line_bytes        integer          NOT NULL DEFAULT 0,
+  status            text             NOT NULL DEFAULT 'pending',
+  attempts          integer          NOT NULL DEFAULT 0,
+  mode              text,
+  request_id        text,
+  status_code       integer,
+  response          text,
+  error             text,
+  prompt_tokens     integer          NOT NULL DEFAULT 0,
+  cached_tokens     integer          NOT NULL DEFAULT 0,
+  completion_tokens integer          NOT NULL DEFAULT 0,
+  reasoning_tokens  integer          NOT NULL DEFAULT 0,
+  cost_usd          double precision NOT NULL DEFAULT 0,
+  updated_at        timestamptz      NOT NULL DEFAULT now(),
+  PRIMARY KEY (run_id, custom_id)
+);
+CREATE UNIQUE INDEX items_by_seq ON items (run_id, seq);
+CREATE INDEX items_by_part ON items (run_id, part, seq);
+CREATE TABLE batches (
+  run_id        text    NOT NULL,
+  key           text    NOT NULL,
+  model         text    NOT NULL,
+  lines         integer NOT NULL,
+  input_file_id text,
+  batch_id      text,
+  uploaded_at   bigint,
+  PRIMARY KEY (run_id, key)
+);`,
+  },
+];
+
+/** Any constant shared by every llm-batch process: 'llmbatch' read as a 64-bit integer. */
+export const MIGRATION_LOCK = 0x6c6c6d6261746368n;
+
+/** Applies the migrations this database lacks; returns the versions it applied. */
+export async function migrate(pool: Pool, migrations: readonly Migration[] = MIGRATIONS): Promise<number[]> {
+  const client = await pool.connect();
+  let failed = false;
+  try {
+    await client.query('BEGIN');
+    // Released at COMMIT or ROLLBACK: a worker killed mid-migration does not leave it held.
+    await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK.toString()]);
+    await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
+      version    integer     PRIMARY KEY,
+      name       text        NOT NULL,
+      applied_at timestamptz NOT NULL DEFAULT now())`);
+    const { rows } = await client.query<{ version: number }>('SELECT version FROM schema_migrations');
+    const have = new Set(rows.map((r) => r.version));
+    const applied: number[] = [];
+    for (const m of [...migrations].sort((a, b) => a.version - b.version)) {
+      if (have.has(m.version)) continue;
+      await client.query(m.sql);
+      await client.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [m.version, m.name]);
+      applied.push(m.version);
+    }
+    await client.query('COMMIT');
+    return applied;
+  } catch (e) {
+    failed = true;
+    await client.query('ROLLBACK').catch(() => {});
+    throw new Error(`migrating the item store's PostgreSQL schema: ${(e as Error).message}`, { cause: e });
+  } finally {
+    client.release(failed);
+  }
+}

@@ -1,0 +1,275 @@
+// The item store on PostgreSQL (LLM_BATCH_DATABASE_URL), with the SQLite store's semantics
+// to the letter: the selections and totals are the same SQL (selection-sql.ts), rows are
+// read back by the same code (rows.ts). Bulk paths go by COPY: staging copies a batch into a
+// temporary table and inserts from it with ON CONFLICT DO NOTHING, so duplicates are still
+// found and reported; large result batches are copied and applied by one UPDATE … FROM.
+import pg from 'pg';
+import type { PoolClient } from 'pg';
+import { PartPlanner, type PartPlan, type PlanLimits } from '../domain/batch-plan.ts';
+import type { BatchRecord, ItemResult, ItemRetry, ItemSelection, ItemStore, ItemTotals, MeasuredItem, NewItem, PendingEstimate, PendingItem, PendingRequest, StageOutcome, StoredItem } from './item-store.ts';
+import { selectionSql, STORED_ITEM_COLUMNS, TOTALS_COLUMNS } from './selection-sql.ts';
+import { num, stagedFields, toBatchRecord, toMeasuredItem, toPendingItem, toPendingRequest, toStoredItem, toTotals, type Row } from './rows.ts';
+import { copyRows } from './postgres-copy.ts';
+import { migrate } from './postgres-schema.ts';
+import { foldResults, foldRetries } from './result-fold.ts';
+
+export interface PostgresStoreOptions {
+  /** Connections in the pool; default 10. */
+  poolSize?: number;
+  /** Hears errors of idle pooled connections (the server went away); default stderr. */
+  onError?: (message: string) => void;
+}
+
+/** Result batches at least this large go by COPY; smaller ones (realtime's) in one statement with arrays. */
+export const COPY_RESULTS_FROM = 300;
+
+/** A database URL fit for a message: the password, if any, is masked. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return 'the database URL (unparsable)';
+  }
+}
+
+/** `?` placeholders numbered as PostgreSQL's `$1, $2, …` (the shared SQL holds no other `?`). */
+const numbered = (sql: string): string => {
+  let i = 0;
+  return sql.replace(/\?/g, () => `$${++i}`);
+};
+
+// Per connection, emptied at every commit: a batch sees only its own rows.
+const STAGED_ITEMS = `CREATE TEMPORARY TABLE IF NOT EXISTS staged_items (
+  ord integer, custom_id text, seq integer, line integer, url text, body text, model text, feature text, priority text,
+  prompt_tokens_est integer, max_output_tokens integer, route text, line_bytes integer) ON COMMIT DELETE ROWS`;
+const STAGED_ITEM_COLUMNS = ['ord', 'custom_id', 'seq', 'line', 'url', 'body', 'model', 'feature', 'priority', 'prompt_tokens_est', 'max_output_tokens', 'route', 'line_bytes'] as const;
+
+const RESULT_NAMES = ['custom_id', 'status', 'attempts', 'model', 'mode', 'request_id', 'status_code', 'response', 'error', 'prompt_tokens', 'cached_tokens', 'completion_tokens', 'reasoning_tokens', 'cost_usd'] as const;
+const RESULT_TYPES = ['text', 'text', 'integer', 'text', 'text', 'text', 'integer', 'text', 'text', 'integer', 'integer', 'integer', 'integer', 'double precision'] as const;
+const STAGED_RESULTS = `CREATE TEMPORARY TABLE IF NOT EXISTS staged_results (${RESULT_NAMES.map((n, i) => `${n} ${RESULT_TYPES[i]}`).join(', ')}) ON COMMIT DELETE ROWS`;
+/** Results applied to their items, from a source `r` with RESULT_NAMES' columns; a success is never overwritten. */
+const applyResults = (source: string): string => `
+  UPDATE items AS i SET status = r.status, attempts = r.attempts, model = r.model, mode = r.mode, request_id = r.request_id,
+    status_code = r.status_code, response = r.response, error = r.error, prompt_tokens = r.prompt_tokens, cached_tokens = r.cached_tokens,
+    completion_tokens = r.completion_tokens, reasoning_tokens = r.reasoning_tokens, cost_usd = r.cost_usd, updated_at = now()
+  FROM ${source}
+  WHERE i.run_id = $1 AND i.custom_id = r.custom_id AND i.status <> 'succeeded'`;
+
+const resultRow = (r: ItemResult): (string | number | null)[] => [
+  r.customId, r.status, r.attempts, r.model, r.mode, r.requestId ?? null, r.statusCode ?? null,
+  r.response === undefined ? null : JSON.stringify(r.response), r.error ? JSON.stringify(r.error) : null,
+  r.usage?.prompt ?? 0, r.usage?.cached ?? 0, r.usage?.completion ?? 0, r.usage?.reasoning ?? 0, r.costUsd ?? 0,
+];
+
+/** Row-wise values as one array per column, for `unnest($2::type[], …)`. */
+const columnsOf = (rows: (string | number | null)[][], width: number): (string | number | null)[][] =>
+  Array.from({ length: width }, (_, c) => rows.map((row) => row[c]!));
+
+// Deadlocks and serialization failures are transient: the transaction is run again.
+const TRANSIENT = new Set(['40P01', '40001']);
+const ATTEMPTS = 3;
+
+export class PostgresItemStore implements ItemStore {
+  private readonly pool: pg.Pool;
+  private closed = false;
+
+  private constructor(pool: pg.Pool) {
+    this.pool = pool;
+  }
+
+  /** Connects and applies the migrations the database lacks (under an advisory lock: safe with many workers starting at once). */
+  static async open(url: string, opts: PostgresStoreOptions = {}): Promise<PostgresItemStore> {
+    const pool = new pg.Pool({ connectionString: url, max: opts.poolSize ?? 10, application_name: 'llm-batch' });
+    const onError = opts.onError ?? ((m: string) => console.error(`item store: ${m}`));
+    // An idle connection that breaks is dropped by the pool; the next query opens another.
+    pool.on('error', (e) => onError(`an idle PostgreSQL connection failed: ${e.message}`));
+    try {
+      await migrate(pool);
+    } catch (e) {
+      await pool.end();
+      throw new Error(`item store on PostgreSQL at ${redactUrl(url)}: ${(e as Error).message}`, { cause: e });
+    }
+    return new PostgresItemStore(pool);
+  }
+
+  private async query(sql: string, params: unknown[] = []): Promise<Row[]> {
+    return (await this.retrying(() => this.pool.query(sql, params))).rows as Row[];
+  }
+
+  private async retrying<T>(fn: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await fn();
+      } catch (e) {
+        if (attempt >= ATTEMPTS || !TRANSIENT.has((e as { code?: string }).code ?? '')) throw e;
+      }
+    }
+  }
+
+  /** Runs fn in a transaction on one connection; a connection that saw an error is not reused. */
+  private transaction<T>(fn: (c: PoolClient) => Promise<T>): Promise<T> {
+    return this.retrying(async () => {
+      const client = await this.pool.connect();
+      try {
+        await client.query('BEGIN');
+        const out = await fn(client);
+        await client.query('COMMIT');
+        client.release();
+        return out;
+      } catch (e) {
+        await client.query('ROLLBACK').catch(() => {});
+        client.release(true);
+        throw e;
+      }
+    });
+  }
+
+  async stageItems(runId: string, items: NewItem[]): Promise<StageOutcome> {
+    if (items.length === 0) return { duplicates: [] };
+    return this.transaction(async (c) => {
+      await c.query(STAGED_ITEMS);
+      await copyRows(c, 'staged_items', STAGED_ITEM_COLUMNS, items.map((it, ord) => {
+        const { body, route, lineBytes } = stagedFields(it);
+        return [ord, it.customId, it.seq, it.line, it.url, body, it.model, it.feature, it.priority, it.promptTokens, it.maxOutputTokens, route, lineBytes];
+      }));
+      // The first line of the batch that holds a custom_id is the one inserted, as when
+      // SQLite inserts the batch line by line.
+      await c.query(`
+        INSERT INTO items (run_id, custom_id, seq, line, url, body, model, feature, priority, prompt_tokens_est, max_output_tokens, route, line_bytes)
+        SELECT DISTINCT ON (custom_id) $1, custom_id, seq, line, url, body, model, feature, priority, prompt_tokens_est, max_output_tokens, route, line_bytes
+        FROM staged_items ORDER BY custom_id, ord
+        ON CONFLICT (run_id, custom_id) DO NOTHING`, [runId]);
+      // The same line again is a no-op; another line with a taken custom_id is a duplicate.
+      const { rows } = await c.query(`
+        SELECT s.custom_id, s.line, i.line AS first_line FROM staged_items s
+        JOIN items i ON i.run_id = $1 AND i.custom_id = s.custom_id
+        WHERE i.line <> s.line ORDER BY s.ord`, [runId]);
+      return { duplicates: (rows as Row[]).map((r) => ({ customId: String(r.custom_id), line: num(r.line), firstLine: num(r.first_line) })) };
+    });
+  }
+
+  async pendingItems(runId: string, selection: ItemSelection, limit = -1): Promise<PendingItem[]> {
+    const { from, params } = selectionSql(runId, selection);
+    const rows = await this.query(
+      numbered(`SELECT custom_id, seq, url, body, model, prompt_tokens_est, max_output_tokens, attempts FROM ${from} WHERE status = 'pending' ORDER BY seq LIMIT ?`),
+      [...params, limit < 0 ? null : limit],
+    );
+    return rows.map(toPendingItem);
+  }
+
+  async recordResults(runId: string, results: ItemResult[]): Promise<void> {
+    // One UPDATE touches an item once: the list is folded first as SQLite applies it, in order.
+    const rows = foldResults(results).map(resultRow);
+    if (rows.length === 0) return;
+    if (rows.length < COPY_RESULTS_FROM) {
+      const source = `unnest(${RESULT_TYPES.map((t, i) => `$${i + 2}::${t}[]`).join(', ')}) AS r(${RESULT_NAMES.join(', ')})`;
+      await this.query(applyResults(source), [runId, ...columnsOf(rows, RESULT_NAMES.length)]);
+      return;
+    }
+    await this.transaction(async (c) => {
+      await c.query(STAGED_RESULTS);
+      await copyRows(c, 'staged_results', RESULT_NAMES, rows);
+      await c.query(applyResults('staged_results AS r'), [runId]);
+    });
+  }
+
+  async pendingEstimate(runId: string, selection: ItemSelection, outputTokensPerItem?: number): Promise<PendingEstimate[]> {
+    const { from, params } = selectionSql(runId, selection);
+    const output = outputTokensPerItem === undefined ? 'max_output_tokens' : 'least(max_output_tokens, ?)';
+    // Models in byte order, as SQLite sorts them, whatever the database's collation.
+    const sql = `SELECT model, count(*) AS items, sum(prompt_tokens_est) AS prompt, sum(${output}) AS output
+      FROM ${from} WHERE status = 'pending' GROUP BY model ORDER BY model COLLATE "C"`;
+    const args = outputTokensPerItem === undefined ? params : [outputTokensPerItem, ...params];
+    return (await this.query(numbered(sql), args)).map((r) => ({ model: String(r.model), items: num(r.items), promptTokens: num(r.prompt), outputTokens: num(r.output) }));
+  }
+
+  async measuredItems(runId: string, selection: ItemSelection): Promise<MeasuredItem[]> {
+    const { from, params } = selectionSql(runId, selection);
+    return (await this.query(numbered(`SELECT prompt_tokens, completion_tokens, cost_usd FROM ${from} WHERE status = 'succeeded' ORDER BY seq`), params)).map(toMeasuredItem);
+  }
+
+  async totals(runId: string, selection?: ItemSelection): Promise<ItemTotals> {
+    if (!selection) return toTotals((await this.query(`${TOTALS_COLUMNS} FROM items WHERE run_id = $1`, [runId]))[0]!);
+    const { from, params } = selectionSql(runId, selection);
+    return toTotals((await this.query(numbered(`${TOTALS_COLUMNS} FROM ${from}`), params))[0]!);
+  }
+
+  async planParts(runId: string, limits: PlanLimits): Promise<PartPlan> {
+    const planner = new PartPlanner(limits);
+    // As SQLite: realtime first, then batch by model (byte order); each group paged by seq.
+    const batchModels = (await this.query(`SELECT DISTINCT model COLLATE "C" AS model FROM items WHERE run_id = $1 AND route = 'batch' ORDER BY 1`, [runId])).map((r) => String(r.model));
+    const walk = async (route: 'realtime' | 'batch', model: string | null): Promise<void> => {
+      let after = -1;
+      for (;;) {
+        const rows = model === null
+          ? await this.query('SELECT seq, model, line_bytes FROM items WHERE run_id = $1 AND route = $2 AND seq > $3 ORDER BY seq LIMIT 5000', [runId, route, after])
+          : await this.query('SELECT seq, model, line_bytes FROM items WHERE run_id = $1 AND route = $2 AND model = $3 AND seq > $4 ORDER BY seq LIMIT 5000', [runId, route, model, after]);
+        if (rows.length === 0) return;
+        const seqs = rows.map((r) => num(r.seq));
+        const parts = rows.map((r) => planner.add({ route, model: String(r.model), bytes: num(r.line_bytes) }));
+        // A re-plan that gives the same parts rewrites no row.
+        await this.query(`UPDATE items SET part = v.part FROM unnest($2::integer[], $3::integer[]) AS v(seq, part)
+          WHERE items.run_id = $1 AND items.seq = v.seq AND items.part IS DISTINCT FROM v.part`, [runId, seqs, parts]);
+        after = seqs[seqs.length - 1]!;
+      }
+    };
+    await walk('realtime', null);
+    for (const model of batchModels) await walk('batch', model);
+    return { realtimeParts: planner.realtimeParts, batchParts: planner.batchParts, realtimeItems: planner.realtimeItems, batchItems: planner.batchItems };
+  }
+
+  async pendingRequests(runId: string, selection: ItemSelection, afterSeq: number, limit: number): Promise<PendingRequest[]> {
+    const { from, params } = selectionSql(runId, selection);
+    const rows = await this.query(numbered(`SELECT seq, custom_id, url, model, body FROM ${from} WHERE status = 'pending' AND seq > ? ORDER BY seq LIMIT ?`), [...params, afterSeq, limit < 0 ? null : limit]);
+    return rows.map(toPendingRequest);
+  }
+
+  async recordRetries(runId: string, retries: ItemRetry[]): Promise<void> {
+    const folded = foldRetries(retries);
+    if (folded.length === 0) return;
+    // greatest(): recording the same retry twice (a re-collected batch) changes nothing.
+    await this.query(`
+      UPDATE items AS i SET attempts = greatest(i.attempts, r.attempts), error = r.error, mode = r.mode, updated_at = now()
+      FROM unnest($2::text[], $3::integer[], $4::text[], $5::text[]) AS r(custom_id, attempts, error, mode)
+      WHERE i.run_id = $1 AND i.custom_id = r.custom_id AND i.status = 'pending'`,
+    [runId, folded.map((r) => r.customId), folded.map((r) => r.attempts), folded.map((r) => JSON.stringify(r.error)), folded.map((r) => r.mode)]);
+  }
+
+  async batchRecord(runId: string, key: string): Promise<BatchRecord | undefined> {
+    const [r] = await this.query('SELECT key, model, lines, input_file_id, batch_id, uploaded_at FROM batches WHERE run_id = $1 AND key = $2', [runId, key]);
+    return r ? toBatchRecord(r) : undefined;
+  }
+
+  async saveBatchRecord(runId: string, rec: BatchRecord): Promise<void> {
+    await this.query(`INSERT INTO batches (run_id, key, model, lines, input_file_id, batch_id, uploaded_at) VALUES ($1, $2, $3, $4, $5, $6, $7)
+      ON CONFLICT (run_id, key) DO UPDATE SET model = excluded.model, lines = excluded.lines, input_file_id = excluded.input_file_id,
+        batch_id = excluded.batch_id, uploaded_at = excluded.uploaded_at`,
+    [runId, rec.key, rec.model, rec.lines, rec.inputFileId ?? null, rec.batchId ?? null, rec.uploadedAt ?? null]);
+  }
+
+  async *items(runId: string, pageSize = 1000): AsyncIterable<StoredItem> {
+    // Keyset pages: each is its own short query, so no cursor or transaction stays open between pages.
+    let after = -1;
+    for (;;) {
+      const rows = await this.query(`SELECT ${STORED_ITEM_COLUMNS} FROM items WHERE run_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`, [runId, after, pageSize]);
+      for (const r of rows) yield toStoredItem(r);
+      if (rows.length < pageSize) return;
+      after = num(rows[rows.length - 1]!.seq);
+    }
+  }
+
+  async deleteRun(runId: string): Promise<void> {
+    await this.transaction(async (c) => {
+      await c.query('DELETE FROM items WHERE run_id = $1', [runId]);
+      await c.query('DELETE FROM batches WHERE run_id = $1', [runId]);
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.pool.end();
+  }
+}

@@ -1,0 +1,82 @@
+// How both stores turn an item into stored fields and rows back into the store's types.
+// node:sqlite gives numbers (or bigints); node-postgres gives 64-bit integers (counts,
+// sums) as strings.
+import { batchInputLine } from '../domain/batch-format.ts';
+import type { Route } from '../domain/run-types.ts';
+import type { BatchRecord, ItemTotals, MeasuredItem, NewItem, PendingItem, PendingRequest, StoredItem } from './item-store.ts';
+
+export type Row = Record<string, unknown>;
+
+/** What staging stores beyond the item's own fields: its body as JSON text, its route, and its Batch input line's size. */
+export function stagedFields(it: NewItem): { body: string; route: Route; lineBytes: number } {
+  const body = JSON.stringify(it.body);
+  return { body, route: it.route ?? 'realtime', lineBytes: Buffer.byteLength(batchInputLine(it.customId, it.url, body)) };
+}
+
+export const num = (v: unknown): number =>
+  typeof v === 'number' ? v : typeof v === 'bigint' || typeof v === 'string' ? Number(v) : 0;
+export const str = (v: unknown): string | undefined => (v === null || v === undefined ? undefined : String(v));
+
+export function toStoredItem(r: Row): StoredItem {
+  const item: StoredItem = {
+    customId: String(r.custom_id),
+    seq: num(r.seq),
+    status: String(r.status) as StoredItem['status'],
+    attempts: num(r.attempts),
+    model: String(r.model),
+    usage: { prompt: num(r.prompt_tokens), cached: num(r.cached_tokens), completion: num(r.completion_tokens), reasoning: num(r.reasoning_tokens) },
+    costUsd: num(r.cost_usd),
+  };
+  const feature = str(r.feature);
+  if (feature !== undefined) item.feature = feature;
+  const mode = str(r.mode);
+  if (mode !== undefined) item.mode = mode;
+  const requestId = str(r.request_id);
+  if (requestId !== undefined) item.requestId = requestId;
+  if (r.status_code !== null && r.status_code !== undefined) item.statusCode = num(r.status_code);
+  if (r.response !== null && r.response !== undefined) item.responseJson = String(r.response);
+  if (r.error !== null && r.error !== undefined) item.error = JSON.parse(String(r.error)) as StoredItem['error'];
+  return item;
+}
+
+/** A row of selection-sql.ts's TOTALS_COLUMNS. */
+export function toTotals(r: Row): ItemTotals {
+  return {
+    items: num(r.items),
+    succeeded: num(r.succeeded),
+    failed: num(r.failed),
+    pending: num(r.pending),
+    tokens: { prompt: num(r.prompt), cached: num(r.cached), completion: num(r.completion), reasoning: num(r.reasoning) },
+    costUsd: num(r.cost),
+    batch: { succeeded: num(r.batch_succeeded), failed: num(r.batch_failed), costUsd: num(r.batch_cost) },
+  };
+}
+
+/** custom_id, seq, url, body, model, prompt_tokens_est, max_output_tokens, attempts */
+export const toPendingItem = (r: Row): PendingItem => ({
+  customId: String(r.custom_id),
+  seq: num(r.seq),
+  url: String(r.url),
+  body: JSON.parse(String(r.body)) as unknown,
+  model: String(r.model),
+  promptTokens: num(r.prompt_tokens_est),
+  maxOutputTokens: num(r.max_output_tokens),
+  attempts: num(r.attempts),
+});
+
+/** seq, custom_id, url, model, body */
+export const toPendingRequest = (r: Row): PendingRequest => ({ seq: num(r.seq), customId: String(r.custom_id), url: String(r.url), model: String(r.model), bodyJson: String(r.body) });
+
+/** prompt_tokens, completion_tokens, cost_usd */
+export const toMeasuredItem = (r: Row): MeasuredItem => ({ promptTokens: num(r.prompt_tokens), completionTokens: num(r.completion_tokens), costUsd: num(r.cost_usd) });
+
+/** key, model, lines, input_file_id, batch_id, uploaded_at */
+export function toBatchRecord(r: Row): BatchRecord {
+  const rec: BatchRecord = { key: String(r.key), model: String(r.model), lines: num(r.lines) };
+  const fileId = str(r.input_file_id);
+  if (fileId !== undefined) rec.inputFileId = fileId;
+  const batchId = str(r.batch_id);
+  if (batchId !== undefined) rec.batchId = batchId;
+  if (r.uploaded_at !== null && r.uploaded_at !== undefined) rec.uploadedAt = num(r.uploaded_at);
+  return rec;
+}

@@ -1,0 +1,43 @@
+// SQL that both item stores share, written once so SQLite and PostgreSQL select the same
+// items: the rows of a selection (a seq range, a part, or a seeded sample) and the totals
+// columns. Placeholders are `?`; the PostgreSQL store numbers them ($1, $2, …).
+import { isPart, isSample, type ItemSelection } from './item-store.ts';
+
+// A seeded pseudo-random order of a run's items: h = (seq+1)·seed mod p, then h² mod p
+// (p = 2^31−1, so the square fits a 64-bit integer; the seed is cast to a 64-bit integer so
+// PostgreSQL does not compute (seq+1)·seed in 32 bits). The same seed picks the same
+// sample on every call, in either store, so a retried activity sees the same items.
+const SAMPLE_ORDER =
+  '((((seq + 1) * CAST(? AS BIGINT)) % 2147483647) * (((seq + 1) * CAST(? AS BIGINT)) % 2147483647)) % 2147483647, seq';
+
+/** The seed as the multiplier of SAMPLE_ORDER: 1 … p−1. */
+export const sampleMultiplier = (seed: number): number => 1 + (Math.abs(Math.trunc(seed)) % 2147483646);
+
+/** The rows of a selection, as a sub-query named `sel` with its parameters. */
+export function selectionSql(runId: string, sel: ItemSelection): { from: string; params: (string | number)[] } {
+  if (isSample(sel)) {
+    const m = sampleMultiplier(sel.sampleSeed);
+    // The order is computed over seq alone (an index-only scan in PostgreSQL), not whole rows.
+    return {
+      from: `(SELECT * FROM items WHERE run_id = ? AND seq IN (SELECT seq FROM items WHERE run_id = ? ORDER BY ${SAMPLE_ORDER} LIMIT ?)) AS sel`,
+      params: [runId, runId, m, m, sel.sampleSize],
+    };
+  }
+  if (isPart(sel)) return { from: '(SELECT * FROM items WHERE run_id = ? AND part = ?) AS sel', params: [runId, sel.part] };
+  return { from: '(SELECT * FROM items WHERE run_id = ? AND seq >= ? AND seq < ?) AS sel', params: [runId, sel.seqStart, sel.seqEnd] };
+}
+
+/** ItemTotals' columns, to follow with `FROM items WHERE run_id = ?` or `FROM <selection>`. */
+export const TOTALS_COLUMNS = `SELECT count(*) AS items,
+    sum(CASE WHEN status = 'succeeded' THEN 1 ELSE 0 END) AS succeeded,
+    sum(CASE WHEN status = 'failed' THEN 1 ELSE 0 END) AS failed,
+    sum(CASE WHEN status = 'pending' THEN 1 ELSE 0 END) AS pending,
+    sum(prompt_tokens) AS prompt, sum(cached_tokens) AS cached, sum(completion_tokens) AS completion,
+    sum(reasoning_tokens) AS reasoning, sum(cost_usd) AS cost,
+    sum(CASE WHEN mode = 'batch' AND status = 'succeeded' THEN 1 ELSE 0 END) AS batch_succeeded,
+    sum(CASE WHEN mode = 'batch' AND status = 'failed' THEN 1 ELSE 0 END) AS batch_failed,
+    sum(CASE WHEN mode = 'batch' THEN cost_usd ELSE 0 END) AS batch_cost`;
+
+/** The stored-item columns that rows.ts's toStoredItem reads. */
+export const STORED_ITEM_COLUMNS = `custom_id, seq, status, attempts, model, feature, mode, request_id, status_code, response, error,
+    prompt_tokens, cached_tokens, completion_tokens, reasoning_tokens, cost_usd`;
