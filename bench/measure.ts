@@ -87,7 +87,9 @@ const countOf = (s: Sample, k: LimitKind): number => (k === 'requests' ? s.serve
 
 /**
  * The steady-state part of a rate-limited run and the rates within it.
- * Window end: the first sample at which every admission of the run had happened.
+ * Window end: the first sample at which every call of the run had arrived, served or
+ * refused: a client still retrying into 429s after its last admission is still at work,
+ * and its steady state includes that time (for a client without 429s, its last admission).
  * Window start: the first sample at which the binding bucket's level is within 0.5% of the
  * limit of the lowest level it reaches before the end, i.e. once the client has spent all
  * of the initial burst it is going to spend (at once, for a client that never draws on it).
@@ -100,7 +102,7 @@ const countOf = (s: Sample, k: LimitKind): number => (k === 'requests' ? s.serve
 export function steadyState(samples: Sample[], limits: { requests: number; tokens: number }, binding: LimitKind, minWindowMs = 1000): SteadyState | undefined {
   const final = samples[samples.length - 1];
   const firstIdx = samples.findIndex((s) => s.served > 0);
-  const endIdx = samples.findIndex((s) => s.served === final.served);
+  const endIdx = samples.findIndex((s) => s.requests === final.requests);
   if (firstIdx < 0 || endIdx <= firstIdx) return undefined;
   const startIdx = Math.max(0, firstIdx - 1); // the last sample before the first admission
   const L = limits[binding];
@@ -121,4 +123,49 @@ export function steadyState(samples: Sample[], limits: { requests: number; token
   const whole = sb.t - s0.t;
   const burstInclusiveFraction = (countOf(sb, binding) - countOf(s0, binding)) / (levelOf(s0, binding) + (L * whole) / 60_000);
   return { fromMs: sa.t - s0.t, toMs: sb.t - s0.t, requests: rate('requests'), tokens: rate('tokens'), burstInclusiveFraction };
+}
+
+/** When the first call of the run was served (admitted) and when the last one was, from the samples (±100 ms). */
+export function servedSpan(samples: Sample[]): { first: number; last: number } | undefined {
+  const final = samples[samples.length - 1]?.served ?? 0;
+  const first = samples.find((x) => x.served > 0);
+  const last = samples.find((x) => x.served === final);
+  return first && last && final > 0 ? { first: first.t, last: last.t } : undefined;
+}
+
+export interface ProfileRow {
+  /** Seconds after the first call was served (the row covers [second, second + 1)). */
+  second: number;
+  served: number;
+  rateLimited: number;
+  /** Charged tokens admitted in that second. */
+  tokens: number;
+  /** The binding bucket's lowest level seen in that second. */
+  minLevel: number;
+}
+
+/** Per second from the first served call: calls served, 429s, tokens admitted, the binding bucket's lowest level. */
+export function perSecondProfile(samples: Sample[], binding: LimitKind): ProfileRow[] {
+  const span = servedSpan(samples);
+  if (!span) return [];
+  const t0 = span.first - 100; // the sample before the first admission starts the first second
+  const rows: ProfileRow[] = [];
+  let prev = samples.filter((s) => s.t <= t0).at(-1) ?? samples[0];
+  for (let sec = 0; ; sec++) {
+    const inSec = samples.filter((s) => s.t > t0 + sec * 1000 && s.t <= t0 + (sec + 1) * 1000);
+    if (inSec.length === 0) {
+      if (t0 + sec * 1000 > samples[samples.length - 1].t) break;
+      continue;
+    }
+    const end = inSec[inSec.length - 1];
+    rows.push({
+      second: sec,
+      served: end.served - prev.served,
+      rateLimited: end.rateLimited - prev.rateLimited,
+      tokens: end.chargedTokens - prev.chargedTokens,
+      minLevel: Math.min(...inSec.map((s) => levelOf(s, binding))),
+    });
+    prev = end;
+  }
+  return rows;
 }

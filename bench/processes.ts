@@ -1,5 +1,5 @@
-// The benchmark's child processes (emulator, llm-batch worker, naive baseline), their
-// peak memory read from /proc, and a registry that ends every one of them on exit,
+// The benchmark's child processes (emulator, llm-batch worker, naive baseline, redis-server),
+// their peak memory read from /proc, and a registry that ends every one of them on exit,
 // failure or Ctrl-C.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -9,6 +9,14 @@ export const REPO = resolve(import.meta.dirname, '..');
 const CLI = join(REPO, 'bin/llm-batch.js');
 
 const live = new Set<ChildProcess>();
+/** Processes started by someone else's helper (redis-server): stop() on cleanup, kill() on exit. */
+const others = new Set<{ stop(): Promise<void>; kill(): void }>();
+
+/** Registers a process the bench did not spawn itself; returns a function that unregisters it. */
+export function trackOther(p: { stop(): Promise<void>; kill(): void }): () => void {
+  others.add(p);
+  return () => void others.delete(p);
+}
 
 function track(child: ChildProcess): ChildProcess {
   live.add(child);
@@ -31,11 +39,14 @@ export async function stopChild(child: ChildProcess, graceMs = 10_000): Promise<
 /** Ends every child still running (used by the runner's finally and signal handlers). */
 export async function stopAllChildren(graceMs = 5000): Promise<void> {
   await Promise.all([...live].map((c) => stopChild(c, graceMs)));
+  await Promise.all([...others].map((o) => o.stop().catch(() => {})));
+  others.clear();
 }
 
 /** Last resort from process.on('exit'): synchronous SIGKILL of whatever is left. */
 export function killAllChildrenNow(): void {
   for (const c of live) if (!exited(c)) c.kill('SIGKILL');
+  for (const o of others) o.kill();
 }
 
 /** Resolves with the first match of `re` in the stream's text; rejects if the process exits first. */
@@ -100,8 +111,13 @@ export interface WorkerProcess {
   stop(): Promise<void>;
 }
 
-/** `llm-batch worker` configured by its environment, as a user runs it; ready once it has connected. */
-export async function spawnWorker(env: { temporalAddress: string; home: string; baseURL: string; taskQueue: string }): Promise<WorkerProcess> {
+/**
+ * `llm-batch worker` configured by its environment, as a user runs it; ready once it has
+ * connected. `extraEnv` is added to its environment (e.g. LLM_BATCH_REDIS_URL), and
+ * `expectOnStderr`, when given, must have appeared on its stderr by then (e.g. that it
+ * reached Redis), or the worker is stopped and this throws with what it printed.
+ */
+export async function spawnWorker(env: { temporalAddress: string; home: string; baseURL: string; taskQueue: string; extraEnv?: Record<string, string>; expectOnStderr?: RegExp }): Promise<WorkerProcess> {
   const child = track(
     spawn(process.execPath, [CLI, 'worker'], {
       cwd: REPO,
@@ -112,14 +128,22 @@ export async function spawnWorker(env: { temporalAddress: string; home: string; 
         OPENAI_BASE_URL: env.baseURL,
         OPENAI_API_KEY: 'emulator',
         LLM_BATCH_TASK_QUEUE: env.taskQueue,
+        ...env.extraEnv,
         // e.g. BENCH_WORKER_NODE_OPTIONS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the worker alone.
         ...(process.env.BENCH_WORKER_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_WORKER_NODE_OPTIONS } : {}),
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     }),
   );
-  await waitForLine(child, 'stderr', /^worker: /m, 'llm-batch worker');
-  return { child, pid: child.pid!, stop: () => stopChild(child, 15_000) };
+  // Not just /^worker: /: the worker logs other lines with that prefix (Redis) before it is ready.
+  const ready = await waitForLine(child, 'stderr', /^worker: Temporal /m, 'llm-batch worker');
+  const stop = () => stopChild(child, 15_000);
+  // The match's input is everything the worker wrote on stderr up to its ready line.
+  if (env.expectOnStderr && !env.expectOnStderr.test(ready.input ?? '')) {
+    await stop();
+    throw new Error(`llm-batch worker did not print ${env.expectOnStderr} before it was ready:\n${ready.input ?? ''}`);
+  }
+  return { child, pid: child.pid!, stop };
 }
 
 export interface MemoryReading {
@@ -198,7 +222,7 @@ export interface BaselineReport {
   vmHwmKiB: number | null;
 }
 
-/** Runs bench/baseline.ts to the end in its own process. */
+/** Runs bench/baseline.ts to the end in its own process (several can run at once, each with its own input). */
 export async function runBaseline(inputPath: string, outputPath: string, baseURL: string, concurrency: number): Promise<{ report: BaselineReport; memory: MemoryReading }> {
   const child = track(
     spawn(process.execPath, [join(REPO, 'bench/baseline.ts'), inputPath, outputPath, baseURL, String(concurrency)], {
