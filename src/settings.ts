@@ -26,3 +26,6 @@ export function providerEnv(env: NodeJS.ProcessEnv = process.env): ProviderEnv {
 
 /** $LLM_BATCH_REDIS_URL: rate limits shared by every worker through this Redis; in-process when unset. */
 export const redisUrl = (env: NodeJS.ProcessEnv = process.env): string | undefined => env.LLM_BATCH_REDIS_URL || undefined;
+
+/** $LLM_BATCH_DATABASE_URL: `postgres://…` puts the item store in PostgreSQL; unset, it is SQLite in the data dir. */
+export const databaseUrl = (env: NodeJS.ProcessEnv = process.env): string | undefined => env.LLM_BATCH_DATABASE_URL || undefined;

@@ -2,11 +2,11 @@
 // real dependencies, a connection from the standard TEMPORAL_* environment.
 import { NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import { createActivities } from './activities/index.ts';
-import { SqliteItemStore, storePath } from './store/sqlite.ts';
+import { openItemStore } from './store/open.ts';
 import { createWorkerDeps } from './worker-deps.ts';
-import { dataDir, providerEnv, redisUrl, taskQueue, type ProviderEnv } from './settings.ts';
+import { databaseUrl, dataDir, providerEnv, redisUrl, taskQueue, type ProviderEnv } from './settings.ts';
 import { LimiterRegistry } from './llm/limiter-registry.ts';
-import { connectSharedPacing } from './llm/shared-pacing.ts';
+import { connectSharedPacing, type SharedPacing } from './llm/shared-pacing.ts';
 import { connectionConfig } from './temporal-config.ts';
 import { ensureWorkflowBundle } from './workflow-bundle.ts';
 
@@ -19,6 +19,8 @@ export interface WorkerSettings {
   taskQueue?: string;
   /** Redis for rate limits shared with every other worker; default $LLM_BATCH_REDIS_URL, none = in-process. */
   redisUrl?: string;
+  /** PostgreSQL for the item store (migrated on start); default $LLM_BATCH_DATABASE_URL, none = SQLite in the data dir. */
+  databaseUrl?: string;
   /** Where the worker says what it does (Redis reachable or not); default stderr. */
   log?: (message: string) => void;
   /** A prebuilt bundle (tests build it once); otherwise the cached one in the data dir. */
@@ -27,6 +29,8 @@ export interface WorkerSettings {
 
 export interface LlmBatchWorker {
   worker: Worker;
+  /** Where the item store is: the SQLite file, or the PostgreSQL URL without its password. */
+  storeWhere: string;
   /** Stops polling, lets running activities finish or be cancelled, closes the store. */
   shutdown(): Promise<void>;
   run(): Promise<void>;
@@ -35,34 +39,45 @@ export interface LlmBatchWorker {
 
 export async function createWorker(settings: WorkerSettings = {}): Promise<LlmBatchWorker> {
   const home = settings.home ?? dataDir();
-  const store = new SqliteItemStore(storePath(home));
+  const { store, where } = await openItemStore(home, 'databaseUrl' in settings ? settings.databaseUrl : databaseUrl());
   const provider = settings.provider ?? providerEnv();
   const log = settings.log ?? ((m: string) => console.error(`worker: ${m}`));
   const url = 'redisUrl' in settings ? settings.redisUrl : redisUrl();
-  const shared = url ? await connectSharedPacing(url, log) : undefined;
-  const deps = createWorkerDeps(store, home, provider, new LimiterRegistry(provider, shared?.storeFor));
+  let shared: SharedPacing | undefined;
   let ownConnection: NativeConnection | undefined;
-  let connection = settings.connection;
-  let namespace = settings.namespace;
-  if (!connection) {
-    const cfg = connectionConfig();
-    connection = ownConnection = await NativeConnection.connect(cfg.connectionOptions);
-    namespace ??= cfg.namespace;
+  let worker: Worker;
+  try {
+    shared = url ? await connectSharedPacing(url, log) : undefined;
+    const deps = createWorkerDeps(store, home, provider, new LimiterRegistry(provider, shared?.storeFor));
+    let connection = settings.connection;
+    let namespace = settings.namespace;
+    if (!connection) {
+      const cfg = connectionConfig();
+      connection = ownConnection = await NativeConnection.connect(cfg.connectionOptions);
+      namespace ??= cfg.namespace;
+    }
+    worker = await Worker.create({
+      connection,
+      namespace: namespace ?? 'default',
+      taskQueue: settings.taskQueue ?? taskQueue(),
+      activities: createActivities(deps),
+      workflowBundle: settings.workflowBundle ?? { codePath: ensureWorkflowBundle(home) },
+      // Chunks are I/O-bound: many may run at once; each holds at most its run's concurrency.
+      maxConcurrentActivityTaskExecutions: 64,
+      // Heartbeats carry live progress to `status`; without this they are throttled to 80% of the timeout.
+      maxHeartbeatThrottleInterval: '2 seconds',
+    });
+  } catch (e) {
+    // A worker that could not be built leaves no pool or connection open behind it.
+    await store.close();
+    await shared?.close();
+    await ownConnection?.close();
+    throw e;
   }
-  const worker = await Worker.create({
-    connection,
-    namespace: namespace ?? 'default',
-    taskQueue: settings.taskQueue ?? taskQueue(),
-    activities: createActivities(deps),
-    workflowBundle: settings.workflowBundle ?? { codePath: ensureWorkflowBundle(home) },
-    // Chunks are I/O-bound: many may run at once; each holds at most its run's concurrency.
-    maxConcurrentActivityTaskExecutions: 64,
-    // Heartbeats carry live progress to `status`; without this they are throttled to 80% of the timeout.
-    maxHeartbeatThrottleInterval: '2 seconds',
-  });
   let running: Promise<void> | undefined;
   return {
     worker,
+    storeWhere: where,
     run() {
       running ??= worker.run().finally(async () => {
         await store.close();

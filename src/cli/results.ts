@@ -1,13 +1,14 @@
 // `llm-batch results RUN_ID --out FILE`: the run's results in OpenAI Batch output format,
-// read from the item store in the data dir.
+// read from the item store: the data dir's SQLite file, or LLM_BATCH_DATABASE_URL's PostgreSQL.
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { SqliteItemStore, storePath } from '../store/sqlite.ts';
+import { storePath } from '../store/sqlite.ts';
+import { openItemStore } from '../store/open.ts';
 import { exportResults, NOT_PROCESSED } from '../activities/export.ts';
 import { notDoneFor, type NotDone } from '../domain/run-types.ts';
 import { connectClient, getRunStatus } from '../client.ts';
-import { dataDir } from '../settings.ts';
+import { databaseUrl, dataDir } from '../settings.ts';
 import { CliError } from './options.ts';
 
 export function registerResultsCommand(program: Command): void {
@@ -20,12 +21,14 @@ export function registerResultsCommand(program: Command): void {
     .option('--json', 'print the counts as JSON')
     .action(async (runId: string, opts: { out: string; errors?: string; json?: boolean }) => {
       const home = dataDir();
-      const path = storePath(home);
-      if (!existsSync(path)) throw new CliError(`no item store at ${path}; set LLM_BATCH_HOME to the data dir the worker uses`);
-      const store = new SqliteItemStore(path);
+      const url = databaseUrl();
+      if (!url && !existsSync(storePath(home))) {
+        throw new CliError(`no item store at ${storePath(home)}; set LLM_BATCH_HOME to the data dir the worker uses, or LLM_BATCH_DATABASE_URL to its database`);
+      }
+      const { store, where } = await openItemStore(home, url);
       try {
         const totals = await store.totals(runId);
-        if (totals.items === 0) throw new CliError(`no items for run ${runId} in ${path}`);
+        if (totals.items === 0) throw new CliError(`no items for run ${runId} in ${where}`);
         const out = resolve(opts.out);
         const errors = resolve(opts.errors ?? resolve(out, '..', 'errors.jsonl'));
         const r = await exportResults(store, runId, out, errors, await notDoneOf(runId));

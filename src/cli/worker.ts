@@ -1,6 +1,7 @@
 // `llm-batch worker`: one worker, connected through the standard TEMPORAL_* environment
 // (and config profiles), calling OPENAI_BASE_URL or OpenAI with OPENAI_API_KEY, pacing
-// alone or, with LLM_BATCH_REDIS_URL, with every other worker.
+// alone or, with LLM_BATCH_REDIS_URL, with every other worker; items in SQLite in the data
+// dir or, with LLM_BATCH_DATABASE_URL, in PostgreSQL.
 import type { Command } from 'commander';
 import { createWorker } from '../worker.ts';
 import { dataDir, providerEnv } from '../settings.ts';
@@ -11,13 +12,14 @@ export function registerWorkerCommand(program: Command): void {
     .command('worker')
     .description(
       'run a worker: Temporal from TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE (or a profile), provider from OPENAI_API_KEY / OPENAI_BASE_URL; ' +
-        'with LLM_BATCH_REDIS_URL, every worker paces each account and model from one shared budget in that Redis',
+        'with LLM_BATCH_REDIS_URL, every worker paces each account and model from one shared budget in that Redis; ' +
+        'with LLM_BATCH_DATABASE_URL, the item store is that PostgreSQL database (its schema migrated on start)',
     )
     .action(async () => {
       const target = connectionConfig();
       const provider = providerEnv();
       const w = await createWorker();
-      console.error(`worker: Temporal ${target.connectionOptions.address} (namespace ${target.namespace}), provider ${provider.baseURL ?? 'https://api.openai.com/v1'}${provider.apiKey ? ' with OPENAI_API_KEY' : ''}, data dir ${dataDir()}`);
+      console.error(`worker: Temporal ${target.connectionOptions.address} (namespace ${target.namespace}), provider ${provider.baseURL ?? 'https://api.openai.com/v1'}${provider.apiKey ? ' with OPENAI_API_KEY' : ''}, data dir ${dataDir()}, item store ${w.storeWhere}`);
       // Temporal's runtime shuts the worker down gracefully on SIGINT/SIGTERM.
       await w.run();
     });

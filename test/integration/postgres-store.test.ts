@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { PostgresItemStore } from '../../src/store/postgres.ts';
+import { PostgresItemStore, redactUrl } from '../../src/store/postgres.ts';
+import { openItemStore } from '../../src/store/open.ts';
 import { MIGRATIONS } from '../../src/store/postgres-schema.ts';
 import { SqliteItemStore } from '../../src/store/sqlite.ts';
 import type { ItemStore, NewItem } from '../../src/store/item-store.ts';
@@ -151,9 +152,23 @@ describe('PostgresItemStore on PostgreSQL only', () => {
     }
   });
 
+  it('openItemStore: PostgreSQL for a postgres:// URL (named without its password), SQLite in the data dir without one', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'home-'));
+    const withUrl = await openItemStore(home, await freshSchema());
+    opened.push(withUrl.store);
+    expect(withUrl.store).toBeInstanceOf(PostgresItemStore);
+    expect(withUrl.where).toMatch(/^postgres:\/\/postgres@127\.0\.0\.1:\d+\/llm_batch\?options=/);
+    const without = await openItemStore(home, undefined);
+    expect(without.store).toBeInstanceOf(SqliteItemStore);
+    expect(without.where).toBe(join(home, 'items.sqlite'));
+    await without.store.close();
+    await expect(openItemStore(home, 'mysql://u:secret@h/db')).rejects.toThrow('LLM_BATCH_DATABASE_URL must be a postgres:// or postgresql:// URL, got "mysql://u:***@h/db"');
+    expect(redactUrl('postgresql://app:s3cret@db.example:5432/llm?sslmode=require')).toBe('postgresql://app:***@db.example:5432/llm?sslmode=require');
+  });
+
   it('says what failed when the database cannot be reached', async () => {
     const url = new URL(adminUrl);
     url.port = '1';
-    await expect(PostgresItemStore.open(url.toString())).rejects.toThrow(/ECONNREFUSED|connect/);
+    await expect(PostgresItemStore.open(url.toString())).rejects.toThrow(/^item store on PostgreSQL at postgres:\/\/postgres@127\.0\.0\.1:1\/llm_batch: .*ECONNREFUSED/);
   });
 });

@@ -1,0 +1,95 @@
+// `llm-batch worker` with LLM_BATCH_DATABASE_URL: items live in PostgreSQL, not in the data
+// dir's SQLite file; a worker SIGKILLed mid-run resumes from PostgreSQL, losing nothing and
+// re-sending at most what was in flight; `llm-batch results` exports from PostgreSQL.
+import { execFile, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { startEmulator, type RunningEmulator } from '../../src/emulator/server.ts';
+import { startRun } from '../../src/client.ts';
+import type { RunStatus } from '../../src/domain/run-types.ts';
+import { storePath } from '../../src/store/sqlite.ts';
+import { client, readJsonl, runConfig, spawnWorker, tempDir, waitFor, writeChatInput } from '../support/harness.ts';
+
+const REPO = resolve(import.meta.dirname, '../..');
+
+async function freshDatabase(): Promise<string> {
+  const name = `worker_${process.pid}_${Date.now().toString(36)}`;
+  const c = new pg.Client(inject('databaseUrl'));
+  await c.connect();
+  await c.query(`CREATE DATABASE ${name}`).finally(() => c.end());
+  const url = new URL(inject('databaseUrl'));
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+describe('worker on the PostgreSQL item store', () => {
+  let emu: RunningEmulator;
+  let databaseUrl: string;
+  const workers: ChildProcess[] = [];
+  const home = tempDir();
+  const taskQueue = `pg-worker-${Date.now()}`;
+
+  beforeAll(async () => {
+    // Latency keeps calls in flight at the moment of the kill.
+    emu = await startEmulator({ port: 0, latencyMs: 40, jitterMs: 20 });
+    databaseUrl = await freshDatabase();
+  });
+  afterAll(async () => {
+    for (const w of workers) if (w.exitCode === null) w.kill('SIGKILL');
+    await emu?.close();
+  });
+
+  it('SIGKILL at ~50%: resumed from PostgreSQL, zero lost items, duplicates no more than the concurrency; results export from it', async () => {
+    const concurrency = 16;
+    const { path, ids } = writeChatInput(home, 1000, 'pg.jsonl');
+    const env = { LLM_BATCH_DATABASE_URL: databaseUrl };
+    const first = spawnWorker({ home, baseURL: emu.baseUrl, taskQueue, env });
+    workers.push(first);
+    let said = '';
+    first.stderr!.on('data', (b: Buffer) => (said += b.toString()));
+    const c = await client();
+    const runId = `pg-crash-${Date.now()}`;
+    const handle = await startRun(c, runConfig({ runId, inputPath: path, concurrency, chunkSize: 125, maxChunksInFlight: 4, heartbeatTimeoutMs: 3000 }), taskQueue);
+
+    await waitFor(() => emu.stats().served >= 500, 90_000, 'half the items to be served');
+    first.kill('SIGKILL');
+    await new Promise((r) => first.once('exit', r));
+    expect(emu.stats().served).toBeLessThan(1000);
+    // The worker said where its items are, without a password.
+    expect(said).toContain(`item store ${new URL(databaseUrl).toString()}`);
+
+    const second = spawnWorker({ home, baseURL: emu.baseUrl, taskQueue, env });
+    workers.push(second);
+    const status = (await handle.result()) as RunStatus;
+
+    expect(status.state).toBe('completed');
+    expect(status.counts).toMatchObject({ total: 1000, succeeded: 1000, failed: 0, pending: 0 });
+    expect(readJsonl<{ custom_id: string }>(status.outputPath!).map((l) => l.custom_id)).toEqual(ids);
+    const stats = emu.stats();
+    expect(stats.uniqueIds).toBe(1000);
+    expect(stats.duplicateCalls).toBeLessThanOrEqual(concurrency);
+
+    // The items are in PostgreSQL, and no SQLite store was made.
+    expect(existsSync(storePath(home))).toBe(false);
+    const db = new pg.Client(databaseUrl);
+    await db.connect();
+    try {
+      const { rows } = await db.query("SELECT status, count(*)::int AS n, sum(cost_usd) AS cost FROM items WHERE run_id = $1 GROUP BY status", [runId]);
+      expect(rows).toEqual([{ status: 'succeeded', n: 1000, cost: expect.closeTo(status.costUsd.spent, 9) }]);
+    } finally {
+      await db.end();
+    }
+
+    // While a worker runs: `results` asks Temporal how the run ended, a query that a worker answers.
+    const out = join(home, 'exported.jsonl');
+    const { stdout } = await promisify(execFile)(process.execPath, [join(REPO, 'bin/llm-batch.js'), 'results', runId, '--out', out, '--json'], {
+      env: { ...process.env, ...env, LLM_BATCH_HOME: home, TEMPORAL_ADDRESS: inject('temporalAddress') },
+    });
+    expect(JSON.parse(stdout)).toMatchObject({ succeeded: 1000, failed: 0 });
+    expect(readJsonl(out)).toEqual(readJsonl(status.outputPath!));
+    second.kill('SIGTERM');
+  });
+});
