@@ -1,7 +1,8 @@
 // Bulk writes into PostgreSQL by COPY … FROM STDIN (text format): rows are encoded and
-// streamed in ~64 KiB pieces with backpressure, so a large batch never becomes one string.
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+// written in ~64 KiB pieces, waiting for 'drain' when the connection is behind, so a large
+// batch never becomes one string.
+import { once } from 'node:events';
+import { finished } from 'node:stream/promises';
 import type { PoolClient } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 
@@ -18,21 +19,25 @@ export function copyField(v: CopyValue): string {
 
 const PIECE = 64 * 1024;
 
-function* encode(rows: Iterable<CopyValue[]>): Generator<string> {
-  let piece = '';
-  for (const row of rows) {
-    piece += `${row.map(copyField).join('\t')}\n`;
-    if (piece.length >= PIECE) {
-      yield piece;
-      piece = '';
-    }
-  }
-  if (piece) yield piece;
-}
-
 /** COPYs the rows into `table (columns)` on this connection; resolves with the rows copied. */
 export async function copyRows(client: PoolClient, table: string, columns: readonly string[], rows: Iterable<CopyValue[]>): Promise<number> {
   const stream = client.query(copyFrom(`COPY ${table} (${columns.join(', ')}) FROM STDIN`));
-  await pipeline(Readable.from(encode(rows)), stream);
+  const done = finished(stream);
+  // A failed COPY rejects `done`; its rejection is awaited below, after the writes stop.
+  done.catch(() => {});
+  try {
+    let piece = '';
+    for (const row of rows) {
+      piece += `${row.map(copyField).join('\t')}\n`;
+      if (piece.length >= PIECE) {
+        if (!stream.write(piece)) await once(stream, 'drain');
+        piece = '';
+      }
+    }
+    stream.end(piece);
+  } catch (e) {
+    stream.destroy(e as Error);
+  }
+  await done;
   return stream.rowCount;
 }

@@ -81,7 +81,14 @@ export class PostgresItemStore implements ItemStore {
 
   /** Connects and applies the migrations the database lacks (under an advisory lock: safe with many workers starting at once). */
   static async open(url: string, opts: PostgresStoreOptions = {}): Promise<PostgresItemStore> {
-    const pool = new pg.Pool({ connectionString: url, max: opts.poolSize ?? 10, application_name: 'llm-batch' });
+    const pool = new pg.Pool({
+      connectionString: url,
+      max: opts.poolSize ?? 10,
+      application_name: 'llm-batch',
+      // An unreachable server fails a write within seconds (the activity retries) instead of hanging it.
+      connectionTimeoutMillis: 10_000,
+      keepAlive: true,
+    });
     const onError = opts.onError ?? ((m: string) => console.error(`item store: ${m}`));
     // An idle connection that breaks is dropped by the pool; the next query opens another.
     pool.on('error', (e) => onError(`an idle PostgreSQL connection failed: ${e.message}`));

@@ -166,6 +166,14 @@ describe('PostgresItemStore on PostgreSQL only', () => {
     expect(redactUrl('postgresql://app:s3cret@db.example:5432/llm?sslmode=require')).toBe('postgresql://app:***@db.example:5432/llm?sslmode=require');
   });
 
+  it('a batch PostgreSQL refuses fails whole with its reason (text cannot hold NUL), and the store goes on', async () => {
+    const store = await open(await freshSchema());
+    await expect(store.stageItems('r', [item(0), item(1, 'nul\u0000id')])).rejects.toThrow(/0x00/);
+    expect((await store.totals('r')).items).toBe(0);
+    expect((await store.stageItems('r', [item(0), item(1)])).duplicates).toEqual([]);
+    expect((await store.totals('r')).items).toBe(2);
+  });
+
   it('says what failed when the database cannot be reached', async () => {
     const url = new URL(adminUrl);
     url.port = '1';
