@@ -40,14 +40,24 @@ const numbered = (sql: string): string => {
   return sql.replace(/\?/g, () => `$${++i}`);
 };
 
+// Plans that stay linear without statistics. Until PostgreSQL's statistics know a run (not
+// at all on a new database; often not for a new run among many), the planner takes
+// `run_id = $1` to match a few rows, and will join a whole batch to "the run" by reading all
+// of it, or sort the rest of the run for each page: quadratic in the run. So no batch
+// statement filters on run_id alone: the batch carries its run id on every row (a column of
+// the staged or unnest'ed source) and joins items on the whole key, (run_id, custom_id) or
+// (run_id, seq). The planner's choices are then one unique-index lookup per row, or a scan of
+// the whole table while that is honestly cheaper (a small table). Pages are windows of seqs.
+// test/integration/postgres-store.test.ts counts the rows read.
+
 // Per connection, emptied at every commit: a batch sees only its own rows.
 const STAGED_ITEMS = `CREATE TEMPORARY TABLE IF NOT EXISTS staged_items (
-  ord integer, custom_id text, seq integer, line integer, url text, body text, model text, feature text, priority text,
+  ord integer, run_id text, custom_id text, seq integer, line integer, url text, body text, model text, feature text, priority text,
   prompt_tokens_est integer, max_output_tokens integer, route text, line_bytes integer) ON COMMIT DELETE ROWS`;
-const STAGED_ITEM_COLUMNS = ['ord', 'custom_id', 'seq', 'line', 'url', 'body', 'model', 'feature', 'priority', 'prompt_tokens_est', 'max_output_tokens', 'route', 'line_bytes'] as const;
+const STAGED_ITEM_COLUMNS = ['ord', 'run_id', 'custom_id', 'seq', 'line', 'url', 'body', 'model', 'feature', 'priority', 'prompt_tokens_est', 'max_output_tokens', 'route', 'line_bytes'] as const;
 
-const RESULT_NAMES = ['custom_id', 'status', 'attempts', 'model', 'mode', 'request_id', 'status_code', 'response', 'error', 'prompt_tokens', 'cached_tokens', 'completion_tokens', 'reasoning_tokens', 'cost_usd'] as const;
-const RESULT_TYPES = ['text', 'text', 'integer', 'text', 'text', 'text', 'integer', 'text', 'text', 'integer', 'integer', 'integer', 'integer', 'double precision'] as const;
+const RESULT_NAMES = ['run_id', 'custom_id', 'status', 'attempts', 'model', 'mode', 'request_id', 'status_code', 'response', 'error', 'prompt_tokens', 'cached_tokens', 'completion_tokens', 'reasoning_tokens', 'cost_usd'] as const;
+const RESULT_TYPES = ['text', 'text', 'text', 'integer', 'text', 'text', 'text', 'integer', 'text', 'text', 'integer', 'integer', 'integer', 'integer', 'double precision'] as const;
 const STAGED_RESULTS = `CREATE TEMPORARY TABLE IF NOT EXISTS staged_results (${RESULT_NAMES.map((n, i) => `${n} ${RESULT_TYPES[i]}`).join(', ')}) ON COMMIT DELETE ROWS`;
 /** Results applied to their items, from a source `r` with RESULT_NAMES' columns; a success is never overwritten. */
 const applyResults = (source: string): string => `
@@ -55,17 +65,20 @@ const applyResults = (source: string): string => `
     status_code = r.status_code, response = r.response, error = r.error, prompt_tokens = r.prompt_tokens, cached_tokens = r.cached_tokens,
     completion_tokens = r.completion_tokens, reasoning_tokens = r.reasoning_tokens, cost_usd = r.cost_usd, updated_at = now()
   FROM ${source}
-  WHERE i.run_id = $1 AND i.custom_id = r.custom_id AND i.status <> 'succeeded'`;
+  WHERE i.run_id = r.run_id AND i.custom_id = r.custom_id AND i.status <> 'succeeded'`;
 
-const resultRow = (r: ItemResult): (string | number | null)[] => [
-  r.customId, r.status, r.attempts, r.model, r.mode, r.requestId ?? null, r.statusCode ?? null,
+const resultRow = (runId: string, r: ItemResult): (string | number | null)[] => [
+  runId, r.customId, r.status, r.attempts, r.model, r.mode, r.requestId ?? null, r.statusCode ?? null,
   r.response === undefined ? null : JSON.stringify(r.response), r.error ? JSON.stringify(r.error) : null,
   r.usage?.prompt ?? 0, r.usage?.cached ?? 0, r.usage?.completion ?? 0, r.usage?.reasoning ?? 0, r.costUsd ?? 0,
 ];
 
-/** Row-wise values as one array per column, for `unnest($2::type[], …)`. */
+/** Row-wise values as one array per column, for `unnest($1::type[], …)`. */
 const columnsOf = (rows: (string | number | null)[][], width: number): (string | number | null)[][] =>
   Array.from({ length: width }, (_, c) => rows.map((row) => row[c]!));
+
+/** Seqs per query when planning parts. */
+const PLAN_WINDOW = 5000;
 
 // Deadlocks and serialization failures are transient: the transaction is run again.
 const TRANSIENT = new Set(['40P01', '40001']);
@@ -139,20 +152,20 @@ export class PostgresItemStore implements ItemStore {
       await c.query(STAGED_ITEMS);
       await copyRows(c, 'staged_items', STAGED_ITEM_COLUMNS, items.map((it, ord) => {
         const { body, route, lineBytes } = stagedFields(it);
-        return [ord, it.customId, it.seq, it.line, it.url, body, it.model, it.feature, it.priority, it.promptTokens, it.maxOutputTokens, route, lineBytes];
+        return [ord, runId, it.customId, it.seq, it.line, it.url, body, it.model, it.feature, it.priority, it.promptTokens, it.maxOutputTokens, route, lineBytes];
       }));
       // The first line of the batch that holds a custom_id is the one inserted, as when
       // SQLite inserts the batch line by line.
       await c.query(`
         INSERT INTO items (run_id, custom_id, seq, line, url, body, model, feature, priority, prompt_tokens_est, max_output_tokens, route, line_bytes)
-        SELECT DISTINCT ON (custom_id) $1, custom_id, seq, line, url, body, model, feature, priority, prompt_tokens_est, max_output_tokens, route, line_bytes
+        SELECT DISTINCT ON (custom_id) run_id, custom_id, seq, line, url, body, model, feature, priority, prompt_tokens_est, max_output_tokens, route, line_bytes
         FROM staged_items ORDER BY custom_id, ord
-        ON CONFLICT (run_id, custom_id) DO NOTHING`, [runId]);
+        ON CONFLICT (run_id, custom_id) DO NOTHING`);
       // The same line again is a no-op; another line with a taken custom_id is a duplicate.
       const { rows } = await c.query(`
         SELECT s.custom_id, s.line, i.line AS first_line FROM staged_items s
-        JOIN items i ON i.run_id = $1 AND i.custom_id = s.custom_id
-        WHERE i.line <> s.line ORDER BY s.ord`, [runId]);
+        JOIN items i ON i.run_id = s.run_id AND i.custom_id = s.custom_id
+        WHERE i.line <> s.line ORDER BY s.ord`);
       return { duplicates: (rows as Row[]).map((r) => ({ customId: String(r.custom_id), line: num(r.line), firstLine: num(r.first_line) })) };
     });
   }
@@ -168,17 +181,17 @@ export class PostgresItemStore implements ItemStore {
 
   async recordResults(runId: string, results: ItemResult[]): Promise<void> {
     // One UPDATE touches an item once: the list is folded first as SQLite applies it, in order.
-    const rows = foldResults(results).map(resultRow);
+    const rows = foldResults(results).map((r) => resultRow(runId, r));
     if (rows.length === 0) return;
     if (rows.length < COPY_RESULTS_FROM) {
-      const source = `unnest(${RESULT_TYPES.map((t, i) => `$${i + 2}::${t}[]`).join(', ')}) AS r(${RESULT_NAMES.join(', ')})`;
-      await this.query(applyResults(source), [runId, ...columnsOf(rows, RESULT_NAMES.length)]);
+      const source = `unnest(${RESULT_TYPES.map((t, i) => `$${i + 1}::${t}[]`).join(', ')}) AS r(${RESULT_NAMES.join(', ')})`;
+      await this.query(applyResults(source), columnsOf(rows, RESULT_NAMES.length));
       return;
     }
     await this.transaction(async (c) => {
       await c.query(STAGED_RESULTS);
       await copyRows(c, 'staged_results', RESULT_NAMES, rows);
-      await c.query(applyResults('staged_results AS r'), [runId]);
+      await c.query(applyResults('staged_results AS r'));
     });
   }
 
@@ -205,26 +218,32 @@ export class PostgresItemStore implements ItemStore {
 
   async planParts(runId: string, limits: PlanLimits): Promise<PartPlan> {
     const planner = new PartPlanner(limits);
-    // As SQLite: realtime first, then batch by model (byte order); each group paged by seq.
+    // As SQLite: realtime first, then batch by model (byte order); each group walked by seq,
+    // a window of seqs at a time (see items()).
     const batchModels = (await this.query(`SELECT DISTINCT model COLLATE "C" AS model FROM items WHERE run_id = $1 AND route = 'batch' ORDER BY 1`, [runId])).map((r) => String(r.model));
+    const last = await this.lastSeq(runId);
     const walk = async (route: 'realtime' | 'batch', model: string | null): Promise<void> => {
-      let after = -1;
-      for (;;) {
+      for (let after = -1; after < last; after += PLAN_WINDOW) {
         const rows = model === null
-          ? await this.query('SELECT seq, model, line_bytes FROM items WHERE run_id = $1 AND route = $2 AND seq > $3 ORDER BY seq LIMIT 5000', [runId, route, after])
-          : await this.query('SELECT seq, model, line_bytes FROM items WHERE run_id = $1 AND route = $2 AND model = $3 AND seq > $4 ORDER BY seq LIMIT 5000', [runId, route, model, after]);
-        if (rows.length === 0) return;
+          ? await this.query('SELECT seq, model, line_bytes FROM items WHERE run_id = $1 AND route = $2 AND seq > $3 AND seq <= $4 ORDER BY seq', [runId, route, after, after + PLAN_WINDOW])
+          : await this.query('SELECT seq, model, line_bytes FROM items WHERE run_id = $1 AND route = $2 AND model = $3 AND seq > $4 AND seq <= $5 ORDER BY seq', [runId, route, model, after, after + PLAN_WINDOW]);
+        if (rows.length === 0) continue;
         const seqs = rows.map((r) => num(r.seq));
         const parts = rows.map((r) => planner.add({ route, model: String(r.model), bytes: num(r.line_bytes) }));
         // A re-plan that gives the same parts rewrites no row.
-        await this.query(`UPDATE items SET part = v.part FROM unnest($2::integer[], $3::integer[]) AS v(seq, part)
-          WHERE items.run_id = $1 AND items.seq = v.seq AND items.part IS DISTINCT FROM v.part`, [runId, seqs, parts]);
-        after = seqs[seqs.length - 1]!;
+        await this.query(`UPDATE items SET part = v.part FROM unnest($1::text[], $2::integer[], $3::integer[]) AS v(run_id, seq, part)
+          WHERE items.run_id = v.run_id AND items.seq = v.seq AND items.part IS DISTINCT FROM v.part`, [seqs.map(() => runId), seqs, parts]);
       }
     };
     await walk('realtime', null);
     for (const model of batchModels) await walk('batch', model);
     return { realtimeParts: planner.realtimeParts, batchParts: planner.batchParts, realtimeItems: planner.realtimeItems, batchItems: planner.batchItems };
+  }
+
+  /** The run's highest seq, −1 when it has no items (read from the end of the (run_id, seq) index). */
+  private async lastSeq(runId: string): Promise<number> {
+    const [r] = await this.query('SELECT max(seq) AS last FROM items WHERE run_id = $1', [runId]);
+    return r?.last === null || r?.last === undefined ? -1 : num(r.last);
   }
 
   async pendingRequests(runId: string, selection: ItemSelection, afterSeq: number, limit: number): Promise<PendingRequest[]> {
@@ -239,9 +258,9 @@ export class PostgresItemStore implements ItemStore {
     // greatest(): recording the same retry twice (a re-collected batch) changes nothing.
     await this.query(`
       UPDATE items AS i SET attempts = greatest(i.attempts, r.attempts), error = r.error, mode = r.mode, updated_at = now()
-      FROM unnest($2::text[], $3::integer[], $4::text[], $5::text[]) AS r(custom_id, attempts, error, mode)
-      WHERE i.run_id = $1 AND i.custom_id = r.custom_id AND i.status = 'pending'`,
-    [runId, folded.map((r) => r.customId), folded.map((r) => r.attempts), folded.map((r) => JSON.stringify(r.error)), folded.map((r) => r.mode)]);
+      FROM unnest($1::text[], $2::text[], $3::integer[], $4::text[], $5::text[]) AS r(run_id, custom_id, attempts, error, mode)
+      WHERE i.run_id = r.run_id AND i.custom_id = r.custom_id AND i.status = 'pending'`,
+    [folded.map(() => runId), folded.map((r) => r.customId), folded.map((r) => r.attempts), folded.map((r) => JSON.stringify(r.error)), folded.map((r) => r.mode)]);
   }
 
   async batchRecord(runId: string, key: string): Promise<BatchRecord | undefined> {
@@ -257,13 +276,18 @@ export class PostgresItemStore implements ItemStore {
   }
 
   async *items(runId: string, pageSize = 1000): AsyncIterable<StoredItem> {
-    // Keyset pages: each is its own short query, so no cursor or transaction stays open between pages.
-    let after = -1;
-    for (;;) {
-      const rows = await this.query(`SELECT ${STORED_ITEM_COLUMNS} FROM items WHERE run_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`, [runId, after, pageSize]);
+    // Keyset pages by seq, each its own short query (no cursor or transaction stays open
+    // between pages), and each a window of seqs (after, after + pageSize]: a page reads at
+    // most pageSize rows whatever plan the statistics lead to. With `seq > after … LIMIT n`
+    // alone, a run the statistics do not know yet (a new database) looks tiny to the
+    // planner, which then sorts all the rest of the run for every page.
+    let last = await this.lastSeq(runId);
+    for (let after = -1; after < last; ) {
+      const rows = await this.query(`SELECT ${STORED_ITEM_COLUMNS} FROM items WHERE run_id = $1 AND seq > $2 AND seq <= $3 ORDER BY seq`, [runId, after, after + pageSize]);
       for (const r of rows) yield toStoredItem(r);
-      if (rows.length < pageSize) return;
-      after = num(rows[rows.length - 1]!.seq);
+      after += pageSize;
+      // Items staged while it read are read too, as a cursor on seq would.
+      if (after >= last) last = await this.lastSeq(runId);
     }
   }
 

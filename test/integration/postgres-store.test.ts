@@ -94,6 +94,74 @@ describe('PostgresItemStore on PostgreSQL only', () => {
     console.log(`staged ${n} items through COPY in ${stagedMs} ms`);
   });
 
+  /** A fresh schema whose items table autovacuum leaves alone: the planner never gets statistics on it. */
+  async function unanalyzedSchema(): Promise<{ url: string; schema: string }> {
+    const url = await freshSchema();
+    const schema = new URL(url).searchParams.get('options')!.replace('-c search_path=', '');
+    await (await PostgresItemStore.open(url, { poolSize: 1 })).close();
+    await admin((c) => c.query(`ALTER TABLE ${schema}.items SET (autovacuum_enabled = false)`));
+    return { url, schema };
+  }
+
+  /** Index entries and table rows read from the schema's items table, once the backends that read them have flushed their statistics. */
+  async function reads(schema: string): Promise<number> {
+    const sql = `SELECT (SELECT sum(idx_tup_read) FROM pg_stat_user_indexes WHERE schemaname = $1 AND relname = 'items')
+      + (SELECT seq_tup_read FROM pg_stat_user_tables WHERE schemaname = $1 AND relname = 'items') AS n`;
+    let last = -1;
+    for (;;) {
+      const now = Number(await admin(async (c) => (await c.query(sql, [schema])).rows[0].n));
+      if (now === last) return now;
+      last = now;
+      await new Promise((r) => setTimeout(r, 300));
+    }
+  }
+
+  /** Rows and index entries read per item by `work` on a store of its own (closed after, so its backend flushes its statistics). */
+  async function readsPerItem(url: string, schema: string, items: number, work: (s: PostgresItemStore) => Promise<unknown>): Promise<number> {
+    const store = await PostgresItemStore.open(url, { poolSize: 1 });
+    const before = await reads(schema);
+    try {
+      await work(store);
+    } finally {
+      await store.close();
+    }
+    return ((await reads(schema)) - before) / items;
+  }
+
+  it('reads a run the planner has no statistics for in linear work (items() pages by seq windows)', async () => {
+    // Guessing that few rows match, the planner would sort all the rest of the run for each
+    // page of `seq > after … LIMIT n`: about 40 reads per item here.
+    const { url, schema } = await unanalyzedSchema();
+    const n = 20_000;
+    await (await open(url)).stageItems('new', Array.from({ length: n }, (_, i) => item(i)));
+    let seqs: number[] = [];
+    const perItem = await readsPerItem(url, schema, n, async (s) => (seqs = (await allItems(s, 'new', 250)).map((i) => i.seq)));
+    expect(seqs).toEqual(Array.from({ length: n }, (_, i) => i));
+    expect(perItem).toBeLessThan(1.5);
+  });
+
+  it('writes batches of a run the planner has no statistics for in work linear in the batch', async () => {
+    // A big table (another run's 200,000 rows), with no statistics: joined on run_id alone, a
+    // batch would read all of its run so far (about 20 reads per item here); joined on the
+    // whole key, one unique-index lookup per row.
+    const { url, schema } = await unanalyzedSchema();
+    await admin((c) => c.query(`INSERT INTO ${schema}.items (run_id, custom_id, seq, line, url, body, model, prompt_tokens_est, max_output_tokens)
+      SELECT 'other', 'o' || g, g, g + 1, '/v1/chat/completions', '{}', 'm', 1, 1 FROM generate_series(0, 199999) g`));
+    const n = 20_000;
+    const items = Array.from({ length: n }, (_, i) => item(i));
+    const inBatches = async <T>(size: number, write: (batch: NewItem[]) => Promise<T>): Promise<void> => {
+      for (let i = 0; i < n; i += size) await write(items.slice(i, i + size));
+    };
+    const perItem = {
+      stage: await readsPerItem(url, schema, n, (s) => inBatches(500, (b) => s.stageItems('new', b))),
+      results: await readsPerItem(url, schema, n, (s) => inBatches(256, (b) => s.recordResults('new', b.map((it) => failure(it.customId))))),
+      resultsByCopy: await readsPerItem(url, schema, n, (s) => inBatches(500, (b) => s.recordResults('new', b.map((it) => success(it.customId))))),
+      retries: await readsPerItem(url, schema, n, (s) => inBatches(500, (b) => s.recordRetries('new', b.map((it) => ({ customId: it.customId, attempts: 2, error: { code: 'e', message: 'm' }, mode: 'batch' }))))),
+    };
+    for (const [what, reads] of Object.entries(perItem)) expect(reads, what).toBeLessThan(3);
+    expect(await (await open(url)).totals('new')).toMatchObject({ items: n, succeeded: n });
+  });
+
   it('sorts models in byte order, as SQLite does, in a database whose collation does not', async () => {
     let url: string;
     try {
