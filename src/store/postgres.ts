@@ -156,11 +156,13 @@ export class PostgresItemStore implements ItemStore {
       }));
       // The first line of the batch that holds a custom_id is the one inserted, as when
       // SQLite inserts the batch line by line.
-      await c.query(`
+      const { rowCount } = await c.query(`
         INSERT INTO items (run_id, custom_id, seq, line, url, body, model, feature, priority, prompt_tokens_est, max_output_tokens, route, line_bytes)
         SELECT DISTINCT ON (custom_id) run_id, custom_id, seq, line, url, body, model, feature, priority, prompt_tokens_est, max_output_tokens, route, line_bytes
         FROM staged_items ORDER BY custom_id, ord
         ON CONFLICT (run_id, custom_id) DO NOTHING`);
+      // Every line inserted (a first staging, the usual case): no line can be a duplicate.
+      if (rowCount === items.length) return { duplicates: [] };
       // The same line again is a no-op; another line with a taken custom_id is a duplicate.
       const { rows } = await c.query(`
         SELECT s.custom_id, s.line, i.line AS first_line FROM staged_items s
