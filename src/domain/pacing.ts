@@ -44,6 +44,8 @@ export const STOCK_MIN = 0.5;
 /** Share of the paced rate a less urgent priority keeps while a more urgent one waits. */
 export const FLOOR_SHARE = 0.1;
 export const SEEN_GRACE_MS = 250;
+/** `--concurrency auto` keeps this many times the calls Little's law says the paced rate needs. */
+export const CONCURRENCY_HEADROOM = 2;
 export const PRIORITIES = [1, 2, 3, 4, 5] as const;
 export { DEFAULT_PRIORITY } from './priority.ts';
 
@@ -352,7 +354,9 @@ export function desiredConcurrency(
   }
   const rate = admissionRatePerSec(s, o.chargeTokens, now);
   if (!Number.isFinite(rate)) return o.max;
-  const n = Math.ceil(rate * (Math.max(1, o.latencyMs) / 1000) * 1.25) + 1;
+  // Twice what the mean needs: latency varies, and a slot that waits in the limiter costs
+  // nothing at the provider, while a run with no call waiting loses its turn to other runs.
+  const n = Math.ceil(rate * (Math.max(1, o.latencyMs) / 1000) * CONCURRENCY_HEADROOM) + 1;
   return Math.max(o.min, Math.min(o.max, n));
 }
 

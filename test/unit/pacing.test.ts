@@ -154,8 +154,8 @@ describe('pacing against a quantized provider', () => {
     const s = newPacerState({ rpm: 600 }, now);
     s.rLvl = 0;
     const q = { chargeTokens: 0, min: 4, max: 256 };
-    expect(desiredConcurrency(s, { ...q, latencyMs: 50 }, now)).toBe(4); // 9.85/s × 0.05 s → min
-    expect(desiredConcurrency(s, { ...q, latencyMs: 2000 }, now)).toBe(Math.ceil(9.85 * 2 * 1.25) + 1);
+    expect(desiredConcurrency(s, { ...q, latencyMs: 50 }, now)).toBe(4); // 9.85/s × 0.05 s × 2 → min
+    expect(desiredConcurrency(s, { ...q, latencyMs: 2000 }, now)).toBe(Math.ceil(9.85 * 2 * 2) + 1);
     const big = newPacerState({ rpm: 30_000 }, now);
     big.rLvl = 0;
     expect(desiredConcurrency(big, { ...q, latencyMs: 2000 }, now)).toBe(256); // bounded
