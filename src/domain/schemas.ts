@@ -44,8 +44,15 @@ export const requestBodySchema = z
   })
   .passthrough();
 
+/** A custom_id: 1–512 characters, without NUL (which PostgreSQL text, and many tools, cannot hold). */
+const customIdSchema = z
+  .string()
+  .min(1)
+  .max(512)
+  .refine((s) => !s.includes('\u0000'), 'must not contain the NUL character (\\u0000)');
+
 export const batchLineSchema = z.object({
-  custom_id: z.string().min(1).max(512),
+  custom_id: customIdSchema,
   method: z.string(),
   url: z.string(),
   body: requestBodySchema,
@@ -54,7 +61,7 @@ export const batchLineSchema = z.object({
 
 export const promptLineSchema = z
   .object({
-    custom_id: z.string().min(1).max(512).optional(),
+    custom_id: customIdSchema.optional(),
     prompt: z.string().min(1).optional(),
     messages: z.array(messageSchema).min(1).optional(),
     metadata: metadataSchema.optional(),

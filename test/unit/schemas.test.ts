@@ -21,6 +21,10 @@ describe('batch lines', () => {
     expect(parseBatchLine(line({ url: '/v1/embeddings', body: { model: 'text-embedding-3-small', input: 'x' } })).ok).toBe(true);
   });
   it('empty_line', () => expect(rejectOf(parseBatchLine('   ')).code).toBe('empty_line'));
+  it('a custom_id with a NUL character is refused, naming it', () => {
+    const r = rejectOf(parseBatchLine(JSON.stringify({ ...good, custom_id: 'a\u0000b' })));
+    expect(r.message).toContain('custom_id: must not contain the NUL character');
+  });
   it('invalid_json', () => expect(rejectOf(parseBatchLine('{"custom_id": "x",')).code).toBe('invalid_json'));
   it('not_an_object', () => expect(rejectOf(parseBatchLine('"just a string"')).code).toBe('not_an_object'));
   it('missing_required_parameter: custom_id', () => {
