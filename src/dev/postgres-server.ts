@@ -3,7 +3,8 @@
 // off for speed), one database created, ready when it accepts connections. PostgreSQL
 // refuses to run as root, so as root it runs as the `postgres` user of the Debian package.
 import { execFileSync, spawn, type SpawnOptions } from 'node:child_process';
-import { accessSync, chownSync, constants, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { isExecutable } from './executables.ts';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -40,14 +41,6 @@ const INSTALL_HINT =
   '  - Debian/Ubuntu: sudo apt-get install postgresql (the service it installs is not used)\n' +
   '  - macOS: brew install postgresql';
 
-const isExecutable = (p: string): boolean => {
-  try {
-    accessSync(p, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-};
 const hasServer = (dir: string): boolean => isExecutable(join(dir, 'initdb')) && isExecutable(join(dir, 'postgres'));
 
 /** The dir holding initdb and postgres: `pg_config --bindir`, else the newest /usr/lib/postgresql/<v>/bin. */

@@ -2,7 +2,8 @@
 // dir) for the tests and the benchmark, and waits until it answers PING. The Redis rate
 // limiter is tested against this, not a mock; kill() lets a test make Redis go away.
 import { spawn } from 'node:child_process';
-import { accessSync, constants, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { isExecutable, onPath } from './executables.ts';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
@@ -29,20 +30,10 @@ export interface RunningRedisServer {
 const HOST = '127.0.0.1';
 const FALLBACK = '/usr/bin/redis-server';
 
-const isExecutable = (p: string): boolean => {
-  try {
-    accessSync(p, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
 /** `redis-server` on PATH, else /usr/bin/redis-server, else an error saying how to install it. */
 export function findRedisServer(): string {
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    if (dir && isExecutable(join(dir, 'redis-server'))) return join(dir, 'redis-server');
-  }
+  const found = onPath('redis-server');
+  if (found) return found;
   if (isExecutable(FALLBACK)) return FALLBACK;
   throw new Error(
     'redis-server was not found on PATH or at /usr/bin/redis-server. Install it, then run again:\n' +

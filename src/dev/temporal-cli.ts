@@ -1,8 +1,9 @@
 // Finds the Temporal CLI, in this order: $TEMPORAL_CLI, `temporal` on PATH, a cached
 // binary under $HOME, a `go install` into that cache; otherwise says how to get it.
-import { accessSync, constants, existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
+import { isExecutable, onPath } from './executables.ts';
 import { spawn } from 'node:child_process';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import { homedir } from 'node:os';
 
 export const TEMPORAL_CLI_VERSION = 'v1.5.1';
@@ -11,21 +12,7 @@ export const TEMPORAL_CLI_MODULE = `github.com/temporalio/cli/cmd/temporal@${TEM
 export const temporalCacheDir = (): string =>
   join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'llm-batch', 'bin');
 
-const isExecutable = (p: string): boolean => {
-  try {
-    accessSync(p, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
-function onPath(name: string): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    if (dir && isExecutable(join(dir, name))) return join(dir, name);
-  }
-  return undefined;
-}
 
 export type TemporalCliSource = 'env' | 'path' | 'cache' | 'go-install';
 

@@ -5,21 +5,11 @@
 import { Redis } from 'ioredis';
 import { RedisPacerStore } from './redis-pacer-store.ts';
 import type { StoreFactory } from './limiter-registry.ts';
+import { redactUrl } from '../redact-url.ts';
 
 export interface SharedPacing {
   storeFor: StoreFactory;
   close(): Promise<void>;
-}
-
-/** A URL without its password, for logs. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return '(unparseable URL)';
-  }
 }
 
 export async function connectSharedPacing(url: string, log: (message: string) => void): Promise<SharedPacing> {

@@ -2,7 +2,8 @@
 // migrations run on open), otherwise the SQLite file in the data dir.
 import { databaseUrl } from '../settings.ts';
 import type { ItemStore } from './item-store.ts';
-import { PostgresItemStore, redactUrl } from './postgres.ts';
+import { PostgresItemStore } from './postgres.ts';
+import { redactUrl } from '../redact-url.ts';
 import { SqliteItemStore, storePath } from './sqlite.ts';
 
 export interface OpenedStore {

@@ -3,6 +3,7 @@
 // read back by the same code (rows.ts). Bulk paths go by COPY: staging copies a batch into a
 // temporary table and inserts from it with ON CONFLICT DO NOTHING, so duplicates are still
 // found and reported; large result batches are copied and applied by one UPDATE … FROM.
+import { redactUrl } from '../redact-url.ts';
 import pg from 'pg';
 import type { PoolClient } from 'pg';
 import { PartPlanner, type PartPlan, type PlanLimits } from '../domain/batch-plan.ts';
@@ -22,17 +23,6 @@ export interface PostgresStoreOptions {
 
 /** Result batches at least this large go by COPY; smaller ones (realtime's) in one statement with arrays. */
 export const COPY_RESULTS_FROM = 300;
-
-/** A database URL fit for a message: the password, if any, is masked. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return 'the database URL (unparsable)';
-  }
-}
 
 /** `?` placeholders numbered as PostgreSQL's `$1, $2, …` (the shared SQL holds no other `?`). */
 const numbered = (sql: string): string => {
