@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import OpenAI, { toFile } from 'openai';
 import { batchOperations } from '../src/activities/batch-api.ts';
 import { exportResults } from '../src/activities/export.ts';
-import { stageInput } from '../src/activities/stage.ts';
+import { stageInput } from '../src/input/stage-input.ts';
 import { DEFAULTS } from '../src/client.ts';
 import type { RunConfig } from '../src/domain/run-types.ts';
 import { startEmulator } from '../src/emulator/server.ts';

@@ -3,7 +3,7 @@
 import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { stageInput } from '../src/activities/stage.ts';
+import { stageInput } from '../src/input/stage-input.ts';
 import { SqliteItemStore } from '../src/store/sqlite.ts';
 import { loadDefaultPricing } from '../src/llm/pricing-file.ts';
 import { parseBatchLine } from '../src/domain/schemas.ts';

@@ -5,7 +5,7 @@
 import { basename } from 'node:path';
 import { Client, Connection, WorkflowNotFoundError, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
-import { FINAL_STATES, type BatchChunkView, type ChunkProgress, type RunConfig, type RunStatus } from './domain/run-types.ts';
+import { FINAL_STATES, type BatchChunkView, type ChunkProgress, type RunConfig, type RunStatus, type StageResult } from './domain/run-types.ts';
 import type { runWorkflow } from './workflows/run.ts';
 import { batchChunkQuery, statusQuery } from './workflows/messages.ts';
 import { LlmBatchPriority } from './workflows/search-attributes.ts';
@@ -77,14 +77,23 @@ export function memoOf(config: RunConfig): Record<string, unknown> {
   return alertWebhook === undefined ? rest : { ...rest, alertWebhook: alertWebhook.startsWith('env:') ? alertWebhook : '(set; not shown)' };
 }
 
-/** Starts a run; `requests` (the input's line count, when the caller knows it) goes into the summary. */
-export async function startRun(client: Client, config: RunConfig, taskQueue = defaultTaskQueue(), requests?: number): Promise<WorkflowHandleWithFirstExecutionRunId<typeof runWorkflow>> {
+/**
+ * Starts a run; `requests` (the input's line count, when the caller knows it) goes into the
+ * summary. `staged`: the input is already in the shared store (the run skips its staging).
+ */
+export async function startRun(
+  client: Client,
+  config: RunConfig,
+  taskQueue = defaultTaskQueue(),
+  requests?: number,
+  staged?: StageResult,
+): Promise<WorkflowHandleWithFirstExecutionRunId<typeof runWorkflow>> {
   if (config.priority !== undefined && !isPriority(config.priority)) throw new RangeError(`RunConfig.priority must be a whole number from 1 (most urgent) to 5 (least), got ${config.priority}`);
   const summary = runSummary(config, requests);
   return client.workflow.start<typeof runWorkflow>('runWorkflow', {
     taskQueue,
     workflowId: config.runId,
-    args: [{ config }],
+    args: [staged ? { config, staged } : { config }],
     // The configuration, for the UI; it holds no secret (keys stay on the workers).
     memo: { config: memoOf(config) },
     staticSummary: summary,

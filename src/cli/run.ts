@@ -10,6 +10,8 @@ import { readInput, describeReject, detectFormat, countLines } from '../input/re
 import { atLeastOne, CliError, concurrency, durationMs, EXIT, fraction, nonNegativeNumber, positiveInt, priorityKey, usdAmount, webhook } from './options.ts';
 import { DEFAULT_PRIORITY } from '../domain/priority.ts';
 import { progressView, summaryTable, bold, dim, stateHint } from './format.ts';
+import { stageHere } from './stage-here.ts';
+import { databaseUrl } from '../settings.ts';
 
 export interface RunOptions {
   model?: string;
@@ -199,8 +201,11 @@ export function runConfigFrom(inputPath: string, opts: RunOptions): RunConfig {
 export async function startRunFromFile(client: Client, file: string, opts: RunOptions): Promise<RunConfig> {
   const inputPath = resolve(file);
   const config = runConfigFrom(inputPath, opts);
+  // With a shared store the input goes into it from here: the workers never read the file.
+  const url = databaseUrl();
+  const staged = url ? await stageHere(client, config, url, opts.json ?? false) : undefined;
   try {
-    await startRun(client, config, undefined, await countLines(inputPath));
+    await startRun(client, config, undefined, staged?.lines ?? (await countLines(inputPath)), staged);
   } catch (e) {
     if (e instanceof WorkflowExecutionAlreadyStartedError) throw new CliError(`a run with id ${config.runId} already exists; choose another --run-id`);
     throw e;

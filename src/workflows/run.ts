@@ -24,7 +24,7 @@ import {
   type ChildWorkflowHandle,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.ts';
-import type { ChunkStopSignal, ChunkSummary, ItemTotals, Route, RunConfig, RunState, RunStatus } from '../domain/run-types.ts';
+import type { ChunkStopSignal, ChunkSummary, ItemTotals, Route, RunConfig, RunState, RunStatus, StageResult } from '../domain/run-types.ts';
 import { emptyTokens, notDoneFor, stopEndsBatch } from '../domain/run-types.ts';
 import { chunkCount, chunkRange } from '../domain/chunk-plan.ts';
 import { budgetState, chunkCapUsd, decideDispatch, parseBudgetAmount, reservedOutputTokens, shouldSwitchModel } from '../domain/budget.ts';
@@ -41,6 +41,11 @@ export type { RunProgress } from './run-status.ts';
 export interface RunInput {
   config: RunConfig;
   progress?: RunProgress;
+  /**
+   * The input as the CLI already staged it into a shared store (PostgreSQL), when the
+   * workers cannot read the file: the run skips its own staging.
+   */
+  staged?: StageResult;
 }
 
 /** The run's activities, scheduled at the run's Temporal priority. */
@@ -109,12 +114,14 @@ class Run {
   private readonly policy: CircuitPolicy;
   /** A first run (not a continuation): it stages the input. */
   private readonly fresh: boolean;
+  private readonly staged: StageResult | undefined;
 
   constructor(input: RunInput) {
     this.config = input.config;
     this.act = runActivities(input.config);
     const now = new Date().toISOString();
     this.fresh = input.progress === undefined;
+    this.staged = input.staged;
     this.p = input.progress ?? newProgress(input.config, now);
     this.policy = { initialDelayMs: this.config.circuitInitialDelayMs, maxDelayMs: this.config.circuitMaxDelayMs };
     this.status = {
@@ -285,7 +292,7 @@ class Run {
     const { config } = this;
     if (this.fresh) {
       this.setState('staging');
-      this.p.stage = await this.act.stageRun(config);
+      this.p.stage = this.staged ?? (await this.act.stageRun(config));
       const sa: Parameters<typeof upsertSearchAttributes>[0] = [];
       if (this.p.stage.models.length > 0) sa.push({ key: LlmBatchModel, value: this.p.stage.models.join(',') });
       if (this.p.budgetUsd !== undefined) sa.push({ key: LlmBatchBudgetUsd, value: this.p.budgetUsd });

@@ -2,7 +2,7 @@
 // dir's SQLite file; a worker SIGKILLed mid-run resumes from PostgreSQL, losing nothing and
 // re-sending at most what was in flight; `llm-batch results` exports from PostgreSQL.
 import { execFile, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
@@ -91,5 +91,34 @@ describe('worker on the PostgreSQL item store', () => {
     expect(JSON.parse(stdout)).toMatchObject({ succeeded: 1000, failed: 0 });
     expect(readJsonl(out)).toEqual(readJsonl(status.outputPath!));
     second.kill('SIGTERM');
+  });
+
+  it('`run` from a directory no worker can read stages the input itself; `results` from a fresh data dir', async () => {
+    const exec = promisify(execFile);
+    const cliEnv = (h: string) => ({ ...process.env, LLM_BATCH_DATABASE_URL: databaseUrl, LLM_BATCH_HOME: h, LLM_BATCH_TASK_QUEUE: taskQueue, TEMPORAL_ADDRESS: inject('temporalAddress') });
+    const worker = spawnWorker({ home: tempDir(), baseURL: emu.baseUrl, taskQueue, env: { LLM_BATCH_DATABASE_URL: databaseUrl } });
+    workers.push(worker);
+    // The user's machine: the input in a folder of its own, a data dir of its own.
+    const laptop = tempDir();
+    const inputDir = tempDir();
+    const { path, ids } = writeChatInput(inputDir, 300, 'mine.jsonl');
+    writeFileSync(path, `${readFileSync(path, 'utf8')}{"not": "a request"}\n`);
+    const runId = `pg-laptop-${Date.now()}`;
+    const run = await exec(process.execPath, [join(REPO, 'bin/llm-batch.js'), 'run', path, '--run-id', runId], { env: cliEnv(laptop) });
+    expect(run.stdout.trim()).toBe(runId);
+    expect(run.stderr).toContain('staged 300 items (1 rejected');
+    // The file is gone before any worker could look for it.
+    rmSync(inputDir, { recursive: true, force: true });
+    const status = (await (await client()).workflow.getHandle(runId).result()) as RunStatus;
+    expect(status.state).toBe('completed');
+    expect(status.counts).toMatchObject({ succeeded: 300, rejected: 1, failed: 0 });
+    // The rejects are where the user is.
+    expect(readJsonl(join(laptop, 'runs', runId, 'rejects.jsonl'))).toEqual([expect.objectContaining({ line: 301 })]);
+    // Another machine with only the two URLs exports the results.
+    const elsewhere = tempDir();
+    const out = join(elsewhere, 'out.jsonl');
+    await exec(process.execPath, [join(REPO, 'bin/llm-batch.js'), 'results', runId, '--out', out], { env: cliEnv(elsewhere) });
+    expect(readJsonl<{ custom_id: string }>(out).map((l) => l.custom_id)).toEqual(ids);
+    worker.kill('SIGTERM');
   });
 });
