@@ -93,6 +93,32 @@ describe('worker on the PostgreSQL item store', () => {
     second.kill('SIGTERM');
   });
 
+  it('three workers with data dirs of their own share a run; one SIGKILLed, nothing is lost', async () => {
+    const exec = promisify(execFile);
+    const queue = `${taskQueue}-three`;
+    const three = [0, 1, 2].map(() => spawnWorker({ home: tempDir(), baseURL: emu.baseUrl, taskQueue: queue, env: { LLM_BATCH_DATABASE_URL: databaseUrl } }));
+    workers.push(...three);
+    const inputDir = tempDir();
+    const { path, ids } = writeChatInput(inputDir, 1200, 'three.jsonl');
+    const runId = `pg-three-${Date.now()}`;
+    emu.resetStats();
+    const env = { ...process.env, LLM_BATCH_DATABASE_URL: databaseUrl, LLM_BATCH_HOME: tempDir(), LLM_BATCH_TASK_QUEUE: queue, TEMPORAL_ADDRESS: inject('temporalAddress') };
+    const concurrency = 8;
+    await exec(process.execPath, [join(REPO, 'bin/llm-batch.js'), 'run', path, '--run-id', runId, '--chunk-size', '50', '--max-chunks-in-flight', '9', '--concurrency', String(concurrency), '--heartbeat-timeout', '3s'], { env });
+    rmSync(inputDir, { recursive: true, force: true });
+    await waitFor(() => emu.stats().served >= 500, 90_000, 'a third of the items to be served');
+    three[0].kill('SIGKILL');
+    const status = (await (await client()).workflow.getHandle(runId).result()) as RunStatus;
+    expect(status.counts).toMatchObject({ succeeded: 1200, failed: 0, pending: 0 });
+    expect(readJsonl<{ custom_id: string }>(status.outputPath!).map((l) => l.custom_id)).toEqual(ids);
+    const stats = emu.stats();
+    expect(stats.uniqueIds).toBe(1200);
+    // Re-sent only what the killed worker had in flight: at most the run's concurrency in that process.
+    expect(stats.duplicateCalls).toBeLessThanOrEqual(concurrency);
+    console.log(`three workers on PostgreSQL, one SIGKILLed: ${stats.duplicateCalls} calls re-sent`);
+    for (const w of three.slice(1)) w.kill('SIGTERM');
+  });
+
   it('`run` from a directory no worker can read stages the input itself; `results` from a fresh data dir', async () => {
     const exec = promisify(execFile);
     const cliEnv = (h: string) => ({ ...process.env, LLM_BATCH_DATABASE_URL: databaseUrl, LLM_BATCH_HOME: h, LLM_BATCH_TASK_QUEUE: taskQueue, TEMPORAL_ADDRESS: inject('temporalAddress') });
