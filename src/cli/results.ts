@@ -1,10 +1,13 @@
 // `llm-batch results RUN_ID --out FILE`: the run's results in OpenAI Batch output format,
 // read from the item store: the data dir's SQLite file, or LLM_BATCH_DATABASE_URL's PostgreSQL.
-import { existsSync } from 'node:fs';
+// The input's rejects come from the store too, so any machine can write rejects.jsonl.
+import { createWriteStream, existsSync } from 'node:fs';
+import { once } from 'node:events';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { storePath } from '../store/sqlite.ts';
 import { openItemStore } from '../store/open.ts';
+import type { ItemStore } from '../store/item-store.ts';
 import { exportResults, NOT_PROCESSED } from '../activities/export.ts';
 import { notDoneFor, type NotDone } from '../domain/run-types.ts';
 import { connectClient, getRunStatus } from '../client.ts';
@@ -18,8 +21,9 @@ export function registerResultsCommand(program: Command): void {
     .description('write one line per accepted input: successes to --out, failures and undone items to --errors, both in input order')
     .requiredOption('--out <file>', 'output file (OpenAI Batch output format)')
     .option('--errors <file>', 'errors file (same format, with error set); default: beside --out as errors.jsonl')
+    .option('--rejects <file>', "the input lines that were refused, as the run's rejects.jsonl; default: beside --out as rejects.jsonl")
     .option('--json', 'print the counts as JSON')
-    .action(async (runId: string, opts: { out: string; errors?: string; json?: boolean }) => {
+    .action(async (runId: string, opts: { out: string; errors?: string; rejects?: string; json?: boolean }) => {
       const home = dataDir();
       const url = databaseUrl();
       if (!url && !existsSync(storePath(home))) {
@@ -32,15 +36,34 @@ export function registerResultsCommand(program: Command): void {
         const out = resolve(opts.out);
         const errors = resolve(opts.errors ?? resolve(out, '..', 'errors.jsonl'));
         const r = await exportResults(store, runId, out, errors, await notDoneOf(runId));
-        if (opts.json) console.log(JSON.stringify(r));
+        const rejectsPath = resolve(opts.rejects ?? resolve(out, '..', 'rejects.jsonl'));
+        const rejected = await writeRejects(store, runId, rejectsPath);
+        if (opts.json) console.log(JSON.stringify({ ...r, rejected, rejectsPath }));
         else {
           console.log(`${r.succeeded} succeeded → ${r.outputPath}`);
           console.log(`${r.failed} failed${r.notDone ? `, ${r.notDone} not done yet` : ''} → ${r.errorsPath}`);
+          console.log(`${rejected} input ${rejected === 1 ? 'line' : 'lines'} rejected → ${rejectsPath}`);
         }
       } finally {
         await store.close();
       }
     });
+}
+
+/** The run's rejects from the store, one JSON line each, in line order; returns how many. */
+async function writeRejects(store: ItemStore, runId: string, path: string): Promise<number> {
+  const out = createWriteStream(path, { encoding: 'utf8' });
+  let n = 0;
+  try {
+    for await (const r of store.rejects(runId)) {
+      n++;
+      if (!out.write(`${JSON.stringify(r)}\n`)) await once(out, 'drain');
+    }
+  } finally {
+    out.end();
+    await once(out, 'close');
+  }
+  return n;
 }
 
 /** How items never done are listed: as the run ended (cancelled, rejected…), when Temporal can say. */

@@ -7,6 +7,15 @@ export type InputFormat = 'batch' | 'prompts';
  * (half price, up to 24 h). hybrid: urgent items realtime, the rest through the Batch API.
  */
 export type RunMode = 'realtime' | 'batch' | 'hybrid';
+
+/** A line the input refused (or whose custom_id an earlier line holds), as rejects.jsonl holds it. */
+export interface RejectRecord {
+  /** 1-based line in the input file. */
+  line: number;
+  custom_id: string | null;
+  code: string;
+  message: string;
+}
 export const RUN_MODES: readonly RunMode[] = ['realtime', 'batch', 'hybrid'];
 
 /** Which path an item or a piece of work takes. */

@@ -1,5 +1,6 @@
 // Streams an input file line by line and validates each line: the one place that knows
 // the input formats, used by the staging activity and by `run --strict` in the CLI.
+import type { RejectRecord } from '../domain/run-types.ts';
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { extname } from 'node:path';
@@ -40,12 +41,7 @@ export async function* readInput(path: string, defaults: PromptDefaults): AsyncG
 }
 
 /** A rejected line as written to rejects.jsonl. */
-export interface RejectRecord {
-  line: number;
-  custom_id: string | null;
-  code: string;
-  message: string;
-}
+export type { RejectRecord };
 
 /** "input.jsonl:1042: body.messages is required" */
 export const describeReject = (file: string, r: RejectRecord): string =>

@@ -34,7 +34,10 @@ export async function stageInput(deps: StageDeps, config: RunConfig, onProgress:
   mkdirSync(runDir, { recursive: true });
   const rejectsPath = join(runDir, 'rejects.jsonl');
   const rejects = createWriteStream(rejectsPath, { encoding: 'utf8' });
+  // Rejects go to the file here and, with the items, into the store (rejects.jsonl from anywhere).
+  let rejectBatch: RejectRecord[] = [];
   const writeReject = async (r: RejectRecord): Promise<void> => {
+    rejectBatch.push(r);
     if (!rejects.write(`${JSON.stringify(r)}\n`)) await once(rejects, 'drain');
   };
 
@@ -45,23 +48,32 @@ export async function stageInput(deps: StageDeps, config: RunConfig, onProgress:
   let nextSeq = 0;
   let batch: NewItem[] = [];
 
+  const flushRejects = async (): Promise<void> => {
+    if (rejectBatch.length === 0) return;
+    await deps.store.recordRejects(config.runId, rejectBatch);
+    rejectBatch = [];
+  };
+
+  /** Stages the batch of items, then records the rejects so far (its duplicates among them). */
   const flush = async (): Promise<void> => {
-    if (batch.length === 0) return;
-    const { duplicates } = await deps.store.stageItems(config.runId, batch);
-    const dupLines = new Set(duplicates.map((d) => d.line));
-    for (const d of duplicates) {
-      rejected++;
-      await writeReject({ line: d.line, custom_id: d.customId, code: 'duplicate_custom_id', message: `custom_id "${d.customId}" was already used on line ${d.firstLine}` });
+    if (batch.length > 0) {
+      const { duplicates } = await deps.store.stageItems(config.runId, batch);
+      const dupLines = new Set(duplicates.map((d) => d.line));
+      for (const d of duplicates) {
+        rejected++;
+        await writeReject({ line: d.line, custom_id: d.customId, code: 'duplicate_custom_id', message: `custom_id "${d.customId}" was already used on line ${d.firstLine}` });
+      }
+      for (const it of batch) {
+        if (dupLines.has(it.line)) continue;
+        accepted++;
+        const m = perModel.get(it.model) ?? { prompt: 0, output: 0 };
+        m.prompt += it.promptTokens;
+        m.output += it.maxOutputTokens;
+        perModel.set(it.model, m);
+      }
+      batch = [];
     }
-    for (const it of batch) {
-      if (dupLines.has(it.line)) continue;
-      accepted++;
-      const m = perModel.get(it.model) ?? { prompt: 0, output: 0 };
-      m.prompt += it.promptTokens;
-      m.output += it.maxOutputTokens;
-      perModel.set(it.model, m);
-    }
-    batch = [];
+    await flushRejects();
   };
 
   try {
@@ -70,6 +82,7 @@ export async function stageInput(deps: StageDeps, config: RunConfig, onProgress:
       if (!result.ok) {
         rejected++;
         await writeReject({ line: lineNumber, custom_id: result.reject.customId ?? null, code: result.reject.code, message: result.reject.message });
+        if (rejectBatch.length >= STAGE_BATCH) await flushRejects();
         continue;
       }
       const { line } = result;

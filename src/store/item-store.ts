@@ -2,10 +2,10 @@
 // is an idempotent upsert keyed by (run id, custom_id); the interface is async so the
 // PostgreSQL store (postgres.ts) stands behind it unchanged. Both stores pass one suite,
 // test/support/item-store-suite.ts.
-import type { ItemTotals, Route, TokenTotals } from '../domain/run-types.ts';
+import type { ItemTotals, RejectRecord, Route, TokenTotals } from '../domain/run-types.ts';
 import type { PartPlan, PlanLimits } from '../domain/batch-plan.ts';
 
-export type { ItemTotals };
+export type { ItemTotals, RejectRecord };
 
 export type ItemStatus = 'pending' | 'succeeded' | 'failed';
 
@@ -169,7 +169,11 @@ export interface ItemStore {
   batchRecord(runId: string, key: string): Promise<BatchRecord | undefined>;
   /** Creates or replaces a submission's record, whole: a field left out is cleared (callers save the record they read, changed). */
   saveBatchRecord(runId: string, record: BatchRecord): Promise<void>;
-  /** Forgets a run's items, so a run id can be staged afresh. */
+  /** Keeps the input's rejects with the run, so rejects.jsonl can be written from any machine. Re-recording a line replaces it. */
+  recordRejects(runId: string, rejects: RejectRecord[]): Promise<void>;
+  /** The run's rejects in line order, page by page. */
+  rejects(runId: string, pageSize?: number): AsyncIterable<RejectRecord>;
+  /** Forgets a run's items (and rejects and batch records), so a run id can be staged afresh. */
   deleteRun(runId: string): Promise<void>;
   close(): Promise<void>;
 }

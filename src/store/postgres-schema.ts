@@ -65,6 +65,19 @@ CREATE TABLE batches (
   PRIMARY KEY (run_id, key)
 );`,
   },
+  {
+    version: 2,
+    name: 'rejects',
+    sql: `
+CREATE TABLE rejects (
+  run_id    text    NOT NULL,
+  line      integer NOT NULL,
+  custom_id text,
+  code      text    NOT NULL,
+  message   text    NOT NULL,
+  PRIMARY KEY (run_id, line)
+);`,
+  },
 ];
 
 /** Any constant shared by every llm-batch process: 'llmbatch' read as a 64-bit integer. */

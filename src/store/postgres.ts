@@ -7,9 +7,9 @@ import { redactUrl } from '../redact-url.ts';
 import pg from 'pg';
 import type { PoolClient } from 'pg';
 import { PartPlanner, type PartPlan, type PlanLimits } from '../domain/batch-plan.ts';
-import type { BatchRecord, ItemResult, ItemRetry, ItemSelection, ItemStore, ItemTotals, MeasuredItem, NewItem, PendingEstimate, PendingItem, PendingRequest, StageOutcome, StoredItem } from './item-store.ts';
+import type { BatchRecord, ItemResult, ItemRetry, ItemSelection, ItemStore, ItemTotals, MeasuredItem, NewItem, PendingEstimate, PendingItem, PendingRequest, RejectRecord, StageOutcome, StoredItem } from './item-store.ts';
 import { selectionSql, STORED_ITEM_COLUMNS, TOTALS_COLUMNS } from './selection-sql.ts';
-import { num, stagedFields, toBatchRecord, toMeasuredItem, toPendingItem, toPendingRequest, toStoredItem, toTotals, type Row } from './rows.ts';
+import { num, stagedFields, toBatchRecord, toRejectRecord, toMeasuredItem, toPendingItem, toPendingRequest, toStoredItem, toTotals, type Row } from './rows.ts';
 import { copyRows } from './postgres-copy.ts';
 import { migrate } from './postgres-schema.ts';
 import { foldResults, foldRetries } from './result-fold.ts';
@@ -283,10 +283,35 @@ export class PostgresItemStore implements ItemStore {
     }
   }
 
+  async recordRejects(runId: string, rejects: RejectRecord[]): Promise<void> {
+    if (rejects.length === 0) return;
+    // One statement; a line twice in one call keeps its last record, as applying them in order would.
+    const last = new Map(rejects.map((r) => [r.line, r]));
+    const rows = [...last.values()];
+    // PostgreSQL text cannot hold NUL, which a refused line may well carry: shown as U+FFFD.
+    const text = (s: string | null): string | null => s?.replaceAll('\u0000', '\uFFFD') ?? null;
+    await this.query(
+      `INSERT INTO rejects (run_id, line, custom_id, code, message)
+       SELECT $1, * FROM unnest($2::integer[], $3::text[], $4::text[], $5::text[])
+       ON CONFLICT (run_id, line) DO UPDATE SET custom_id = excluded.custom_id, code = excluded.code, message = excluded.message`,
+      [runId, rows.map((r) => r.line), rows.map((r) => text(r.custom_id)), rows.map((r) => r.code), rows.map((r) => text(r.message))],
+    );
+  }
+
+  async *rejects(runId: string, pageSize = 1000): AsyncIterable<RejectRecord> {
+    for (let after = 0; ; ) {
+      const rows = await this.query('SELECT line, custom_id, code, message FROM rejects WHERE run_id = $1 AND line > $2 ORDER BY line LIMIT $3', [runId, after, pageSize]);
+      for (const r of rows) yield toRejectRecord(r);
+      if (rows.length < pageSize) return;
+      after = num(rows[rows.length - 1]!.line);
+    }
+  }
+
   async deleteRun(runId: string): Promise<void> {
     await this.transaction(async (c) => {
       await c.query('DELETE FROM items WHERE run_id = $1', [runId]);
       await c.query('DELETE FROM batches WHERE run_id = $1', [runId]);
+      await c.query('DELETE FROM rejects WHERE run_id = $1', [runId]);
     });
   }
 

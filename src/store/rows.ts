@@ -2,7 +2,7 @@
 // node:sqlite gives numbers (or bigints); node-postgres gives 64-bit integers (counts,
 // sums) as strings.
 import { batchInputLine } from '../domain/batch-format.ts';
-import type { Route } from '../domain/run-types.ts';
+import type { RejectRecord, Route } from '../domain/run-types.ts';
 import type { BatchRecord, ItemTotals, MeasuredItem, NewItem, PendingItem, PendingRequest, StoredItem } from './item-store.ts';
 
 export type Row = Record<string, unknown>;
@@ -69,6 +69,11 @@ export const toPendingRequest = (r: Row): PendingRequest => ({ seq: num(r.seq), 
 
 /** prompt_tokens, completion_tokens, cost_usd */
 export const toMeasuredItem = (r: Row): MeasuredItem => ({ promptTokens: num(r.prompt_tokens), completionTokens: num(r.completion_tokens), costUsd: num(r.cost_usd) });
+
+/** line, custom_id, code, message */
+export function toRejectRecord(r: Row): RejectRecord {
+  return { line: num(r.line), custom_id: str(r.custom_id) ?? null, code: String(r.code), message: String(r.message) };
+}
 
 /** key, model, lines, input_file_id, batch_id, uploaded_at */
 export function toBatchRecord(r: Row): BatchRecord {

@@ -6,9 +6,9 @@ import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { PartPlanner, type PartPlan, type PlanLimits } from '../domain/batch-plan.ts';
-import { isPart, isSample, type BatchRecord, type ItemResult, type ItemRetry, type PendingRequest, type ItemSelection, type ItemStore, type ItemTotals, type MeasuredItem, type NewItem, type PendingEstimate, type PendingItem, type StageOutcome, type StoredItem } from './item-store.ts';
+import { isPart, isSample, type BatchRecord, type ItemResult, type ItemRetry, type PendingRequest, type ItemSelection, type ItemStore, type ItemTotals, type MeasuredItem, type NewItem, type PendingEstimate, type PendingItem, type RejectRecord, type StageOutcome, type StoredItem } from './item-store.ts';
 import { selectionSql, STORED_ITEM_COLUMNS, TOTALS_COLUMNS } from './selection-sql.ts';
-import { num, stagedFields, toBatchRecord, toMeasuredItem, toPendingItem, toPendingRequest, toStoredItem, toTotals, type Row } from './rows.ts';
+import { num, stagedFields, toBatchRecord, toRejectRecord, toMeasuredItem, toPendingItem, toPendingRequest, toStoredItem, toTotals, type Row } from './rows.ts';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS items (
@@ -48,6 +48,14 @@ CREATE TABLE IF NOT EXISTS batches (
   batch_id      TEXT,
   uploaded_at   INTEGER,
   PRIMARY KEY (run_id, key)
+);
+CREATE TABLE IF NOT EXISTS rejects (
+  run_id    TEXT    NOT NULL,
+  line      INTEGER NOT NULL,
+  custom_id TEXT,
+  code      TEXT    NOT NULL,
+  message   TEXT    NOT NULL,
+  PRIMARY KEY (run_id, line)
 );
 `;
 
@@ -254,10 +262,30 @@ export class SqliteItemStore implements ItemStore {
     }
   }
 
+  async recordRejects(runId: string, rejects: RejectRecord[]): Promise<void> {
+    if (rejects.length === 0) return;
+    const insert = this.cached(`INSERT INTO rejects (run_id, line, custom_id, code, message) VALUES (?, ?, ?, ?, ?)
+      ON CONFLICT (run_id, line) DO UPDATE SET custom_id = excluded.custom_id, code = excluded.code, message = excluded.message`);
+    this.transaction(() => {
+      for (const r of rejects) insert.run(runId, r.line, r.custom_id, r.code, r.message);
+    });
+  }
+
+  async *rejects(runId: string, pageSize = 1000): AsyncIterable<RejectRecord> {
+    const page = this.cached('SELECT line, custom_id, code, message FROM rejects WHERE run_id = ? AND line > ? ORDER BY line LIMIT ?');
+    for (let after = 0; ; ) {
+      const rows = page.all(runId, after, pageSize) as Row[];
+      for (const r of rows) yield toRejectRecord(r);
+      if (rows.length < pageSize) return;
+      after = num(rows[rows.length - 1]!.line);
+    }
+  }
+
   async deleteRun(runId: string): Promise<void> {
     this.transaction(() => {
       this.cached('DELETE FROM items WHERE run_id = ?').run(runId);
       this.cached('DELETE FROM batches WHERE run_id = ?').run(runId);
+      this.cached('DELETE FROM rejects WHERE run_id = ?').run(runId);
     });
   }
 

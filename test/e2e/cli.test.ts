@@ -191,6 +191,9 @@ describe('llm-batch CLI', () => {
       expect(lines.map((l) => l.custom_id)).toEqual(['line-1', 'line-2', 'line-4']);
       expect(lines.every((l) => l.response.status_code === 200)).toBe(true);
       expect(readJsonl(errors)).toEqual([]);
+      // The empty line 3, from the store, beside --out.
+      expect(readJsonl<{ line: number; code: string }>(join(dir, 'rejects.jsonl'))).toEqual([expect.objectContaining({ line: 3, code: 'empty_line' })]);
+      expect(res.stdout).toContain(`1 input line rejected → ${join(dir, 'rejects.jsonl')}`);
 
       const pause = await cli(['pause', final.runId], env);
       expect(pause.code).toBe(1);

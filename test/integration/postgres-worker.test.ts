@@ -145,6 +145,8 @@ describe('worker on the PostgreSQL item store', () => {
     const out = join(elsewhere, 'out.jsonl');
     await exec(process.execPath, [join(REPO, 'bin/llm-batch.js'), 'results', runId, '--out', out], { env: cliEnv(elsewhere) });
     expect(readJsonl<{ custom_id: string }>(out).map((l) => l.custom_id)).toEqual(ids);
+    // ... and the rejects, from the store.
+    expect(readJsonl(join(elsewhere, 'rejects.jsonl'))).toEqual(readJsonl(join(laptop, 'runs', runId, 'rejects.jsonl')));
     worker.kill('SIGTERM');
   });
 });

@@ -3,7 +3,7 @@
 // idempotent staging, duplicates as SQLite reports them, first success wins, selections,
 // totals, ordered paging, deterministic plans, batch records, deleting a run.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { ItemResult, ItemStore, NewItem, StoredItem } from '../../src/store/item-store.ts';
+import type { ItemResult, ItemStore, NewItem, RejectRecord, StoredItem } from '../../src/store/item-store.ts';
 
 export const item = (seq: number, customId = `c${seq}`, line = seq + 1): NewItem => ({
   customId, seq, line, url: '/v1/chat/completions', body: { model: 'gpt-4o-mini', messages: [] }, model: 'gpt-4o-mini', promptTokens: 10, maxOutputTokens: 20,
@@ -291,6 +291,27 @@ export function itemStoreSuite(name: string, open: () => Promise<ItemStore>): vo
           if (it.seq === 1) await store.recordResults('r', [success('c4')]);
         }
         expect(seen).toEqual(['c0:pending', 'c1:pending', 'c2:pending', 'c3:pending', 'c4:succeeded', 'c5:pending']);
+      });
+    });
+
+    describe('rejects', () => {
+      it('are kept per run in line order across pages; a line recorded again is replaced; deleteRun forgets them', async () => {
+        const rej = (line: number, code = 'invalid_json'): RejectRecord => ({ line, custom_id: line % 2 ? `c${line}` : null, code, message: `line ${line} is wrong` });
+        await store.recordRejects('r', [rej(9), rej(2), rej(5)]);
+        await store.recordRejects('r', [rej(7), rej(5, 'duplicate_custom_id'), rej(1)]);
+        await store.recordRejects('other', [rej(3)]);
+        await store.recordRejects('r', []);
+        const all = async (runId: string, pageSize?: number): Promise<RejectRecord[]> => {
+          const out: RejectRecord[] = [];
+          for await (const r of store.rejects(runId, pageSize)) out.push(r);
+          return out;
+        };
+        for (const pageSize of [1, 2, 1000]) expect((await all('r', pageSize)).map((r) => r.line), `page size ${pageSize}`).toEqual([1, 2, 5, 7, 9]);
+        expect((await all('r')).find((r) => r.line === 5)).toEqual({ line: 5, custom_id: 'c5', code: 'duplicate_custom_id', message: 'line 5 is wrong' });
+        expect((await all('r')).find((r) => r.line === 2)).toEqual({ line: 2, custom_id: null, code: 'invalid_json', message: 'line 2 is wrong' });
+        await store.deleteRun('r');
+        expect(await all('r')).toEqual([]);
+        expect((await all('other')).map((r) => r.line)).toEqual([3]);
       });
     });
 
