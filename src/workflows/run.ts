@@ -15,7 +15,6 @@ import {
   log,
   ParentClosePolicy,
   proxyActivities,
-  proxyLocalActivities,
   setCurrentDetails,
   setHandler,
   startChild,
@@ -63,14 +62,18 @@ function runActivities(config: RunConfig) {
     retry: { initialInterval: '2 seconds', maximumInterval: '10 seconds', maximumAttempts: 4, nonRetryableErrorTypes: ['AlertWebhookInvalid'] },
     priority,
   });
-  return { stageRun, planRun, exportRun, sampleStats, probeProvider, sendAlert };
+  // Pricing the next piece of work is one quick query. A regular activity, not a local one:
+  // a local activity's result could reach the original run a workflow task after its marker
+  // was recorded, so a replay (a query on an evicted run) issued the next chunk's start before
+  // the search-attribute update that had come first: a nondeterminism error, seen in CI and
+  // reproduced by replaying a circuit-breaker run's history.
+  const { estimateWork } = proxyActivities<Activities>({
+    startToCloseTimeout: '2 minutes',
+    retry: { initialInterval: '1 second', maximumInterval: '30 seconds', nonRetryableErrorTypes: ['UnknownModel'] },
+    priority,
+  });
+  return { stageRun, planRun, exportRun, sampleStats, probeProvider, sendAlert, estimateWork };
 }
-// Pricing the next piece of work is one quick query: a local activity, one marker in history.
-// (Local activities run in the workflow's worker, not through a task queue: no priority.)
-const { estimateWork } = proxyLocalActivities<Activities>({
-  startToCloseTimeout: '2 minutes',
-  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', nonRetryableErrorTypes: ['UnknownModel'] },
-});
 
 /** Room in each window: realtime chunks (maxChunksInFlight) and batches at the provider (maxBatchesInFlight). */
 type Room = Record<Route, boolean>;
@@ -430,7 +433,7 @@ class Run {
       this.maybeSwitchModel();
       const model = p.modelSwitch?.to;
       const outputTokensPerItem = reservedOutputTokens(p.measured, config.outputMargin);
-      const est = await estimateWork({
+      const est = await this.act.estimateWork({
         config,
         selection: work.selection,
         batch: work.route === 'batch',

@@ -2,7 +2,8 @@
 // real openai SDK: budget with reservations (stop, raise, yellow switch), the circuit
 // breaker during an outage, pause/resume, cancel, sample-and-approve, alerts. Operator
 // signals are sent as the Temporal UI sends them: by name, with JSON input.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { Worker } from '@temporalio/worker';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { writeFileSync } from 'node:fs';
@@ -181,6 +182,9 @@ describe('run control', () => {
       expect(down.stats().duplicateCalls).toBe(0);
       await waitFor(() => eventsOf(runId).includes('completed'), 10_000, 'the completed alert');
       expect(eventsOf(runId)).toEqual(['circuit_open', 'circuit_closed', 'completed']);
+      // The run's whole history replays on the workflow code: a query on an evicted run (which
+      // replays it) can never meet a nondeterminism error.
+      await Worker.runReplayHistory({ workflowBundle: { codePath: inject('workflowBundlePath') } }, await handle.fetchHistory(), runId);
     } finally {
       await downWorker.stop();
       await down.close();
