@@ -4,7 +4,7 @@
 // refuses to run as root, so as root it runs as the `postgres` user of the Debian package.
 import { execFileSync, spawn, type SpawnOptions } from 'node:child_process';
 import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { isExecutable } from './executables.ts';
+import { isExecutable, type RunningServer } from './executables.ts';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -19,20 +19,11 @@ export interface PostgresServerOptions {
   database?: string;
 }
 
-export interface RunningPostgresServer {
-  /** `postgres://postgres@127.0.0.1:<port>/<database>` */
-  url: string;
-  port: number;
-  /** The postmaster's pid. */
-  pid: number;
-  /** Fast shutdown (SIGINT), SIGKILL after 10 s; then removes the temp dir it created. Safe to call twice or after kill(). */
-  stop(): Promise<void>;
-  /**
-   * Sends a signal to the server without waiting (default SIGKILL: PostgreSQL dies as in a
-   * crash; its backends notice within moments and drop their connections).
-   */
-  kill(signal?: NodeJS.Signals): void;
-}
+/**
+ * `url` is `postgres://postgres@127.0.0.1:<port>/<database>`, `pid` the postmaster's; stop() is a
+ * fast shutdown (SIGINT), SIGKILL after 10 s; after kill(), its backends notice within moments.
+ */
+export type RunningPostgresServer = RunningServer;
 
 const HOST = '127.0.0.1';
 const SUPERUSER = 'postgres';

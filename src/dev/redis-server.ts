@@ -3,7 +3,7 @@
 // limiter is tested against this, not a mock; kill() lets a test make Redis go away.
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { isExecutable, onPath } from './executables.ts';
+import { isExecutable, onPath, type RunningServer } from './executables.ts';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
@@ -16,16 +16,8 @@ export interface RedisServerOptions {
   port?: number;
 }
 
-export interface RunningRedisServer {
-  /** `redis://127.0.0.1:<port>` */
-  url: string;
-  port: number;
-  pid: number;
-  /** SIGTERM, SIGKILL after 5 s; then removes the temp dir it created. Safe to call twice or after kill(). */
-  stop(): Promise<void>;
-  /** Sends a signal without waiting (default SIGKILL: Redis dies as in a crash). */
-  kill(signal?: NodeJS.Signals): void;
-}
+/** `url` is `redis://127.0.0.1:<port>`; stop() sends SIGTERM, SIGKILL after 5 s. */
+export type RunningRedisServer = RunningServer;
 
 const HOST = '127.0.0.1';
 const FALLBACK = '/usr/bin/redis-server';
