@@ -61,7 +61,7 @@ export async function createWorker(settings: WorkerSettings = {}): Promise<LlmBa
       namespace: namespace ?? 'default',
       taskQueue: settings.taskQueue ?? taskQueue(),
       activities: createActivities(deps),
-      workflowBundle: settings.workflowBundle ?? { codePath: ensureWorkflowBundle(home) },
+      workflowBundle: settings.workflowBundle ?? { codePath: ensureWorkflowBundle() },
       // Chunks are I/O-bound: many may run at once; each holds at most its run's concurrency.
       maxConcurrentActivityTaskExecutions: 64,
       // Heartbeats carry live progress to `status`; without this they are throttled to 80% of the timeout.

@@ -1,17 +1,27 @@
-// The workflows bundle, built once per version of the workflow code and cached in the
-// data dir (as Temporal's production sample bundles ahead of time). The build runs in a
-// child process, so a worker never holds the bundler (~125 MiB) in its own heap.
+// The workflows bundle, built once per version of the workflow code and cached for the whole
+// host (as Temporal's production sample bundles ahead of time). Every worker on the host, whatever
+// its data dir, reuses it: three workers starting together build it once, not three times over
+// on two cores. The build runs in a child process, so a worker never holds the bundler (~125 MiB)
+// in its own heap.
 //   node src/workflow-bundle.ts OUT_FILE     builds the bundle into OUT_FILE
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const require = createRequire(import.meta.url);
 export const WORKFLOWS_PATH = require.resolve('./workflows/index.ts');
 const SRC = dirname(fileURLToPath(import.meta.url));
+
+/** A build lock older than this is a build that died: it is taken over. */
+const STALE_LOCK_MS = 5 * 60_000;
+
+/** Where bundles live: $LLM_BATCH_BUNDLE_DIR, else $XDG_CACHE_HOME/llm-batch/workflows (~/.cache/…). */
+export const bundleCacheDir = (): string =>
+  process.env.LLM_BATCH_BUNDLE_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'llm-batch', 'workflows');
 
 /** Everything a bundle is made of: the workflow and domain sources and the SDK's version. */
 function sourceHash(): string {
@@ -30,15 +40,60 @@ async function buildInto(out: string): Promise<void> {
   const silent = { trace() {}, debug() {}, info() {}, warn() {}, log() {}, error: console.error };
   const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: silent as never });
   mkdirSync(dirname(out), { recursive: true });
-  // Write then rename: a worker never reads half a bundle, and concurrent builds are harmless.
+  // Write then rename: a worker never reads half a bundle.
   writeFileSync(`${out}.${process.pid}.tmp`, code);
   renameSync(`${out}.${process.pid}.tmp`, out);
 }
 
-/** The path of an up-to-date bundle under `home`, building it first if needed. */
-export function ensureWorkflowBundle(home: string): string {
-  const out = join(home, 'cache', `workflows-${sourceHash()}.js`);
-  if (!existsSync(out)) execFileSync(process.execPath, [fileURLToPath(import.meta.url), out], { stdio: ['ignore', 'ignore', 'inherit'] });
+/** Takes the build lock (O_EXCL, holding our pid), or returns false while another live build holds it. */
+function tryLock(lock: string): boolean {
+  try {
+    const fd = openSync(lock, 'wx');
+    writeFileSync(fd, String(process.pid));
+    closeSync(fd);
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    if (holderDied(lock)) rmSync(lock, { force: true });
+    return false;
+  }
+}
+
+/** The lock's builder is gone (killed mid-build), or the lock is too old to trust. */
+function holderDied(lock: string): boolean {
+  const age = Date.now() - (statSync(lock, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
+  if (age > STALE_LOCK_MS) return true;
+  let pid: number;
+  try {
+    pid = Number(readFileSync(lock, 'utf8').trim() || NaN);
+  } catch {
+    return false; // released meanwhile
+  }
+  if (!Number.isInteger(pid) || age < 1000) return false; // just created: its pid may not be written yet
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+/** The path of an up-to-date bundle in `dir` (the host's cache by default), building it first if needed. */
+export function ensureWorkflowBundle(dir: string = bundleCacheDir()): string {
+  const out = join(dir, `workflows-${sourceHash()}.js`);
+  if (existsSync(out)) return out;
+  mkdirSync(dir, { recursive: true });
+  const lock = `${out}.lock`;
+  // Another worker is building it: wait for its bundle rather than build a second one.
+  while (!tryLock(lock)) {
+    if (existsSync(out)) return out;
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 250);
+  }
+  try {
+    if (!existsSync(out)) execFileSync(process.execPath, [fileURLToPath(import.meta.url), out], { stdio: ['ignore', 'ignore', 'inherit'] });
+  } finally {
+    rmSync(lock, { force: true });
+  }
   return out;
 }
 

@@ -39,7 +39,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   });
   let bundlePath: string;
   try {
-    bundlePath = ensureWorkflowBundle(dir);
+    bundlePath = ensureWorkflowBundle();
   } catch (e) {
     await Promise.all([server.stop(), redis.stop(), postgres.stop()]);
     throw e;

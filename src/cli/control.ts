@@ -1,6 +1,7 @@
 // Operator commands on a running run: pause, resume, cancel, approve, reject, probe and
 // budget. Each sends one signal to the run's workflow (the same signals the Temporal UI's
-// Signal dialog sends), then reads the status for up to ~3 s to report what the run did.
+// Signal dialog sends), then reads the status for up to ~10 s to report what the run did
+// (a run acts within a workflow task, but on a loaded box that can take seconds).
 import { Command } from 'commander';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { SignalDefinition } from '@temporalio/common';
@@ -112,13 +113,16 @@ async function statusWithin(client: Client, runId: string, ms: number): Promise<
   }
 }
 
+/** How long a control command watches for the run to act on its signal. */
+const OBSERVE_MS = 10_000;
+
 /** Sends the signal, then polls the status for up to `waitMs` until `settled` or a refusal shows. */
 async function sendAndObserve(
   client: Client,
   runId: string,
   send: () => Promise<void>,
   settled: (before: RunStatus | undefined, now: RunStatus) => boolean,
-  waitMs = 3000,
+  waitMs = OBSERVE_MS,
 ): Promise<{ before?: RunStatus; after?: RunStatus; refused?: string }> {
   const before = await statusWithin(client, runId, 1500);
   await send();
@@ -140,7 +144,7 @@ function report(opts: { json?: boolean }, runId: string, signal: SignalName, lin
   const state = r.after?.state ?? null;
   if (opts.json) console.log(JSON.stringify({ runId, signal, state, ...extra, ...(r.refused ? { refused: r.refused } : {}) }));
   else if (r.refused) console.error(`llm-batch: ${signal} was sent to ${runId}, but the run refused it: ${r.refused} (state: ${state ?? 'unknown'})`);
-  else console.log(`${line} (state: ${state ?? 'unknown: the run did not answer its status query within 3 s'})`);
+  else console.log(`${line} (state: ${state ?? 'unknown: the run did not answer its status query within ${OBSERVE_MS / 1000} s'})`);
   if (r.refused) process.exitCode = EXIT.runNotCompleted;
 }
 
@@ -163,7 +167,7 @@ function registerControl(program: Command, c: Control): void {
       const handle = client.workflow.getHandle(runId);
       const r = await sendAndObserve(client, runId, () => handle.signal(c.signal), c.settled);
       const acted = r.after !== undefined && c.settled(r.before, r.after);
-      const line = acted ? `${c.done} ${bold(runId)}` : `${c.signal.name} sent to ${bold(runId)}; not acted on within 3 s`;
+      const line = acted ? `${c.done} ${bold(runId)}` : `${c.signal.name} sent to ${bold(runId)}; not acted on within ${OBSERVE_MS / 1000} s`;
       report(opts, runId, c.signal.name as SignalName, line, r);
     });
 }

@@ -10,7 +10,7 @@ import type { ChildProcess } from 'node:child_process';
 import type { Client } from '@temporalio/client';
 import { startRun } from '../../src/client.ts';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/server.ts';
-import { chatLine, client, runConfig, spawnWorker, startWorker, tempDir, waitFor } from '../support/harness.ts';
+import { chatLine, client, freshDatabase, runConfig, spawnWorker, startWorker, tempDir, waitFor } from '../support/harness.ts';
 import { ProviderMeter } from '../support/provider-meter.ts';
 import type { RunStatus } from '../../src/domain/run-types.ts';
 
@@ -104,15 +104,19 @@ describe('three workers sharing one account through Redis', () => {
 
   it('hold ≥ 95% of the limit together; when one is SIGKILLed the other two take its share within 10 s', async () => {
     emu = await startEmulator({ rpm: 600, limitWindowMs: 1000, latencyMs: 100, jitterMs: 50 });
+    // As on three hosts: data dirs of their own, items in PostgreSQL, pacing in Redis.
     const home = tempDir();
+    const databaseUrl = await freshDatabase();
     const taskQueue = `pacing-redis-${Date.now()}`;
     const logs: string[] = [];
     for (let i = 0; i < 3; i++) {
-      const w = spawnWorker({ home, baseURL: emu.baseUrl, taskQueue, env: { LLM_BATCH_REDIS_URL: inject('redisUrl') } });
+      const w = spawnWorker({ home: tempDir(), baseURL: emu.baseUrl, taskQueue, env: { LLM_BATCH_REDIS_URL: inject('redisUrl'), LLM_BATCH_DATABASE_URL: databaseUrl } });
       w.stderr!.on('data', (d: Buffer) => logs.push(d.toString()));
       workers.push(w);
     }
-    await waitFor(() => logs.join('').split('rate limits shared through Redis').length > 3, 60_000, 'three workers on Redis');
+    await waitFor(() => logs.join('').split('rate limits shared through Redis').length > 3, 60_000, 'three workers on Redis').catch((e: Error) => {
+      throw new Error(`${e.message}; the workers said:\n${logs.join('')}`);
+    });
     const meter = new ProviderMeter(() => emu.stats(), MAX_TOKENS);
     const path = writeInput(home, 420, 'three');
     const handle = await startRun(c, runConfig({ runId: `three-${Date.now()}`, inputPath: path, concurrency: 'auto', chunkSize: 20, maxChunksInFlight: 9 }), taskQueue);
@@ -132,7 +136,7 @@ describe('three workers sharing one account through Redis', () => {
     expect(meter.refusedShare()).toBeLessThan(0.005);
     // duplicates only from the killed worker's calls in flight (at 10/s × 0.1 s, a handful)
     expect(emu.stats().duplicateCalls).toBeLessThanOrEqual(30);
-  });
+  }, 240_000);
 });
 
 describe('priorities across runs', () => {

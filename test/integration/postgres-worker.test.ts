@@ -11,19 +11,9 @@ import { startEmulator, type RunningEmulator } from '../../src/emulator/server.t
 import { startRun } from '../../src/client.ts';
 import type { RunStatus } from '../../src/domain/run-types.ts';
 import { storePath } from '../../src/store/sqlite.ts';
-import { client, readJsonl, runConfig, spawnWorker, tempDir, waitFor, writeChatInput } from '../support/harness.ts';
+import { client, freshDatabase, readJsonl, runConfig, spawnWorker, tempDir, waitFor, writeChatInput } from '../support/harness.ts';
 
 const REPO = resolve(import.meta.dirname, '../..');
-
-async function freshDatabase(): Promise<string> {
-  const name = `worker_${process.pid}_${Date.now().toString(36)}`;
-  const c = new pg.Client(inject('databaseUrl'));
-  await c.connect();
-  await c.query(`CREATE DATABASE ${name}`).finally(() => c.end());
-  const url = new URL(inject('databaseUrl'));
-  url.pathname = `/${name}`;
-  return url.toString();
-}
 
 describe('worker on the PostgreSQL item store', () => {
   let emu: RunningEmulator;
@@ -117,7 +107,7 @@ describe('worker on the PostgreSQL item store', () => {
     expect(stats.duplicateCalls).toBeLessThanOrEqual(concurrency);
     console.log(`three workers on PostgreSQL, one SIGKILLed: ${stats.duplicateCalls} calls re-sent`);
     for (const w of three.slice(1)) w.kill('SIGTERM');
-  });
+  }, 240_000);
 
   it('`run` from a directory no worker can read stages the input itself; `results` from a fresh data dir', async () => {
     const exec = promisify(execFile);

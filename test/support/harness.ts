@@ -5,6 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { inject } from 'vitest';
+import pg from 'pg';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import type { Client } from '@temporalio/client';
 import { connectClient, DEFAULTS, startRun } from '../../src/client.ts';
@@ -106,4 +107,15 @@ export function outputLineCostUsd(line: { response: { body: unknown } | null }, 
   const body = line.response!.body as { model: string };
   const u = usageOf(body);
   return costOfUsage(loadDefaultPricing(), body.model, { promptTokens: u.prompt, cachedTokens: u.cached, completionTokens: u.completion, reasoningTokens: u.reasoning }, { batch });
+}
+
+/** The URL of a new, empty database on the test run's PostgreSQL (extra CREATE DATABASE clauses when given). */
+export async function freshDatabase(clauses = ''): Promise<string> {
+  const name = `t_${process.pid}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 6)}`;
+  const c = new pg.Client(inject('databaseUrl'));
+  await c.connect();
+  await c.query(`CREATE DATABASE ${name} ${clauses}`).finally(() => c.end());
+  const url = new URL(inject('databaseUrl'));
+  url.pathname = `/${name}`;
+  return url.toString();
 }
