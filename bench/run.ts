@@ -1,4 +1,4 @@
-// `npm run bench [-- limits|limits-1s|limits-60s|limits-redis|unlimited|stage|batch]`: the
+// `npm run bench [-- limits|limits-1s|limits-60s|limits-redis|unlimited|stage|batch|scale]`: the
 // same input against the same emulator settings, run (a) by the naive baseline
 // (bench/baseline.ts: openai SDK + p-limit) and (b) by llm-batch through Temporal (dev
 // server, `llm-batch worker` processes, startRun). `limits` runs the three limits
@@ -8,6 +8,7 @@
 import { freePort } from '../src/dev/ports.ts';
 import { benchStage } from './stage.ts';
 import { benchBatch } from './batch.ts';
+import { benchScale } from './scale.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -43,11 +44,11 @@ async function main(): Promise<number> {
     return 0;
   }
   if (arg === 'batch') return benchBatch();
-  if (!Object.hasOwn(GROUPS, arg ?? '')) {
-    console.error(`unknown scenario "${arg}": use limits (= limits-1s, limits-60s, limits-redis), one of those three, unlimited, stage, batch, or nothing for limits + unlimited`);
+  if (arg !== 'scale' && !Object.hasOwn(GROUPS, arg ?? '')) {
+    console.error(`unknown scenario "${arg}": use limits (= limits-1s, limits-60s, limits-redis), one of those three, unlimited, stage, batch, scale, or nothing for limits + unlimited`);
     return 2;
   }
-  const scenarios = GROUPS[arg ?? ''].map((name) => SCENARIOS[name]);
+  const scenarios = arg === 'scale' ? [] : GROUPS[arg ?? ''].map((name) => SCENARIOS[name]);
   const dir = mkdtempSync(join(tmpdir(), 'llm-batch-bench-'));
   let server: RunningDevServer | undefined;
   let client: Client | undefined;
@@ -83,6 +84,7 @@ async function main(): Promise<number> {
     log('starting a Temporal dev server …');
     server = await startDevServer({ dataDir: join(dir, 'temporal'), port: await freePort(), uiPort: 0, ui: false });
     client = await connectClient(server.address);
+    if (arg === 'scale') return await benchScale(process.argv.slice(3), { address: server.address, client, serverPid: server.process.pid! }, dir);
     log(`scenarios: ${scenarios.map((s) => s.name).join(', ')}`);
     for (const s of scenarios) results.push(await runScenario(s, dir, { address: server.address, client, serverPid: server.process.pid! }));
   } finally {

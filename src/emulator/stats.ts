@@ -76,7 +76,9 @@ export class StatsCounter {
 
   request(endpoint: string, id?: string, at = Date.now()): void {
     this.log.push(id === undefined ? { at, path: endpoint } : { at, path: endpoint, id });
-    if (this.log.length > LOG_LIMIT) this.log.splice(0, this.log.length - LOG_LIMIT);
+    // Trimmed in one go once it holds twice the limit: a splice per arrival would move
+    // 200,000 records on every call of a million-item run.
+    if (this.log.length >= 2 * LOG_LIMIT) this.log = this.log.slice(-LOG_LIMIT);
     this.s.requests++;
     this.s.byEndpoint[endpoint] = (this.s.byEndpoint[endpoint] ?? 0) + 1;
   }
@@ -105,7 +107,7 @@ export class StatsCounter {
 
   /** Arrivals (every answer, faults included) since `since` (epoch ms), oldest first. */
   requests(since = 0): RequestRecord[] {
-    return this.log.filter((r) => r.at >= since);
+    return this.log.slice(-LOG_LIMIT).filter((r) => r.at >= since);
   }
 
   reset(): void {
