@@ -12,11 +12,30 @@ import { SharedProviderHealth } from './llm/provider-health.ts';
 import { loadPricing } from './llm/pricing-file.ts';
 import { runDirOf, type ProviderEnv } from './settings.ts';
 
+/** A run's gate and tripwire are dropped once unused this long: a worker lives through many runs. */
+const RUN_STATE_IDLE_MS = 60 * 60_000;
+
 export function createWorkerDeps(store: ItemStore, home: string, provider: ProviderEnv, limiters = new LimiterRegistry(provider)): ActivityDeps {
   const clients = new Map<string, ProviderClient>();
   const slots = new Map<string, LimitFunction>();
   const health = new Map<string, SharedProviderHealth>();
   const batchClients = new Map<number, BatchClient>();
+  // Per-run state, swept at most once a minute: runs that ended (or sleep) leave nothing behind.
+  const lastUsed = new Map<string, number>();
+  let sweptAt = Date.now();
+  const touch = (runId: string): void => {
+    const now = Date.now();
+    lastUsed.set(runId, now);
+    if (now - sweptAt < 60_000) return;
+    sweptAt = now;
+    for (const [id, at] of lastUsed) {
+      const gate = slots.get(id);
+      if (now - at < RUN_STATE_IDLE_MS || (gate && gate.activeCount + gate.pendingCount > 0)) continue;
+      lastUsed.delete(id);
+      slots.delete(id);
+      for (const k of health.keys()) if (k.startsWith(`${id}#`)) health.delete(k);
+    }
+  };
 
   return {
     store,
@@ -40,6 +59,7 @@ export function createWorkerDeps(store: ItemStore, home: string, provider: Provi
     },
     providerHealth(config: RunConfig, epoch: number): SharedProviderHealth {
       // One tripwire per run and circuit epoch: after the circuit closes, chunks start clean.
+      touch(config.runId);
       const key = `${config.runId}#${epoch}`;
       let h = health.get(key);
       if (!h) {
@@ -49,6 +69,7 @@ export function createWorkerDeps(store: ItemStore, home: string, provider: Provi
       return h;
     },
     runSlots(config: RunConfig) {
+      touch(config.runId);
       let limit = slots.get(config.runId);
       const fixed = config.concurrency === 'auto' ? undefined : config.concurrency;
       if (!limit) slots.set(config.runId, (limit = pLimit(fixed ?? AUTO_CONCURRENCY_MIN)));

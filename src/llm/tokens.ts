@@ -1,13 +1,19 @@
 // Exact token counts with the model's own encoding (gpt-tokenizer), shared by the
 // rate limiter, the cost estimate and the emulator so that all three agree.
-import * as o200k from 'gpt-tokenizer/encoding/o200k_base';
-import * as cl100k from 'gpt-tokenizer/encoding/cl100k_base';
+import { createRequire } from 'node:module';
 
 type Encoder = { countTokens(text: string): number };
 
+// Each encoding's tables are loaded on first use (synchronously, through require): most runs
+// need one of the two, and a worker should not hold the other's in its heap.
+const require = createRequire(import.meta.url);
+let o200k: Encoder | undefined;
+let cl100k: Encoder | undefined;
+
 /** gpt-4 / gpt-3.5 families use cl100k_base; every current model (gpt-4o, 4.1, 5, o-series) uses o200k_base. */
 export function encoderFor(model: string): Encoder {
-  return /^(gpt-4(?!o|\.)|gpt-3\.5|text-embedding-(ada|3))/.test(model) ? cl100k : o200k;
+  if (/^(gpt-4(?!o|\.)|gpt-3\.5|text-embedding-(ada|3))/.test(model)) return (cl100k ??= require('gpt-tokenizer/encoding/cl100k_base') as Encoder);
+  return (o200k ??= require('gpt-tokenizer/encoding/o200k_base') as Encoder);
 }
 
 export function countTextTokens(model: string, text: string): number {
