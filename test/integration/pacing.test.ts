@@ -141,18 +141,21 @@ describe('three workers sharing one account through Redis', () => {
 
 describe('priorities across runs', () => {
   it('a priority-1 run gets ≥ 85% of the admitted rate while a priority-5 run keeps its floor and completes', async () => {
-    const emu = await startEmulator({ rpm: 12_000, limitWindowMs: 1000, latencyMs: 100, jitterMs: 20 });
+    // 6,000 RPM (100 calls a second): the limiter binds, and so orders the calls, even on a
+    // loaded 2-core box; at 12,000 a starved worker could not reach the limit, nothing
+    // waited in the limiter, and the priorities had nothing to order.
+    const emu = await startEmulator({ rpm: 6000, limitWindowMs: 1000, latencyMs: 100, jitterMs: 20 });
     const home = tempDir();
     const taskQueue = `pacing-prio-${Date.now()}`;
     const worker = await startWorker({ home, baseURL: emu.baseUrl, taskQueue });
     try {
-      const bulk = await startRun(c, runConfig({ runId: `bulk-${Date.now()}`, inputPath: writeInput(home, 5000, 'bulk'), concurrency: 'auto', priority: 5 }), taskQueue);
-      await waitFor(async () => emu.stats().served >= 1500, 60_000, 'the bulk run under way');
+      const bulk = await startRun(c, runConfig({ runId: `bulk-${Date.now()}`, inputPath: writeInput(home, 3000, 'bulk'), concurrency: 'auto', priority: 5 }), taskQueue);
+      await waitFor(async () => emu.stats().served >= 800, 60_000, 'the bulk run under way');
       const urgent = await startRun(c, runConfig({ runId: `urgent-${Date.now()}`, inputPath: writeInput(home, 300, 'urgent'), concurrency: 'auto', priority: 1 }), taskQueue);
       const u = (await urgent.result()) as RunStatus;
       const b = (await bulk.result()) as RunStatus;
       expect(u.counts.succeeded).toBe(300);
-      expect(b.counts.succeeded).toBe(5000);
+      expect(b.counts.succeeded).toBe(3000);
       const log = emu.requests();
       const urgentAt = log.filter((r) => r.id?.startsWith('urgent-')).map((r) => r.at);
       const from = Math.min(...urgentAt);
