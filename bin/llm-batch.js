@@ -27,7 +27,7 @@ if (process.argv[2] === 'worker' && typeof process.execve === 'function') {
   const given = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)].some((a) => a.startsWith('--max-old-space-size'));
   if (!given) {
     const oldMiB = Number(process.env.LLM_BATCH_WORKER_HEAP_MIB) > 0 ? Number(process.env.LLM_BATCH_WORKER_HEAP_MIB) : 384;
-    const flags = ['--max-semi-space-size=16', `--max-old-space-size=${oldMiB}`];
+    const flags = ['--max-semi-space-size=32', `--max-old-space-size=${oldMiB}`];
     process.execve(process.execPath, [process.execPath, ...flags, ...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2)], process.env);
   }
 }
