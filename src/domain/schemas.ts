@@ -204,3 +204,8 @@ export function detectJsonlFormat(firstLine: string): 'batch' | 'prompts' | unde
   }
   return undefined;
 }
+
+/** One line of an input file of the given format (`json`: a prompts file's lines are JSON, not plain text). */
+export function parseInputLine(format: 'batch' | 'prompts', json: boolean, text: string, lineNumber: number, defaults: PromptDefaults): LineResult {
+  return format === 'batch' ? parseBatchLine(text) : parsePromptLine(text, lineNumber, json, defaults);
+}

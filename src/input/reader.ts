@@ -4,7 +4,7 @@ import type { RejectRecord } from '../domain/run-types.ts';
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { extname } from 'node:path';
-import { detectJsonlFormat, parseBatchLine, parsePromptLine, type LineResult, type PromptDefaults } from '../domain/schemas.ts';
+import { detectJsonlFormat, parseInputLine, type LineResult, type PromptDefaults } from '../domain/schemas.ts';
 import type { InputFormat } from '../domain/run-types.ts';
 
 export interface InputLine {
@@ -35,8 +35,7 @@ export async function* readInput(path: string, defaults: PromptDefaults): AsyncG
   const format = await detectFormat(path);
   const json = extname(path).toLowerCase() !== '.txt';
   for await (const { lineNumber, text } of readLines(path)) {
-    const result = format === 'batch' ? parseBatchLine(text) : parsePromptLine(text, lineNumber, json, defaults);
-    yield { lineNumber, result };
+    yield { lineNumber, result: parseInputLine(format, json, text, lineNumber, defaults) };
   }
 }
 

@@ -1,22 +1,27 @@
 // Staging: streams the input once, validates every line, writes accepted items into the
 // item store in transactions of STAGE_BATCH, rejects into rejects.jsonl, and counts exact
-// prompt tokens for the estimate. Memory is bounded by one batch, whatever the file size.
+// prompt tokens for the estimate. Validation and token counts run on staging threads
+// (prepare-pool.ts) while this thread writes to the store. Memory is bounded by the batches
+// in flight, whatever the file size.
 // Safe to retry: re-staging a line is a no-op in the store, and rejects.jsonl is rewritten.
 // The staging activity runs it on a worker; with a shared store (PostgreSQL) the CLI runs it
 // itself, so the workers never need to read the file.
-import { createWriteStream, mkdirSync } from 'node:fs';
+import { createWriteStream, mkdirSync, statSync } from 'node:fs';
 import { once } from 'node:events';
-import { join } from 'node:path';
+import { extname, join } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import type { RunConfig, StageResult } from '../domain/run-types.ts';
 import { estimateCostUsd, type PricingTable } from '../domain/pricing.ts';
 import type { ItemStore, NewItem } from '../store/item-store.ts';
-import { readInput, type RejectRecord } from './reader.ts';
-import { parseUrgentRule, routeOf } from '../domain/routing.ts';
-import { countRequestPromptTokens, maxOutputTokens, DEFAULT_MAX_OUTPUT_TOKENS } from '../llm/tokens.ts';
+import { detectFormat, readLines, type RejectRecord } from './reader.ts';
+import { parseUrgentRule } from '../domain/routing.ts';
+import type { LineContext } from './prepare-line.ts';
+import { preparedBatches, type PrepareOptions } from './prepare-pool.ts';
 
 const STAGE_BATCH = 500;
 const PROGRESS_EVERY_LINES = 20_000;
+/** Inputs from this size are prepared on staging threads; smaller ones on this thread. */
+const THREADS_FROM_BYTES = 4 * 1024 * 1024;
 
 export interface StageDeps {
   store: ItemStore;
@@ -26,7 +31,8 @@ export interface StageDeps {
 }
 
 /** Streams, validates and stores the input; `onProgress` hears the line count now and then. */
-export async function stageInput(deps: StageDeps, config: RunConfig, onProgress: (lines: number) => void = () => {}): Promise<StageResult> {
+export async function stageInput(deps: StageDeps, config: RunConfig, onProgress: (lines: number) => void = () => {}, threads: PrepareOptions = {}): Promise<StageResult> {
+  // `threads` is for tests and the bench; by default the input's size decides.
   const pricing = await deps.pricingFor(config);
   const rule = config.urgentIf === undefined ? [] : parseUrgentRule(config.urgentIf);
   if (typeof rule === 'string') throw ApplicationFailure.nonRetryable(`--urgent-if: ${rule}`, 'InvalidInput');
@@ -77,33 +83,32 @@ export async function stageInput(deps: StageDeps, config: RunConfig, onProgress:
   };
 
   try {
-    for await (const { lineNumber, result } of readInput(config.inputPath, config)) {
-      lines++;
-      if (!result.ok) {
-        rejected++;
-        await writeReject({ line: lineNumber, custom_id: result.reject.customId ?? null, code: result.reject.code, message: result.reject.message });
-        if (rejectBatch.length >= STAGE_BATCH) await flushRejects();
-        continue;
-      }
-      const { line } = result;
-      const isEmbedding = line.url === '/v1/embeddings';
-      batch.push({
-        customId: line.customId,
+    const ctx: LineContext = {
+      format: await detectFormat(config.inputPath),
+      json: extname(config.inputPath).toLowerCase() !== '.txt',
+      // Only what prompts files need: the context is copied to the staging threads.
+      defaults: { model: config.model, system: config.system, maxTokens: config.maxTokens },
+      mode: config.mode,
+      rule,
+    };
+    // A small file is staged sooner on this thread than a staging thread starts (~0.5 s: the tokenizer's tables).
+    const small = statSync(config.inputPath).size < THREADS_FROM_BYTES;
+    const opts = small ? { threads: 0, ...threads } : threads;
+    for await (const prepared of preparedBatches(readLines(config.inputPath), ctx, opts)) {
+      for (const p of prepared) {
+        lines++;
+        if ('reject' in p) {
+          rejected++;
+          await writeReject(p.reject);
+          if (rejectBatch.length >= STAGE_BATCH) await flushRejects();
+          continue;
+        }
         // seq numbers valid lines in order; a duplicate found at flush leaves a gap, which
         // chunk ranges tolerate (a range is [seqStart, seqEnd) over whatever seqs exist).
-        seq: nextSeq++,
-        line: lineNumber,
-        url: line.url,
-        body: line.body,
-        model: line.body.model,
-        ...(line.feature !== undefined ? { feature: line.feature } : {}),
-        ...(line.priority !== undefined ? { priority: line.priority } : {}),
-        route: routeOf(config.mode, line, rule),
-        promptTokens: countRequestPromptTokens(line.url, line.body),
-        maxOutputTokens: isEmbedding ? 0 : maxOutputTokens(line.body, DEFAULT_MAX_OUTPUT_TOKENS),
-      });
-      if (batch.length >= STAGE_BATCH) await flush();
-      if (lines % PROGRESS_EVERY_LINES === 0) onProgress(lines);
+        batch.push(Object.assign(p.item, { seq: nextSeq++ }));
+        if (batch.length >= STAGE_BATCH) await flush();
+        if (lines % PROGRESS_EVERY_LINES === 0) onProgress(lines);
+      }
     }
     await flush();
   } catch (e) {

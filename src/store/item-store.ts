@@ -17,8 +17,10 @@ export interface NewItem {
   /** 1-based line in the input file. */
   line: number;
   url: string;
-  /** The request body, exactly as it will be sent. */
-  body: unknown;
+  /** The request body, exactly as it will be sent: the object, or `bodyJson`. */
+  body?: unknown;
+  /** The body as JSON.stringify gives it, when the caller has it already (staging serializes on its own thread). */
+  bodyJson?: string;
   model: string;
   feature?: string;
   priority?: string;

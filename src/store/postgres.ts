@@ -70,6 +70,8 @@ const columnsOf = (rows: (string | number | null)[][], width: number): (string |
 /** Seqs per query when planning parts. */
 const PLAN_WINDOW = 5000;
 
+const UNIQUE_VIOLATION = '23505';
+
 // Deadlocks and serialization failures are transient: the transaction is run again.
 const TRANSIENT = new Set(['40P01', '40001']);
 const ATTEMPTS = 3;
@@ -138,12 +140,24 @@ export class PostgresItemStore implements ItemStore {
 
   async stageItems(runId: string, items: NewItem[]): Promise<StageOutcome> {
     if (items.length === 0) return { duplicates: [] };
+    const staged = items.map((it, ord) => {
+      const { body, route, lineBytes } = stagedFields(it);
+      return [ord, runId, it.customId, it.seq, it.line, it.url, body, it.model, it.feature, it.priority, it.promptTokens, it.maxOutputTokens, route, lineBytes];
+    });
     return this.transaction(async (c) => {
+      // The usual case, a first staging of new custom_ids, is copied straight into items (about
+      // twice as fast). A taken custom_id (a re-staging, a duplicate) fails that COPY at once,
+      // and the batch goes the way below, which tells a re-staged line from a duplicate.
+      await c.query('SAVEPOINT direct');
+      try {
+        await copyRows(c, 'items', STAGED_ITEM_COLUMNS.slice(1), staged.map((row) => row.slice(1)));
+        return { duplicates: [] };
+      } catch (e) {
+        if ((e as { code?: string }).code !== UNIQUE_VIOLATION) throw e;
+        await c.query('ROLLBACK TO SAVEPOINT direct');
+      }
       await c.query(STAGED_ITEMS);
-      await copyRows(c, 'staged_items', STAGED_ITEM_COLUMNS, items.map((it, ord) => {
-        const { body, route, lineBytes } = stagedFields(it);
-        return [ord, runId, it.customId, it.seq, it.line, it.url, body, it.model, it.feature, it.priority, it.promptTokens, it.maxOutputTokens, route, lineBytes];
-      }));
+      await copyRows(c, 'staged_items', STAGED_ITEM_COLUMNS, staged);
       // The first line of the batch that holds a custom_id is the one inserted, as when
       // SQLite inserts the batch line by line.
       const { rowCount } = await c.query(`

@@ -9,7 +9,7 @@ export type Row = Record<string, unknown>;
 
 /** What staging stores beyond the item's own fields: its body as JSON text, its route, and its Batch input line's size. */
 export function stagedFields(it: NewItem): { body: string; route: Route; lineBytes: number } {
-  const body = JSON.stringify(it.body);
+  const body = it.bodyJson ?? JSON.stringify(it.body);
   return { body, route: it.route ?? 'realtime', lineBytes: Buffer.byteLength(batchInputLine(it.customId, it.url, body)) };
 }
 
