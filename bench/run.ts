@@ -39,10 +39,7 @@ let interrupted = false;
 
 async function main(): Promise<number> {
   const arg = process.argv[2];
-  if (arg === 'stage') {
-    await benchStage();
-    return 0;
-  }
+  if (arg === 'stage') return benchStage();
   if (arg === 'batch') return benchBatch();
   if (arg !== 'scale' && !Object.hasOwn(GROUPS, arg ?? '')) {
     console.error(`unknown scenario "${arg}": use limits (= limits-1s, limits-60s, limits-redis), one of those three, unlimited, stage, batch, scale, or nothing for limits + unlimited`);
