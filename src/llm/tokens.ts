@@ -10,10 +10,17 @@ const require = createRequire(import.meta.url);
 let o200k: Encoder | undefined;
 let cl100k: Encoder | undefined;
 
+type Encoding = { countTokens(text: string, options: { disallowedSpecial: Set<string> }): number };
+
+// Text such as "<|endoftext|>" in a user's prompt is plain text to the API, not a special
+// token: counted as such (gpt-tokenizer would otherwise throw and fail the whole staging).
+const PLAIN_TEXT = { disallowedSpecial: new Set<string>() };
+const plain = (enc: Encoding): Encoder => ({ countTokens: (text) => enc.countTokens(text, PLAIN_TEXT) });
+
 /** gpt-4 / gpt-3.5 families use cl100k_base; every current model (gpt-4o, 4.1, 5, o-series) uses o200k_base. */
 export function encoderFor(model: string): Encoder {
-  if (/^(gpt-4(?!o|\.)|gpt-3\.5|text-embedding-(ada|3))/.test(model)) return (cl100k ??= require('gpt-tokenizer/encoding/cl100k_base') as Encoder);
-  return (o200k ??= require('gpt-tokenizer/encoding/o200k_base') as Encoder);
+  if (/^(gpt-4(?!o|\.)|gpt-3\.5|text-embedding-(ada|3))/.test(model)) return (cl100k ??= plain(require('gpt-tokenizer/encoding/cl100k_base') as Encoding));
+  return (o200k ??= plain(require('gpt-tokenizer/encoding/o200k_base') as Encoding));
 }
 
 export function countTextTokens(model: string, text: string): number {
