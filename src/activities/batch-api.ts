@@ -20,6 +20,7 @@ import type { PartPlan } from '../domain/batch-plan.ts';
 import type { ItemError, ItemResult, ItemRetry, ItemSelection, ItemStore } from '../store/item-store.ts';
 import type { BatchClient, Batch } from '../llm/batch-client.ts';
 import { usageOf } from '../llm/provider.ts';
+import { readOutputLine } from '../domain/batch-output.ts';
 import { crashPoint } from './crash-points.ts';
 import { ResultSpool } from './result-spool.ts';
 
@@ -94,6 +95,8 @@ async function beating<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 const WRITE_BATCH = 500;
+/** Results per store write when collecting: large writes (fewer commits), two at most in memory. */
+const COLLECT_BATCH = 2000;
 
 /** 5xx, timeouts, connection errors and rate limits are the provider's trouble: retry. Other 4xx are ours: stop and say why. */
 function rethrow(what: string, e: unknown): never {
@@ -129,12 +132,6 @@ function outputCustomId(line: string): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-interface OutputLine {
-  custom_id?: string;
-  response?: { status_code?: number; request_id?: string; body?: unknown } | null;
-  error?: { code?: string; message?: string } | null;
 }
 
 /**
@@ -286,11 +283,20 @@ export function batchOperations(deps: BatchDeps, onProgress: (detail: { collecte
       const spool = new ResultSpool(join(deps.runDir(runId), 'batches', `collect-${submissionKey(input.chunkIndex, input.dispatch, input.submission)}`));
       let pending: ItemResult[] = [];
       let retries: ItemRetry[] = [];
+      // One write in flight while the next batch is parsed (the store commits it on the
+      // server or on its writer thread); at most two batches in memory.
+      let writing: Promise<void> = Promise.resolve();
       const flush = async (): Promise<void> => {
-        await deps.store.recordResults(runId, pending);
-        await deps.store.recordRetries(runId, retries);
+        await writing;
+        const [results, retried] = [pending, retries];
         pending = [];
         retries = [];
+        writing = (async () => {
+          await deps.store.recordResults(runId, results);
+          await deps.store.recordRetries(runId, retried);
+        })();
+        // Observed by the next flush or at the end; never an unhandled rejection meanwhile.
+        writing.catch(() => {});
       };
       try {
         for (const fileId of [batch.output_file_id, batch.error_file_id]) {
@@ -305,22 +311,24 @@ export function batchOperations(deps: BatchDeps, onProgress: (detail: { collecte
         }
         let recorded = 0;
         for (const text of spool.sorted()) {
-          const line = JSON.parse(text) as OutputLine;
-          const id = line.custom_id!;
-          const status = line.response?.status_code;
+          const line = readOutputLine(text);
+          const id = line.customId!;
+          const status = line.statusCode;
           if (status !== undefined && status >= 200 && status < 300 && !line.error) {
-            const usage = usageOf(line.response?.body);
-            const m = model ?? ((line.response?.body as { model?: string } | undefined)?.model ?? '');
+            const usage = usageOf(line.body);
+            const m = model ?? ((line.body as { model?: string } | undefined)?.model ?? '');
             const r: ItemResult = {
               customId: id, status: 'succeeded', attempts: input.attempt, model: m, mode: 'batch', statusCode: status,
-              response: line.response?.body, usage,
+              usage,
               costUsd: costOfUsage(pricing, m, { promptTokens: usage.prompt, cachedTokens: usage.cached, completionTokens: usage.completion, reasoningTokens: usage.reasoning }, { batch: true }),
             };
-            if (line.response?.request_id) r.requestId = line.response.request_id;
+            // The body's text as it came: stored and exported without serialising it again.
+            if (line.bodyJson !== undefined) r.responseJson = line.bodyJson;
+            if (line.requestId) r.requestId = line.requestId;
             pending.push(r);
             result.succeeded++;
           } else {
-            const body = (line.response?.body as { error?: { code?: string | null; message?: string; type?: string } } | undefined)?.error;
+            const body = (line.body as { error?: { code?: string | null; message?: string; type?: string } } | undefined)?.error;
             const code = line.error?.code ?? body?.code ?? body?.type ?? (status !== undefined ? `http_${status}` : 'batch_error');
             const error: ItemError = { code, message: line.error?.message ?? body?.message ?? 'the request failed in the batch' };
             if (status !== undefined) error.status = status;
@@ -330,23 +338,29 @@ export function batchOperations(deps: BatchDeps, onProgress: (detail: { collecte
             } else {
               const r: ItemResult = { customId: id, status: 'failed', attempts: input.attempt, model: model ?? '', mode: 'batch', error };
               if (status !== undefined) r.statusCode = status;
-              if (line.response?.body !== undefined) r.response = line.response.body;
-              if (line.response?.request_id) r.requestId = line.response.request_id;
+              if (line.bodyJson !== undefined) r.responseJson = line.bodyJson;
+              if (line.requestId) r.requestId = line.requestId;
               pending.push(r);
               result.failed++;
             }
           }
           recorded++;
           const middle = recorded === Math.ceil(seen.size / 2);
-          if (pending.length + retries.length >= WRITE_BATCH || middle) {
+          if (pending.length + retries.length >= COLLECT_BATCH || middle) {
             await flush();
             onProgress({ collected: recorded });
-            // Half the results are in the store, half not: where the crash test kills the worker.
-            if (middle) crashPoint('collect:mid');
+            if (middle) {
+              // Half the results are in the store, half not: where the crash test kills the worker.
+              await writing;
+              crashPoint('collect:mid');
+            }
           }
         }
         await flush();
+        await writing;
       } finally {
+        // Nothing is still being written once the activity has answered, even on a failure.
+        await writing.catch(() => {});
         spool.remove();
       }
 

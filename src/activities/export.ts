@@ -38,8 +38,11 @@ export function outputLine(runId: string, item: StoredItem, notDone: NotDone): s
   return `{"id":${JSON.stringify(lineId(runId, item.seq))},"custom_id":${JSON.stringify(item.customId)},"response":${response},"error":${JSON.stringify(error)}}`;
 }
 
-async function writeLine(stream: NodeJS.WritableStream, line: string): Promise<void> {
-  if (!stream.write(`${line}\n`)) await once(stream, 'drain');
+/** Lines are written ~64 KiB at a time: one write (and one wait for 'drain') per line was a third of the export's time. */
+const PIECE = 64 * 1024;
+
+async function writePiece(stream: NodeJS.WritableStream, text: string): Promise<void> {
+  if (text !== '' && !stream.write(text)) await once(stream, 'drain');
 }
 
 export async function exportResults(
@@ -55,15 +58,31 @@ export async function exportResults(
   const out = createWriteStream(outputPath);
   const err = createWriteStream(errorsPath);
   const result: ExportResult = { outputPath, errorsPath, succeeded: 0, failed: 0, notDone: 0 };
+  let outText = '';
+  let errText = '';
   try {
-    for await (const item of store.items(runId)) {
-      if (item.status === 'succeeded') result.succeeded++;
-      else if (item.status === 'failed') result.failed++;
-      else result.notDone++;
-      await writeLine(item.status === 'succeeded' ? out : err, outputLine(runId, item, notDone));
+    for await (const item of store.items(runId, 2000)) {
+      if (item.status === 'succeeded') {
+        result.succeeded++;
+        outText += `${outputLine(runId, item, notDone)}\n`;
+        if (outText.length >= PIECE) {
+          await writePiece(out, outText);
+          outText = '';
+        }
+      } else {
+        if (item.status === 'failed') result.failed++;
+        else result.notDone++;
+        errText += `${outputLine(runId, item, notDone)}\n`;
+        if (errText.length >= PIECE) {
+          await writePiece(err, errText);
+          errText = '';
+        }
+      }
       const n = result.succeeded + result.failed + result.notDone;
       if (n % 10_000 === 0) onProgress(n);
     }
+    await writePiece(out, outText);
+    await writePiece(err, errText);
   } finally {
     out.end();
     err.end();

@@ -58,6 +58,8 @@ export interface ItemResult {
   requestId?: string;
   statusCode?: number;
   response?: unknown;
+  /** The response body as JSON text, stored as it is (a batch output line's body, never parsed and re-serialised); wins over `response`. */
+  responseJson?: string;
   error?: ItemError;
   usage?: TokenTotals;
   costUsd?: number;

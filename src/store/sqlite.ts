@@ -8,6 +8,8 @@ import { dirname } from 'node:path';
 import { PartPlanner, type PartPlan, type PlanLimits } from '../domain/batch-plan.ts';
 import { isPart, isSample, type BatchRecord, type ItemResult, type ItemRetry, type PendingRequest, type ItemSelection, type ItemStore, type ItemTotals, type MeasuredItem, type NewItem, type PendingEstimate, type PendingItem, type RejectRecord, type StageOutcome, type StoredItem } from './item-store.ts';
 import { selectionSql, STORED_ITEM_COLUMNS, TOTALS_COLUMNS } from './selection-sql.ts';
+import { resultFields } from './result-row.ts';
+import { ResultStatements, SqliteWriterThread } from './sqlite-writer.ts';
 import { num, stagedFields, toBatchRecord, toRejectRecord, toMeasuredItem, toPendingItem, toPendingRequest, toStoredItem, toTotals, type Row } from './rows.ts';
 
 const SCHEMA = `
@@ -66,12 +68,17 @@ const ADDED_COLUMNS: [string, string][] = [
   ['line_bytes', 'INTEGER NOT NULL DEFAULT 0'],
 ];
 
+/** Result writes at least this large (a collected batch's, not realtime's) are committed by the writer thread. */
+export const THREAD_WRITES_FROM = 300;
+
 export class SqliteItemStore implements ItemStore {
   private readonly db: DatabaseSync;
   private readonly insertItem: StatementSync;
   private readonly findItem: StatementSync;
   private readonly selectPending: StatementSync;
-  private readonly updateResult: StatementSync;
+  private readonly resultWrites: ResultStatements;
+  /** Large result writes (a collected batch's) go to a thread; none for an in-memory database. */
+  private readonly writer: SqliteWriterThread | undefined;
   private readonly selectTotalsRange: StatementSync;
   private readonly selectTotalsRun: StatementSync;
   private readonly selectPage: StatementSync;
@@ -102,10 +109,8 @@ export class SqliteItemStore implements ItemStore {
     this.selectPending = this.db.prepare(`
       SELECT custom_id, seq, url, body, model, prompt_tokens_est, max_output_tokens, attempts
       FROM items WHERE run_id = ? AND seq >= ? AND seq < ? AND status = 'pending' ORDER BY seq LIMIT ?`);
-    this.updateResult = this.db.prepare(`
-      UPDATE items SET status = ?, attempts = ?, model = ?, mode = ?, request_id = ?, status_code = ?, response = ?, error = ?,
-        prompt_tokens = ?, cached_tokens = ?, completion_tokens = ?, reasoning_tokens = ?, cost_usd = ?, updated_at = ?
-      WHERE run_id = ? AND custom_id = ? AND status <> 'succeeded'`);
+    this.resultWrites = new ResultStatements(this.db);
+    this.writer = path === ':memory:' ? undefined : new SqliteWriterThread(path);
     const totals = `${TOTALS_COLUMNS} FROM items WHERE run_id = ?`;
     this.selectTotalsRange = this.db.prepare(`${totals} AND seq >= ? AND seq < ?`);
     this.selectTotalsRun = this.db.prepare(totals);
@@ -161,17 +166,9 @@ export class SqliteItemStore implements ItemStore {
   async recordResults(runId: string, results: ItemResult[]): Promise<void> {
     if (results.length === 0) return;
     const now = new Date().toISOString();
-    this.transaction(() => {
-      for (const r of results) {
-        const u = r.usage;
-        this.updateResult.run(
-          r.status, r.attempts, r.model, r.mode, r.requestId ?? null, r.statusCode ?? null,
-          r.response === undefined ? null : JSON.stringify(r.response), r.error ? JSON.stringify(r.error) : null,
-          u?.prompt ?? 0, u?.cached ?? 0, u?.completion ?? 0, u?.reasoning ?? 0, r.costUsd ?? 0, now,
-          runId, r.customId,
-        );
-      }
-    });
+    const rows = results.map((r) => [...resultFields(r), now, runId, r.customId]);
+    if (this.writer && rows.length >= THREAD_WRITES_FROM) await this.writer.write('results', rows);
+    else this.resultWrites.results(rows);
   }
 
   async pendingEstimate(runId: string, selection: ItemSelection, outputTokensPerItem?: number): Promise<PendingEstimate[]> {
@@ -233,11 +230,9 @@ export class SqliteItemStore implements ItemStore {
   async recordRetries(runId: string, retries: ItemRetry[]): Promise<void> {
     if (retries.length === 0) return;
     const now = new Date().toISOString();
-    // max(): recording the same retry twice (a re-collected batch) changes nothing.
-    const st = this.cached(`UPDATE items SET attempts = max(attempts, ?), error = ?, mode = ?, updated_at = ? WHERE run_id = ? AND custom_id = ? AND status = 'pending'`);
-    this.transaction(() => {
-      for (const r of retries) st.run(r.attempts, JSON.stringify(r.error), r.mode, now, runId, r.customId);
-    });
+    const rows = retries.map((r) => [r.attempts, JSON.stringify(r.error), r.mode, now, runId, r.customId]);
+    if (this.writer && rows.length >= THREAD_WRITES_FROM) await this.writer.write('retries', rows);
+    else this.resultWrites.retries(rows);
   }
 
   async batchRecord(runId: string, key: string): Promise<BatchRecord | undefined> {
@@ -290,6 +285,7 @@ export class SqliteItemStore implements ItemStore {
   }
 
   async close(): Promise<void> {
+    await this.writer?.close();
     if (this.db.isOpen) this.db.close();
   }
 }

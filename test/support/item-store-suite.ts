@@ -169,6 +169,23 @@ export function itemStoreSuite(name: string, open: () => Promise<ItemStore>): vo
         expect(t.costUsd).toBeCloseTo(1 + 0.5 + 599 * 0.125, 9);
       });
 
+      it('stores a response given as JSON text as it is, in small and large batches, and never over a success', async () => {
+        const n = 700;
+        await store.stageItems('r', Array.from({ length: n }, (_, i) => item(i)));
+        // Text the way a provider may write it (spaces, escapes JSON.stringify would not use): kept byte for byte.
+        const text = (i: number): string => `{ "i": ${i}, "s": "\\u00e9\\t\\"" }`;
+        await store.recordResults('r', [success('c0', { response: { ignored: true }, responseJson: text(0) })]);
+        const batch = Array.from({ length: n }, (_, i) => success(`c${i}`, { responseJson: text(i + 1000) }));
+        batch.push(failure('c1', { responseJson: '{"late":true}' }));
+        await store.recordResults('r', batch);
+        const items = await allItems(store, 'r', 200);
+        expect(items[0]!.responseJson).toBe(text(0));
+        expect(items[1]!.responseJson).toBe(text(1001));
+        expect(items[n - 1]!.responseJson).toBe(text(n - 1 + 1000));
+        expect(JSON.parse(items[2]!.responseJson!)).toEqual({ i: 1002, s: 'é\t"' });
+        expect((await store.totals('r')).succeeded).toBe(n);
+      });
+
       it('keeps retryable failures pending, idempotently; the most attempts and the last error stay', async () => {
         await store.stageItems('r', [item(0), item(1)]);
         const retry = { customId: 'c0', attempts: 2, error: { code: 'batch_expired', message: 'late' }, mode: 'batch' };
