@@ -87,7 +87,7 @@ export const SCENARIOS: Record<ScenarioName, Scenario> = {
     processes: 1,
     baselineConcurrency: 64,
     concurrency: 64,
-    target: { kind: 'throughput', itemsPerSecRatio: 0.5 },
+    target: { kind: 'throughput', itemsPerSecRatio: 0.8 },
   },
 };
 
