@@ -74,25 +74,6 @@ describe('staging on staging threads', () => {
     await store.close();
     expect(dump(join(dir, 'new', 'items.sqlite'))).toEqual(want);
   });
-
-  it("fails staging with the line's own error when preparing it throws, on a thread or here", async () => {
-    const file = join(dir, 'input.jsonl');
-    const line = (id: string, content: string): string => JSON.stringify({ custom_id: id, method: 'POST', url: '/v1/chat/completions', body: { model: 'gpt-4o-mini', messages: [{ role: 'user', content }] } });
-    writeFileSync(file, `${line('a', 'fine')}\n${line('b', 'a <|endoftext|> in the text')}\n`);
-    let single: unknown;
-    try {
-      countRequestPromptTokens('/v1/chat/completions', { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'a <|endoftext|> in the text' }] });
-    } catch (e) {
-      single = (e as Error).message;
-    }
-    expect(single).toMatch(/special token/);
-    const store = new SqliteItemStore(join(dir, 'items.sqlite'));
-    for (const threads of [{ threads: 1, help: false }, { threads: 0 }]) {
-      await expect(stageInput({ store, pricingFor: async () => loadDefaultPricing(), runDir: () => dir }, config(file), () => {}, threads)).rejects.toThrow(single as string);
-    }
-    await store.close();
-    expect(runningStageThreads()).toBe(0);
-  });
 });
 
 describe('preparedBatches', () => {
@@ -120,6 +101,15 @@ describe('preparedBatches', () => {
       for await (const _ of preparedBatches(numbered(['throw']), ctx, { threads: 1, entry, help: false })) void _;
     };
     await expect(throwing()).rejects.toThrow('the staging thread failed: boom');
+    expect(runningStageThreads()).toBe(0);
+  });
+
+  it("fails with the line's own error when preparing a line throws on the thread", async () => {
+    const entry = new URL('../support/crashing-stage-thread.ts', import.meta.url);
+    const run = async (): Promise<void> => {
+      for await (const _ of preparedBatches(numbered(['reply-error']), ctx, { threads: 1, entry, help: false })) void _;
+    };
+    await expect(run()).rejects.toMatchObject({ name: 'RangeError', message: 'line 1: cannot prepare this line' });
     expect(runningStageThreads()).toBe(0);
   });
 
