@@ -170,7 +170,8 @@ export function cpuSecondsOf(pid: number): number | undefined {
   }
 }
 
-function readProcStatus(pid: number): { rssKiB: number; hwmKiB: number } | undefined {
+/** VmRSS and VmHWM of a process (KiB), or undefined once it is gone. */
+export function readProcStatus(pid: number): { rssKiB: number; hwmKiB: number } | undefined {
   try {
     const s = readFileSync(`/proc/${pid}/status`, 'utf8');
     return { rssKiB: Number(/VmRSS:\s+(\d+)/.exec(s)?.[1] ?? 0), hwmKiB: Number(/VmHWM:\s+(\d+)/.exec(s)?.[1] ?? 0) };

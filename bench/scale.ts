@@ -10,7 +10,7 @@
 // of any execution, the store's size on disk, and whether output.jsonl holds every item in
 // input order. Options: --items N (1000000), --small N (100000), --only embedded|postgres,
 // --concurrency N (64).
-import { createReadStream, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { createReadStream, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import pg from 'pg';
@@ -18,7 +18,7 @@ import type { Client } from '@temporalio/client';
 import { DEFAULTS, startRun } from '../src/client.ts';
 import { startPostgresServer } from '../src/dev/postgres-server.ts';
 import type { RunConfig, RunStatus } from '../src/domain/run-types.ts';
-import { cpuSecondsOf, spawnEmulator, spawnWorker, trackOther, type EmulatorProcess, type WorkerProcess } from './processes.ts';
+import { cpuSecondsOf, readProcStatus, spawnEmulator, spawnWorker, trackOther, type EmulatorProcess, type WorkerProcess } from './processes.ts';
 import { writeInput } from './stage.ts';
 import { log, type Temporal } from './sides.ts';
 
@@ -109,17 +109,8 @@ class RssTimeline {
   }
 }
 
-function procStatus(pid: number, field: 'VmRSS' | 'VmHWM'): number | undefined {
-  try {
-    const m = new RegExp(`${field}:\\s+(\\d+)`).exec(readProc(pid));
-    return m ? Number(m[1]) / 1024 : undefined;
-  } catch {
-    return undefined;
-  }
-}
-const readProc = (pid: number): string => readFileSync(`/proc/${pid}/status`, 'utf8');
-const rssMiB = (pid: number) => procStatus(pid, 'VmRSS');
-const hwmMiB = (pid: number) => procStatus(pid, 'VmHWM');
+const rssMiB = (pid: number): number | undefined => { const r = readProcStatus(pid); return r && r.rssKiB / 1024; };
+const hwmMiB = (pid: number): number | undefined => { const r = readProcStatus(pid); return r && r.hwmKiB / 1024; };
 
 async function servedBy(emu: EmulatorProcess): Promise<number> {
   try {
