@@ -164,11 +164,11 @@ export interface CacheEntry {
   shared: boolean;
 }
 
-/** Which entries a run may reuse: its own, and those shared by other runs when includeShared, none older than minCreatedAt. */
+/** Which entries a run may reuse: its own (whatever their age), and when includeShared those other runs shared no earlier than minCreatedAt. */
 export interface CacheScope {
   runId: string;
   includeShared: boolean;
-  /** Epoch ms: the TTL's horizon. */
+  /** Epoch ms: the TTL's horizon for other runs' entries. */
   minCreatedAt: number;
 }
 

@@ -342,8 +342,10 @@ export class PostgresItemStore implements ItemStore {
 
   async cacheLookup(keys: string[], scope: CacheScope): Promise<Map<string, CacheEntry>> {
     if (keys.length === 0) return new Map();
-    const whose = scope.includeShared ? '(run_id = $3 OR shared)' : 'run_id = $3';
-    const rows = await this.query(`SELECT ${CACHE_ENTRY_COLUMNS} FROM response_cache WHERE key = ANY($1::text[]) AND created_at >= $2 AND ${whose}`, [keys, scope.minCreatedAt, scope.runId]);
+    // The TTL is about reuse across runs: a run's own entries count however long it runs.
+    const rows = scope.includeShared
+      ? await this.query(`SELECT ${CACHE_ENTRY_COLUMNS} FROM response_cache WHERE key = ANY($1::text[]) AND (run_id = $2 OR (shared AND created_at >= $3))`, [keys, scope.runId, scope.minCreatedAt])
+      : await this.query(`SELECT ${CACHE_ENTRY_COLUMNS} FROM response_cache WHERE key = ANY($1::text[]) AND run_id = $2`, [keys, scope.runId]);
     return preferredEntries(rows.map(toCacheEntry), scope.runId);
   }
 

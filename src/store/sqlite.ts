@@ -300,9 +300,11 @@ export class SqliteItemStore implements ItemStore {
   async cacheLookup(keys: string[], scope: CacheScope): Promise<Map<string, CacheEntry>> {
     if (keys.length === 0) return new Map();
     // The keys as one JSON array parameter: one prepared statement whatever their number.
-    const whose = scope.includeShared ? '(run_id = ? OR shared = 1)' : 'run_id = ?';
-    const sql = `SELECT ${CACHE_ENTRY_COLUMNS} FROM response_cache WHERE key IN (SELECT value FROM json_each(?)) AND created_at >= ? AND ${whose}`;
-    const rows = this.cached(sql).all(JSON.stringify(keys), scope.minCreatedAt, scope.runId) as Row[];
+    // The TTL is about reuse across runs: a run's own entries count however long it runs.
+    const from = `SELECT ${CACHE_ENTRY_COLUMNS} FROM response_cache WHERE key IN (SELECT value FROM json_each(?))`;
+    const rows = (scope.includeShared
+      ? this.cached(`${from} AND (run_id = ? OR (shared = 1 AND created_at >= ?))`).all(JSON.stringify(keys), scope.runId, scope.minCreatedAt)
+      : this.cached(`${from} AND run_id = ?`).all(JSON.stringify(keys), scope.runId)) as Row[];
     return preferredEntries(rows.map(toCacheEntry), scope.runId);
   }
 

@@ -352,6 +352,9 @@ export function itemStoreSuite(name: string, open: () => Promise<ItemStore>): vo
         expect(got.get('k1')).toEqual(e);
         expect(got.get('k2')!.requestId).toBeUndefined();
         expect([...(await store.cacheLookup(['k1', 'k2'], scope('b', true, t0 + 1))).keys()]).toEqual(['k2']);
+        // The TTL is about other runs: a run's own entries count whatever their age.
+        expect([...(await store.cacheLookup(['k1', 'k2'], scope('a', true, t0 + 100))).keys()].sort()).toEqual(['k1', 'k2']);
+        expect([...(await store.cacheLookup(['k1'], scope('a', false, t0 + 100))).keys()]).toEqual(['k1']);
         expect((await store.cacheLookup([], scope('b'))).size).toBe(0);
         await store.cachePut([]);
       });
