@@ -97,7 +97,8 @@ export function pathSplit(p: RunProgress): RunStatus['paths'] {
   const realtimeCost = p.costUsd - p.batch.costUsd;
   const allRealtimeUsd = realtimeCost + p.batch.costUsd / p.plan.batchDiscount;
   return {
-    realtime: { items: p.plan.realtimeItems, succeeded: p.succeeded - p.batch.succeeded, failed: p.failed - p.batch.failed, costUsd: round9(realtimeCost) },
+    // Cache hits took neither path (the status shows them apart).
+    realtime: { items: p.plan.realtimeItems, succeeded: p.succeeded - p.batch.succeeded - (p.cache?.hits ?? 0), failed: p.failed - p.batch.failed, costUsd: round9(realtimeCost) },
     batch: { items: p.plan.batchItems, succeeded: p.batch.succeeded, failed: p.batch.failed, costUsd: round9(p.batch.costUsd) },
     allRealtimeUsd: round9(allRealtimeUsd),
     savedUsd: round9(allRealtimeUsd - p.costUsd),

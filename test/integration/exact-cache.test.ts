@@ -11,7 +11,7 @@ import { startRun } from '../../src/client.ts';
 import { storePath } from '../../src/store/sqlite.ts';
 import { exactCacheKey } from '../../src/cache/exact-key.ts';
 import { usageOf } from '../../src/llm/provider.ts';
-import type { RunStatus } from '../../src/domain/run-types.ts';
+import type { RunConfig, RunStatus } from '../../src/domain/run-types.ts';
 import { client, outputLineCostUsd, readJsonl, runConfig, runToEnd, spawnWorker, startWorker, tempDir, waitFor } from '../support/harness.ts';
 import { writeRepeatedInput } from '../support/repeated-input.ts';
 
@@ -227,5 +227,91 @@ describe('exact cache: a worker killed mid-run', () => {
     expect(paid).toHaveLength(1300);
     expect(status.costUsd.spent).toBeCloseTo(paid.reduce((s, l) => s + outputLineCostUsd(l, false), 0), 9);
     expect(status.cache!.hits).toBe(200);
+  });
+});
+
+describe('exact cache: Batch API mode', () => {
+  let emu: RunningEmulator;
+  let c: Client;
+  let worker: Awaited<ReturnType<typeof startWorker>>;
+  const home = tempDir();
+  const taskQueue = `exact-batch-${Date.now()}`;
+  const batchRun = (runId: string, inputPath: string, extra: Partial<RunConfig> = {}): RunConfig =>
+    runConfig({ runId, inputPath, mode: 'batch', batchPollInitialMs: 200, batchPollMaxMs: 1000, cache: 'read-write', ...extra });
+  const batchesOf = (runId: string) => emu.batches().filter((b) => (b.metadata as Record<string, string> | null)?.llm_batch_run === runId);
+
+  beforeAll(async () => {
+    emu = await startEmulator({ port: 0, batchValidatingMs: 100, batchInProgressMs: 600, batchFinalizingMs: 100 });
+    c = await client();
+    worker = await startWorker({ home, baseURL: emu.baseUrl, taskQueue });
+  });
+  afterAll(async () => {
+    await worker?.stop();
+    await emu?.close();
+  });
+
+  it('a batch file holds each body once, its repeats get the answer at collection, and a second run submits no batch', async () => {
+    const input = writeRepeatedInput(home, 'batch.jsonl', 300, 100, { seed: 3, tag: 'Batch ticket' });
+    emu.resetStats();
+    const first = await runToEnd(c, batchRun(`exact-b1-${Date.now()}`, input.path), taskQueue);
+    expect(first.state).toBe('completed');
+    expect(first.counts).toMatchObject({ total: 400, succeeded: 400, failed: 0 });
+    expect(batchesOf(first.runId).map((b) => b.request_counts?.total)).toEqual([300]);
+    expect(emu.stats().batchLinesServed).toBe(300);
+    expect(first.cache?.hits).toBe(100);
+    const out = readJsonl<OutLine>(first.outputPath!);
+    expect(out.map((l) => l.custom_id)).toEqual(input.ids);
+    const byId = new Map(out.map((l) => [l.custom_id, l]));
+    const hits = out.filter((l) => l.llm_batch);
+    expect(hits).toHaveLength(100);
+    for (const hit of hits) {
+      const source = byId.get(hit.llm_batch!.from_custom_id)!;
+      expect(source.llm_batch).toBeUndefined();
+      expect(hit.response!.body).toEqual(source.response!.body);
+      // Saved: what the call would have cost on this item's path, at the Batch discount.
+      expect(hit.llm_batch!.saved_usd).toBeCloseTo(outputLineCostUsd(hit, true), 10);
+    }
+    expect(first.costUsd.spent).toBeCloseTo(out.filter((l) => !l.llm_batch).reduce((s, l) => s + outputLineCostUsd(l, true), 0), 9);
+    expect(first.paths).toMatchObject({ batch: { succeeded: 300 }, realtime: { succeeded: 0 } });
+    expectWholeEntries(cacheRows(home));
+
+    // Again: every item is answered before a file is written; no batch at all.
+    emu.resetStats();
+    const second = await runToEnd(c, batchRun(`exact-b2-${Date.now()}`, input.path), taskQueue);
+    expect(second.state).toBe('completed');
+    expect(batchesOf(second.runId)).toEqual([]);
+    expect(emu.stats().requests).toBe(0);
+    expect(second.costUsd.spent).toBe(0);
+    expect(second.cache?.hits).toBe(400);
+    expect(readJsonl<OutLine>(second.outputPath!).map((l) => l.custom_id)).toEqual(input.ids);
+  });
+
+  it('a failed line is never copied to its repeats: they go in the next submission', async () => {
+    // 60 bodies, each on 3 lines; 30% of batch lines answer 500.
+    const input = writeRepeatedInput(home, 'batch-flaky.jsonl', 60, 120, { seed: 5, tag: 'Flaky batch ticket' });
+    emu.resetStats();
+    emu.configure({ batchLineErrorRate: 0.3 });
+    let status: RunStatus;
+    try {
+      status = await runToEnd(c, batchRun(`exact-bf-${Date.now()}`, input.path, { maxBatchAttempts: 8 }), taskQueue);
+    } finally {
+      emu.configure({ batchLineErrorRate: 0 });
+    }
+    expect(status.state).toBe('completed');
+    expect(status.counts).toMatchObject({ total: 180, succeeded: 180, failed: 0 });
+    expect(emu.stats().batchLinesFailed).toBeGreaterThan(0);
+    // The first file held each body once; later ones the lines still without an answer.
+    const batches = batchesOf(status.runId);
+    expect(batches.length).toBeGreaterThan(1);
+    expect(batches[0]!.request_counts).toMatchObject({ total: 60 });
+    // The second file: the lines that failed, and the repeats that waited on them (sent along, not in a round each).
+    const failedFirst = batches[0]!.request_counts!.failed;
+    expect(failedFirst).toBeGreaterThan(0);
+    expect(batches[1]!.request_counts!.total).toBeGreaterThan(failedFirst);
+    const out = readJsonl<OutLine>(status.outputPath!);
+    expect(out.map((l) => l.custom_id)).toEqual(input.ids);
+    const paid = new Set(out.filter((l) => !l.llm_batch).map((l) => l.custom_id));
+    for (const l of out.filter((x) => x.llm_batch)) expect(paid.has(l.llm_batch!.from_custom_id)).toBe(true);
+    expectWholeEntries(cacheRows(home));
   });
 });
