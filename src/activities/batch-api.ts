@@ -153,15 +153,15 @@ export function batchOperations(deps: BatchDeps, onProgress: (detail: { collecte
     let after = -1;
     const limit = maxItems ?? Number.MAX_SAFE_INTEGER;
     // The exact cache: hits are recorded now and left out, as are repeats of a line already in the file.
-    const cache = new SubmitCache(deps.store, config, await deps.pricingFor(config), input.submission);
+    const cache = cachePolicy(config.cache).dedupe ? new SubmitCache(deps.store, config, await deps.pricingFor(config), input.submission) : undefined;
     try {
       while (lines < limit) {
         const page = await deps.store.pendingRequests(config.runId, input.selection, after, Math.min(PAGE, limit - lines));
         if (page.length === 0) break;
-        const leftOut = await cache.leaveOut(page, input.model);
+        const leftOut = await cache?.leaveOut(page, input.model);
         let text = '';
         for (const r of page) {
-          if (leftOut.has(r.customId)) {
+          if (leftOut?.has(r.customId)) {
             after = r.seq;
             continue;
           }

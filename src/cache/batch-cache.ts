@@ -34,16 +34,15 @@ function scopeOf(config: RunConfig, policy: CachePolicy, now: number) {
   return { runId: config.runId, includeShared: policy.useShared, minCreatedAt: now - (config.cacheTtlMs ?? DEFAULT_CACHE_TTL_MS) };
 }
 
-/** The cache while a batch file is written. */
+/** The cache while a batch file is written (a run whose --cache is not off). */
 export class SubmitCache {
-  readonly policy: CachePolicy;
+  private readonly policy: CachePolicy;
   private readonly store: ItemStore;
   private readonly config: RunConfig;
   private readonly pricing: PricingTable;
   private readonly leaveOutRepeats: boolean;
   /** Keys already in this file. */
   private readonly inFile = new Set<string>();
-  hits = 0;
 
   constructor(store: ItemStore, config: RunConfig, pricing: PricingTable, submission: number) {
     this.store = store;
@@ -56,7 +55,6 @@ export class SubmitCache {
   /** The custom_ids of a page to leave out of the file: the hits (recorded here) and repeats of a line already in it. */
   async leaveOut(page: PendingRequest[], model: string | undefined): Promise<Set<string>> {
     const out = new Set<string>();
-    if (!this.policy.dedupe) return out;
     const keys = page.map((r) => keyOfLine(r.url, withModel(r.bodyJson, model)));
     const found = await this.store.cacheLookup([...new Set(keys)], scopeOf(this.config, this.policy, Date.now()));
     const hits: ItemResult[] = [];
@@ -74,7 +72,6 @@ export class SubmitCache {
       else this.inFile.add(key);
     });
     await this.store.recordResults(this.config.runId, hits);
-    this.hits += hits.length;
     return out;
   }
 }
