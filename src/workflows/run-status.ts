@@ -170,5 +170,6 @@ export function currentDetails(s: RunStatus): string {
     ? ` · ${s.chunks.batchInFlight.length} batch(es) at the provider: their spend counts when collected and cannot be stopped mid-batch`
     : '';
   const split = s.paths ? ` · realtime $${s.paths.realtime.costUsd.toFixed(4)} + batch $${s.paths.batch.costUsd.toFixed(4)} (all-realtime $${s.paths.allRealtimeUsd.toFixed(4)})` : '';
-  return `**${s.state}** · ${c.succeeded + c.failed}/${c.total} done · ${c.failed} failed · ${c.rejected} rejected · ${money}${circuit}${sw}${split} · chunks ${s.chunks.done}/${s.chunks.total}${atProvider}`;
+  const cache = s.cache && s.cache.hits > 0 ? ` · ${s.cache.hits} cache hits (saved $${s.cache.savedUsd.toFixed(4)})` : '';
+  return `**${s.state}** · ${c.succeeded + c.failed}/${c.total} done · ${c.failed} failed · ${c.rejected} rejected · ${money}${circuit}${sw}${split}${cache} · chunks ${s.chunks.done}/${s.chunks.total}${atProvider}`;
 }
