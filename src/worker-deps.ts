@@ -11,6 +11,7 @@ import type { Caps } from './llm/pacer-store.ts';
 import { SharedProviderHealth } from './llm/provider-health.ts';
 import { loadPricing } from './llm/pricing-file.ts';
 import { runDirOf, type ProviderEnv } from './settings.ts';
+import { SingleFlight } from './cache/single-flight.ts';
 
 /** A run's gate and tripwire are dropped once unused this long: a worker lives through many runs. */
 const RUN_STATE_IDLE_MS = 60 * 60_000;
@@ -39,6 +40,7 @@ export function createWorkerDeps(store: ItemStore, home: string, provider: Provi
 
   return {
     store,
+    cacheFlights: new SingleFlight(),
     runDir: (runId) => runDirOf(home, runId),
     pricingFor: async (config: RunConfig) => loadPricing(config.pricingPath),
     providerFor(config: RunConfig): ProviderClient {

@@ -23,6 +23,8 @@ import { usageOf } from '../llm/provider.ts';
 import { readOutputLine } from '../domain/batch-output.ts';
 import { crashPoint } from './crash-points.ts';
 import { ResultSpool } from './result-spool.ts';
+import { CollectCache, keyOfInputLine, SubmitCache } from '../cache/batch-cache.ts';
+import { cachePolicy } from '../domain/exact-cache.ts';
 
 export interface BatchDeps {
   store: ItemStore;
@@ -78,6 +80,8 @@ export interface CollectResult {
   tokenLimitExceeded: boolean;
   /** The provider's message when the whole batch failed. */
   detail?: string;
+  /** Requests that waited on a line of this batch (left out of its file as repeats) and got its answer. */
+  cacheHits?: number;
 }
 
 const PAGE = 5000;
@@ -148,12 +152,19 @@ export function batchOperations(deps: BatchDeps, onProgress: (detail: { collecte
     let model = input.model ?? '';
     let after = -1;
     const limit = maxItems ?? Number.MAX_SAFE_INTEGER;
+    // The exact cache: hits are recorded now and left out, as are repeats of a line already in the file.
+    const cache = cachePolicy(config.cache).dedupe ? new SubmitCache(deps.store, config, await deps.pricingFor(config), input.submission) : undefined;
     try {
       while (lines < limit) {
         const page = await deps.store.pendingRequests(config.runId, input.selection, after, Math.min(PAGE, limit - lines));
         if (page.length === 0) break;
+        const leftOut = await cache?.leaveOut(page, input.model);
         let text = '';
         for (const r of page) {
+          if (leftOut?.has(r.customId)) {
+            after = r.seq;
+            continue;
+          }
           const line = batchInputLine(r.customId, r.url, withModel(r.bodyJson, input.model));
           const size = Buffer.byteLength(line);
           // A part fits by plan; only a fallback model's longer name could push it over.
@@ -174,13 +185,14 @@ export function batchOperations(deps: BatchDeps, onProgress: (detail: { collecte
     return { lines, model };
   }
 
-  /** The custom_ids of a submission's input file, by 1-based line, read back from the provider. */
-  async function submittedIds(client: BatchClient, inputFileId: string): Promise<string[]> {
+  /** The custom_ids of a submission's input file, by 1-based line, read back from the provider; with `keys`, each line's cache key too. */
+  async function submittedIds(client: BatchClient, inputFileId: string, keys?: { key: string; url: string }[]): Promise<string[]> {
     const ids: string[] = [];
     for await (const line of client.lines(inputFileId)) {
       // Our own lines start with the custom_id: read it without parsing the whole line.
       const m = /^\{"custom_id":("(?:[^"\\]|\\.)*")/.exec(line);
       ids.push(m ? (JSON.parse(m[1]!) as string) : customIdOf(line));
+      keys?.push(keyOfInputLine(line));
     }
     return ids;
   }
@@ -245,7 +257,8 @@ export function batchOperations(deps: BatchDeps, onProgress: (detail: { collecte
     try {
       const batch = await client.retrieve(batchId);
       result.status = batch.status;
-      const ids = await submittedIds(client, batch.input_file_id);
+      const keyed = cachePolicy(config.cache).dedupe ? ([] as { key: string; url: string }[]) : undefined;
+      const ids = await submittedIds(client, batch.input_file_id, keyed);
 
       if (batch.status === 'failed') {
         const errors = batch.errors?.data ?? [];
@@ -279,6 +292,9 @@ export function batchOperations(deps: BatchDeps, onProgress: (detail: { collecte
       // Spool both files by position, then record in input order (see result-spool.ts).
       const position = new Map<string, number>();
       ids.forEach((id, i) => position.set(id, i));
+      const cache = keyed && keyed.length > 0
+        ? await CollectCache.open(deps.store, config, pricing, { url: keyed[0]!.url, keys: keyed.map((k) => k.key), submitted: position, model: input.model }, input.selection)
+        : undefined;
       const seen = new Set<string>();
       const spool = new ResultSpool(join(deps.runDir(runId), 'batches', `collect-${submissionKey(input.chunkIndex, input.dispatch, input.submission)}`));
       let pending: ItemResult[] = [];
@@ -288,12 +304,14 @@ export function batchOperations(deps: BatchDeps, onProgress: (detail: { collecte
       let writing: Promise<void> = Promise.resolve();
       const flush = async (): Promise<void> => {
         await writing;
-        const [results, retried] = [pending, retries];
+        const [results, retried, answers] = [pending, retries, cache?.take() ?? []];
         pending = [];
         retries = [];
         writing = (async () => {
           await deps.store.recordResults(runId, results);
           await deps.store.recordRetries(runId, retried);
+          // Remembered once recorded: an entry never stands without its item's result.
+          await deps.store.cachePut(answers);
         })();
         // Observed by the next flush or at the end; never an unhandled rejection meanwhile.
         writing.catch(() => {});
@@ -326,6 +344,7 @@ export function batchOperations(deps: BatchDeps, onProgress: (detail: { collecte
             if (line.bodyJson !== undefined) r.responseJson = line.bodyJson;
             if (line.requestId) r.requestId = line.requestId;
             pending.push(r);
+            cache?.succeeded(position.get(id)!, r, line.body);
             result.succeeded++;
           } else {
             const body = (line.body as { error?: { code?: string | null; message?: string; type?: string } } | undefined)?.error;
@@ -358,6 +377,12 @@ export function batchOperations(deps: BatchDeps, onProgress: (detail: { collecte
         }
         await flush();
         await writing;
+        if (cache) {
+          // Repeats left out of the file: the answer of the line they waited on, or the next submission.
+          const fan = await cache.fanOut();
+          result.cacheHits = fan.hits;
+          result.retryable += fan.left;
+        }
       } finally {
         // Nothing is still being written once the activity has answered, even on a failure.
         await writing.catch(() => {});

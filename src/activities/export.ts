@@ -25,6 +25,9 @@ export const NOT_PROCESSED: NotDone = notDoneFor('completed');
 /**
  * One line of the OpenAI Batch output format. The stored response body is spliced in as
  * the JSON text it was stored as, never parsed and re-serialised (the export's main cost).
+ * A cache hit's line adds a top-level `llm_batch` marker after OpenAI's fields (where the
+ * answer came from, what it saved): its body keeps the original call's usage, so whoever
+ * sums usage over the file can tell the lines that cost nothing.
  */
 export function outputLine(runId: string, item: StoredItem, notDone: NotDone): string {
   const body = item.responseJson ?? 'null';
@@ -35,7 +38,8 @@ export function outputLine(runId: string, item: StoredItem, notDone: NotDone): s
       : item.status === 'failed'
         ? { code: item.error?.code ?? 'failed', message: item.error?.message ?? 'the request failed' }
         : { code: notDone.code, message: notDone.message };
-  return `{"id":${JSON.stringify(lineId(runId, item.seq))},"custom_id":${JSON.stringify(item.customId)},"response":${response},"error":${JSON.stringify(error)}}`;
+  const marker = item.cacheMarker === undefined ? '' : `,"llm_batch":${item.cacheMarker}`;
+  return `{"id":${JSON.stringify(lineId(runId, item.seq))},"custom_id":${JSON.stringify(item.customId)},"response":${response},"error":${JSON.stringify(error)}${marker}}`;
 }
 
 /** Lines are written ~64 KiB at a time: one write (and one wait for 'drain') per line was a third of the export's time. */

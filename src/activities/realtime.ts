@@ -19,6 +19,9 @@ import type { ItemResult, ItemSelection, ItemStore, PendingItem } from '../store
 import type { ProviderClient } from '../llm/provider.ts';
 import type { SharedProviderHealth } from '../llm/provider-health.ts';
 import { ResultWriter } from './result-writer.ts';
+import { RealtimeExactCache } from '../cache/realtime-cache.ts';
+import type { SingleFlight } from '../cache/single-flight.ts';
+import type { SharedAnswer } from '../cache/cache-results.ts';
 
 export interface ChunkInput {
   config: RunConfig;
@@ -50,6 +53,8 @@ export interface RealtimeDeps {
   runSlots(config: RunConfig): <T>(fn: () => Promise<T>) => Promise<T>;
   /** The run's circuit tripwire in this process, per epoch. */
   providerHealth(config: RunConfig, epoch: number): SharedProviderHealth;
+  /** Identical requests in flight in this process, sent once (the exact cache's in-run dedupe). */
+  cacheFlights: SingleFlight<SharedAnswer>;
 }
 
 const HEARTBEAT_MS = 1000;
@@ -82,6 +87,7 @@ export function makeProcessChunk(deps: RealtimeDeps) {
     const slots = deps.runSlots(config);
     const health = deps.providerHealth(config, input.circuitEpoch);
     const writer = new ResultWriter(deps.store, config.runId);
+    const cache = new RealtimeExactCache(deps.store, deps.cacheFlights, config, pricing);
     const progress: ChunkProgress = {
       done: doneBefore,
       succeeded: start.succeeded - input.before.succeeded,
@@ -111,49 +117,59 @@ export function makeProcessChunk(deps: RealtimeDeps) {
     // The first unexpected error (a store write failing, say): stop starting calls, then rethrow.
     let broken: unknown;
 
+    /** One call of the item as sent; undefined when it was not done (stopped, or left pending). */
+    const send = async (item: PendingItem, body: unknown, model: string): Promise<ItemResult | undefined> => {
+      if (stop.signal.aborted || quotaExhausted || capReached || broken !== undefined) return undefined;
+      const estimate = itemEstimateUsd(pricing, item, model, input.outputTokensPerItem);
+      if (input.capUsd !== undefined && committedUsd + estimate > input.capUsd) {
+        capReached = true;
+        return undefined;
+      }
+      committedUsd += estimate;
+      const outcome = await provider.call(
+        { customId: item.customId, url: item.url, body, chargeTokens: item.promptTokens + item.maxOutputTokens, priorAttempts: item.attempts, priority: priorityOf(config) },
+        { signal: hardAbort.signal, stop: stop.signal, health },
+      );
+      committedUsd -= estimate;
+      if (outcome.kind === 'quota_exhausted') {
+        quotaExhausted = true;
+        stop.abort(new Error('insufficient_quota'));
+        return undefined;
+      }
+      if (outcome.kind === 'interrupted' || outcome.kind === 'unavailable') return undefined; // stays pending
+      const result: ItemResult = { customId: item.customId, status: outcome.kind, attempts: outcome.attempts, model, mode: 'realtime' };
+      if (outcome.statusCode !== undefined) result.statusCode = outcome.statusCode;
+      if (outcome.requestId !== undefined) result.requestId = outcome.requestId;
+      if (outcome.kind === 'succeeded') {
+        result.response = outcome.body;
+        result.usage = outcome.usage;
+        result.costUsd = costOfUsage(pricing, model, {
+          promptTokens: outcome.usage.prompt,
+          cachedTokens: outcome.usage.cached,
+          completionTokens: outcome.usage.completion,
+          reasoningTokens: outcome.usage.reasoning,
+        });
+      } else {
+        result.error = outcome.error;
+        if (outcome.body !== undefined) result.response = outcome.body;
+      }
+      return result;
+    };
+
     try {
       await Promise.all(
         pending.map((item) =>
           slots(async () => {
             if (stop.signal.aborted || quotaExhausted || capReached || broken !== undefined) return;
             const { body, model } = requestOf(item, input.model);
-            const estimate = itemEstimateUsd(pricing, item, model, input.outputTokensPerItem);
-            if (input.capUsd !== undefined && committedUsd + estimate > input.capUsd) {
-              capReached = true;
-              return;
-            }
-            committedUsd += estimate;
-            const outcome = await provider.call(
-              { customId: item.customId, url: item.url, body, chargeTokens: item.promptTokens + item.maxOutputTokens, priorAttempts: item.attempts, priority: priorityOf(config) },
-              { signal: hardAbort.signal, stop: stop.signal, health },
-            );
-            committedUsd -= estimate;
-            if (outcome.kind === 'quota_exhausted') {
-              quotaExhausted = true;
-              stop.abort(new Error('insufficient_quota'));
-              return;
-            }
-            if (outcome.kind === 'interrupted' || outcome.kind === 'unavailable') return; // stays pending
-            const result: ItemResult = { customId: item.customId, status: outcome.kind, attempts: outcome.attempts, model, mode: 'realtime' };
-            if (outcome.statusCode !== undefined) result.statusCode = outcome.statusCode;
-            if (outcome.requestId !== undefined) result.requestId = outcome.requestId;
-            if (outcome.kind === 'succeeded') {
-              result.response = outcome.body;
-              result.usage = outcome.usage;
-              result.costUsd = costOfUsage(pricing, model, {
-                promptTokens: outcome.usage.prompt,
-                cachedTokens: outcome.usage.cached,
-                completionTokens: outcome.usage.completion,
-                reasoningTokens: outcome.usage.reasoning,
-              });
+            // The exact cache (--cache) answers it, or lets it call (src/cache/realtime-cache.ts).
+            const result = await cache.through(item, body, model, () => send(item, body, model));
+            if (result === undefined) return;
+            if (result.status === 'succeeded') {
               progress.succeeded++;
-              progress.costUsd += result.costUsd;
-              committedUsd += result.costUsd;
-            } else {
-              result.error = outcome.error;
-              if (outcome.body !== undefined) result.response = outcome.body;
-              progress.failed++;
-            }
+              progress.costUsd += result.costUsd ?? 0;
+              committedUsd += result.costUsd ?? 0;
+            } else progress.failed++;
             progress.done++;
             await writer.write(result);
           }).catch((e: unknown) => {

@@ -149,6 +149,14 @@ export function pathsLine(s: RunStatus): string | undefined {
   return `${path('realtime', p.realtime)} · ${path('Batch API', p.batch)} · all-realtime ${usd(p.allRealtimeUsd)} (saved ${usd(p.savedUsd)})`;
 }
 
+/** The exact cache: `540 hits (13.5% of items) · saved $0.0123`; nothing before the first hit. */
+export function cacheLine(s: RunStatus): string | undefined {
+  const c = s.cache;
+  if (!c || c.hits === 0) return undefined;
+  const share = s.counts.total > 0 ? ` (${((100 * c.hits) / s.counts.total).toFixed(1)}% of items)` : '';
+  return `${int(c.hits)} hit${c.hits === 1 ? '' : 's'}${share} · saved ${usd(c.savedUsd)}`;
+}
+
 /**
  * The batches at the provider: `2 batches at the provider: 1,234/50,000 in_progress, …`.
  * Their spend counts when they are collected and cannot be stopped mid-batch.
@@ -186,6 +194,7 @@ export function watchLines(s: RunStatus, ratePerSecond: number, now: number = Da
 /** One line for logs and pipes; printed only when it changes. */
 export function plainLine(s: RunStatus): string {
   const parts = [`${s.state}: ${int(itemsDone(s))}/${int(s.counts.total)} done`, `${int(s.counts.failed)} failed`, costLine(s)];
+  if (s.cache && s.cache.hits > 0) parts.push(`cache ${cacheLine(s)}`);
   if (s.circuit && s.circuit.state !== 'closed') parts.push(`circuit ${s.circuit.state}`);
   const batches = s.batches ?? [];
   if (batches.length > 0) parts.push(`${batches.length} batch${batches.length === 1 ? '' : 'es'} at the provider (${batches.map((b) => b.status ?? b.phase).join(', ')})`);
@@ -278,6 +287,7 @@ export function summaryTable(s: RunStatus, wallMs: number): string {
     ['model switch', modelSwitchLine(s)],
     ['sample', sampleLine(s)],
     ['paths', pathsLine(s)],
+    ['cache', cacheLine(s)],
     ['deadline', s.deadline ? `${s.deadline.at}${s.deadline.passed ? ' (passed: the rest went realtime)' : ''}` : undefined],
     ['last signal refused', s.lastSignalError],
     ['error', s.error],

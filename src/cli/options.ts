@@ -34,14 +34,14 @@ export const webhook = make(
   'an http(s) URL or env:NAME (an environment variable of the worker)',
 );
 
-/** Durations as 500ms, 30s, 2m, or plain milliseconds. */
+/** Durations as 500ms, 30s, 2m, 12h, 30d, or plain milliseconds. */
 export const durationMs = make(
-  z.string().regex(/^\d+(\.\d+)?(ms|s|m|h)?$/).transform((s) => {
-    const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(s)!;
-    const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] ?? 'ms']!;
+  z.string().regex(/^\d+(\.\d+)?(ms|s|m|h|d)?$/).transform((s) => {
+    const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(s)!;
+    const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] ?? 'ms']!;
     return Math.round(Number(m[1]) * unit);
   }),
-  'a duration such as 500ms, 30s or 2m',
+  'a duration such as 500ms, 30s, 2m, 12h or 30d',
 );
 
 /** Exit codes that mean something. */

@@ -12,6 +12,7 @@ import { DEFAULT_PRIORITY } from '../domain/priority.ts';
 import { progressView, summaryTable, bold, dim, stateHint } from './format.ts';
 import { stageHere } from './stage-here.ts';
 import { databaseUrl } from '../settings.ts';
+import { CACHE_MODES, DEFAULT_CACHE_MODE, DEFAULT_CACHE_TTL_MS, type CacheMode } from '../domain/exact-cache.ts';
 
 export interface RunOptions {
   model?: string;
@@ -51,13 +52,15 @@ export interface RunOptions {
   batchPollMax?: number;
   deadline?: number;
   urgentIf?: string;
+  cache?: CacheMode;
+  cacheTtl?: number;
   strict?: boolean;
   wait?: boolean;
   json?: boolean;
 }
 
 /** A default duration as a person writes it: 30s, 15m. */
-const msText = (ms: number): string => (ms % 60_000 === 0 ? `${ms / 60_000}m` : ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`);
+const msText = (ms: number): string => (ms % 86_400_000 === 0 ? `${ms / 86_400_000}d` : ms % 60_000 === 0 ? `${ms / 60_000}m` : ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`);
 
 export function addRunOptions(cmd: Command): Command {
   return cmd
@@ -100,7 +103,10 @@ export function addRunOptions(cmd: Command): Command {
     .addOption(new Option('--batch-poll-interval <duration>', 'first wait between polls of a batch; doubles after each poll up to --batch-poll-max').argParser(durationMs).default(DEFAULTS.batchPollInitialMs, msText(DEFAULTS.batchPollInitialMs)))
     .addOption(new Option('--batch-poll-max <duration>', 'longest wait between polls of a batch').argParser(durationMs).default(DEFAULTS.batchPollMaxMs, msText(DEFAULTS.batchPollMaxMs)))
     .addOption(new Option('--deadline <duration>', 'batch and hybrid: batches not done this long after the start (e.g. 6h) are cancelled, their partial output kept, and the rest finishes realtime at full price').argParser(durationMs))
-    .option('--urgent-if <rule>', 'hybrid: also send these items realtime: feature=NAME (metadata.feature) or custom_id^=PREFIX, several separated by commas');
+    .option('--urgent-if <rule>', 'hybrid: also send these items realtime: feature=NAME (metadata.feature) or custom_id^=PREFIX, several separated by commas')
+    // The exact cache: identical requests (same model and every parameter that can change the answer) are paid once.
+    .addOption(new Option('--cache <mode>', 'exact cache. read-write: send identical requests of this run once, reuse answers earlier runs shared, share this run\'s. read: reuse earlier runs\' answers, share none. write: share this run\'s, reuse none. off: no cache, not even within the run. A hit costs $0 and its output line is marked "llm_batch"; errors, refusals and truncated answers are never cached').choices([...CACHE_MODES]).default(DEFAULT_CACHE_MODE))
+    .addOption(new Option('--cache-ttl <duration>', 'reuse cached answers no older than this (e.g. 12h, 30d)').argParser(durationMs).default(DEFAULT_CACHE_TTL_MS, msText(DEFAULT_CACHE_TTL_MS)));
 }
 
 /** Checks of option combinations that single option parsers cannot see; usage errors (exit 2). */
@@ -118,6 +124,7 @@ export function checkRunOptions(opts: RunOptions): void {
   if (opts.deadline !== undefined && mode === 'realtime') throw new CliError('--deadline applies to Batch API work: use it with --mode batch or --mode hybrid');
   if ((opts.maxBatchLines ?? 0) > DEFAULTS.maxBatchLines) throw new CliError(`--max-batch-lines: the Batch API takes at most ${DEFAULTS.maxBatchLines} lines per file`);
   if ((opts.maxBatchBytes ?? 0) > DEFAULTS.maxBatchBytes) throw new CliError(`--max-batch-bytes: the Batch API takes at most ${DEFAULTS.maxBatchBytes} bytes (200 MB) per file`);
+  if (opts.cacheTtl !== undefined && opts.cacheTtl <= 0) throw new CliError('--cache-ttl must be longer than 0 (to reuse nothing from earlier runs, use --cache write or --cache off)');
   const pollInitial = opts.batchPollInterval ?? DEFAULTS.batchPollInitialMs;
   const pollMax = opts.batchPollMax ?? DEFAULTS.batchPollMaxMs;
   if (pollMax < pollInitial) throw new CliError(`--batch-poll-max (${pollMax} ms) must be at least --batch-poll-interval (${pollInitial} ms)`);
@@ -182,6 +189,8 @@ export function runConfigFrom(inputPath: string, opts: RunOptions): RunConfig {
   };
   if (opts.deadline !== undefined) config.deadlineMs = opts.deadline;
   if (opts.urgentIf !== undefined) config.urgentIf = opts.urgentIf;
+  config.cache = opts.cache ?? DEFAULT_CACHE_MODE;
+  if (opts.cacheTtl !== undefined) config.cacheTtlMs = opts.cacheTtl;
   if (opts.budget !== undefined) config.budgetUsd = opts.budget;
   if (opts.fallbackModel) config.fallbackModel = opts.fallbackModel;
   if (opts.sample !== undefined) config.sampleSize = opts.sample;

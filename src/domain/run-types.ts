@@ -1,5 +1,6 @@
 // The small, serialisable shapes that travel through Temporal: configuration, chunk
 // summaries and run status. Ids, counts, tokens and money only; never item bodies.
+import type { CacheMode } from './exact-cache.ts';
 
 export type InputFormat = 'batch' | 'prompts';
 /**
@@ -103,6 +104,12 @@ export interface RunConfig {
   deadlineMs?: number;
   /** Hybrid: a rule sending matching items realtime (besides metadata.priority "urgent"), e.g. `feature=support`. */
   urgentIf?: string;
+
+  // ── Exact cache (domain/exact-cache.ts) ──
+  /** read-write, read, write or off; absent: off (a run started before the cache; the CLI always sets it). */
+  cache?: CacheMode;
+  /** Answers older than this are not reused (30 days when absent). */
+  cacheTtlMs?: number;
 }
 
 export interface TokenTotals {
@@ -166,6 +173,12 @@ export interface BatchTotals {
   costUsd: number;
 }
 
+/** Items answered from the cache (no call, $0) and what their calls would have cost. */
+export interface CacheTotals {
+  hits: number;
+  savedUsd: number;
+}
+
 /** Counts, tokens and money over a set of items (a chunk, or a whole run). */
 export interface ItemTotals {
   items: number;
@@ -176,6 +189,8 @@ export interface ItemTotals {
   costUsd: number;
   /** The part of the above done through the Batch API (the rest was realtime). */
   batch?: BatchTotals;
+  /** Succeeded items answered from the cache (part of succeeded; their tokens and cost count 0). */
+  cache?: CacheTotals;
 }
 
 /** What a chunk reports back: small, whatever the chunk's size. */
@@ -273,6 +288,8 @@ export interface RunStatus {
   chunks: { total: number; done: number; inFlight: string[]; batchInFlight?: string[] };
   /** Batch and hybrid runs: items and cost of each path. */
   paths?: PathSplit;
+  /** Items answered from the exact cache and the dollars that saved (runs with --cache other than off). */
+  cache?: CacheTotals;
   /** The batches in flight, as their chunks report them (filled in by the client, not the run). */
   batches?: BatchChunkView[];
   /** --deadline: when batches still running are cancelled and their rest goes realtime. */

@@ -63,6 +63,10 @@ export interface ItemResult {
   error?: ItemError;
   usage?: TokenTotals;
   costUsd?: number;
+  /** A cache hit: the output line's `llm_batch` marker as JSON text (domain/exact-cache.ts). */
+  cacheMarker?: string;
+  /** A cache hit: what its call would have cost. */
+  savedUsd?: number;
 }
 
 /** A stored item in the shape the export writes out. */
@@ -81,6 +85,8 @@ export interface StoredItem {
   costUsd: number;
   /** The response body as stored JSON text: the export splices it in without parsing it. */
   responseJson?: string;
+  /** A cache hit's marker as JSON text, spliced into the output line as `llm_batch`. */
+  cacheMarker?: string;
 }
 
 /**
@@ -137,6 +143,35 @@ export interface MeasuredItem {
   costUsd: number;
 }
 
+/** A remembered answer of the exact cache: complete (written in one statement) or absent. */
+export interface CacheEntry {
+  /** exactCacheKey(url, body): a SHA-256 of the canonical request. */
+  key: string;
+  url: string;
+  model: string;
+  /** The provider's response body as JSON text, usage included. */
+  responseJson: string;
+  /** The original call's usage and cost. */
+  usage: TokenTotals;
+  costUsd: number;
+  /** The run and item whose call produced it. */
+  runId: string;
+  customId: string;
+  requestId?: string;
+  /** Epoch ms. */
+  createdAt: number;
+  /** Other runs may reuse it (the run's --cache was read-write or write). */
+  shared: boolean;
+}
+
+/** Which entries a run may reuse: its own (whatever their age), and when includeShared those other runs shared no earlier than minCreatedAt. */
+export interface CacheScope {
+  runId: string;
+  includeShared: boolean;
+  /** Epoch ms: the TTL's horizon for other runs' entries. */
+  minCreatedAt: number;
+}
+
 export interface StageOutcome {
   /** custom_ids that were already taken by another line, with that line. */
   duplicates: { customId: string; line: number; firstLine: number }[];
@@ -177,7 +212,16 @@ export interface ItemStore {
   recordRejects(runId: string, rejects: RejectRecord[]): Promise<void>;
   /** The run's rejects in line order, page by page. */
   rejects(runId: string, pageSize?: number): AsyncIterable<RejectRecord>;
-  /** Forgets a run's items (and rejects and batch records), so a run id can be staged afresh. */
+  /**
+   * The cache entries for these keys that the scope allows, one per key: the run's own
+   * entry first (so a run answers one key the same way throughout), else the newest shared.
+   */
+  cacheLookup(keys: string[], scope: CacheScope): Promise<Map<string, CacheEntry>>;
+  /** Writes entries, each complete in one transaction; an entry for a (key, run) already there is kept. */
+  cachePut(entries: CacheEntry[]): Promise<void>;
+  /** Which of these keys have a shared entry no older than minCreatedAt (no response read: for estimates). */
+  cachedKeys(keys: string[], minCreatedAt: number): Promise<string[]>;
+  /** Forgets a run's items (and rejects, batch records and its unshared cache entries), so a run id can be staged afresh. */
   deleteRun(runId: string): Promise<void>;
   close(): Promise<void>;
 }

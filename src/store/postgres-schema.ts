@@ -78,6 +78,30 @@ CREATE TABLE rejects (
   PRIMARY KEY (run_id, line)
 );`,
   },
+  {
+    version: 3,
+    name: 'exact cache',
+    sql: `
+ALTER TABLE items ADD COLUMN IF NOT EXISTS cache_marker text;
+ALTER TABLE items ADD COLUMN IF NOT EXISTS saved_usd double precision NOT NULL DEFAULT 0;
+CREATE TABLE response_cache (
+  key               text             NOT NULL,
+  run_id            text             NOT NULL,
+  url               text             NOT NULL,
+  model             text             NOT NULL,
+  response          text             NOT NULL,
+  prompt_tokens     integer          NOT NULL,
+  cached_tokens     integer          NOT NULL,
+  completion_tokens integer          NOT NULL,
+  reasoning_tokens  integer          NOT NULL,
+  cost_usd          double precision NOT NULL,
+  custom_id         text             NOT NULL,
+  request_id        text,
+  created_at        bigint           NOT NULL,
+  shared            boolean          NOT NULL,
+  PRIMARY KEY (key, run_id)
+);`,
+  },
 ];
 
 /** Any constant shared by every llm-batch process: 'llmbatch' read as a 64-bit integer. */

@@ -7,8 +7,9 @@ import { redactUrl } from '../redact-url.ts';
 import pg from 'pg';
 import type { PoolClient } from 'pg';
 import { PartPlanner, type PartPlan, type PlanLimits } from '../domain/batch-plan.ts';
-import type { BatchRecord, ItemResult, ItemRetry, ItemSelection, ItemStore, ItemTotals, MeasuredItem, NewItem, PendingEstimate, PendingItem, PendingRequest, RejectRecord, StageOutcome, StoredItem } from './item-store.ts';
+import type { BatchRecord, CacheEntry, CacheScope, ItemResult, ItemRetry, ItemSelection, ItemStore, ItemTotals, MeasuredItem, NewItem, PendingEstimate, PendingItem, PendingRequest, RejectRecord, StageOutcome, StoredItem } from './item-store.ts';
 import { selectionSql, STORED_ITEM_COLUMNS, TOTALS_COLUMNS } from './selection-sql.ts';
+import { CACHE_ENTRY_COLUMNS, cacheEntryValues, preferredEntries, toCacheEntry } from './rows.ts';
 import { num, stagedFields, toBatchRecord, toRejectRecord, toMeasuredItem, toPendingItem, toPendingRequest, toStoredItem, toTotals, type Row } from './rows.ts';
 import { copyRows } from './postgres-copy.ts';
 import { migrate } from './postgres-schema.ts';
@@ -47,12 +48,13 @@ const STAGED_ITEMS = `CREATE TEMPORARY TABLE IF NOT EXISTS staged_items (
   prompt_tokens_est integer, max_output_tokens integer, route text, line_bytes integer) ON COMMIT DELETE ROWS`;
 const STAGED_ITEM_COLUMNS = ['ord', 'run_id', 'custom_id', 'seq', 'line', 'url', 'body', 'model', 'feature', 'priority', 'prompt_tokens_est', 'max_output_tokens', 'route', 'line_bytes'] as const;
 
-const RESULT_NAMES = ['run_id', 'custom_id', 'status', 'attempts', 'model', 'mode', 'request_id', 'status_code', 'response', 'error', 'prompt_tokens', 'cached_tokens', 'completion_tokens', 'reasoning_tokens', 'cost_usd'] as const;
-const RESULT_TYPES = ['text', 'text', 'text', 'integer', 'text', 'text', 'text', 'integer', 'text', 'text', 'integer', 'integer', 'integer', 'integer', 'double precision'] as const;
+const RESULT_NAMES = ['run_id', 'custom_id', 'status', 'attempts', 'model', 'mode', 'request_id', 'status_code', 'response', 'error', 'prompt_tokens', 'cached_tokens', 'completion_tokens', 'reasoning_tokens', 'cost_usd', 'cache_marker', 'saved_usd'] as const;
+const RESULT_TYPES = ['text', 'text', 'text', 'integer', 'text', 'text', 'text', 'integer', 'text', 'text', 'integer', 'integer', 'integer', 'integer', 'double precision', 'text', 'double precision'] as const;
 const STAGED_RESULTS = `CREATE TEMPORARY TABLE IF NOT EXISTS staged_results (${RESULT_NAMES.map((n, i) => `${n} ${RESULT_TYPES[i]}`).join(', ')}) ON COMMIT DELETE ROWS`;
 const SET_RESULT = `status = r.status, attempts = r.attempts, model = r.model, mode = r.mode, request_id = r.request_id,
     status_code = r.status_code, response = r.response, error = r.error, prompt_tokens = r.prompt_tokens, cached_tokens = r.cached_tokens,
-    completion_tokens = r.completion_tokens, reasoning_tokens = r.reasoning_tokens, cost_usd = r.cost_usd, updated_at = now()`;
+    completion_tokens = r.completion_tokens, reasoning_tokens = r.reasoning_tokens, cost_usd = r.cost_usd, cache_marker = r.cache_marker,
+    saved_usd = r.saved_usd, updated_at = now()`;
 const RESULT_TARGET = `i.run_id = r.run_id AND i.custom_id = r.custom_id AND i.status <> 'succeeded'`;
 /** Results applied to their items, from a source `r` with RESULT_NAMES' columns; a success is never overwritten. */
 const applyResults = (source: string): string => `UPDATE items AS i SET ${SET_RESULT} FROM ${source} WHERE ${RESULT_TARGET}`;
@@ -338,8 +340,36 @@ export class PostgresItemStore implements ItemStore {
     }
   }
 
+  async cacheLookup(keys: string[], scope: CacheScope): Promise<Map<string, CacheEntry>> {
+    if (keys.length === 0) return new Map();
+    // The TTL is about reuse across runs: a run's own entries count however long it runs.
+    const rows = scope.includeShared
+      ? await this.query(`SELECT ${CACHE_ENTRY_COLUMNS} FROM response_cache WHERE key = ANY($1::text[]) AND (run_id = $2 OR (shared AND created_at >= $3))`, [keys, scope.runId, scope.minCreatedAt])
+      : await this.query(`SELECT ${CACHE_ENTRY_COLUMNS} FROM response_cache WHERE key = ANY($1::text[]) AND run_id = $2`, [keys, scope.runId]);
+    return preferredEntries(rows.map(toCacheEntry), scope.runId);
+  }
+
+  async cachePut(entries: CacheEntry[]): Promise<void> {
+    if (entries.length === 0) return;
+    // One statement: every entry is written whole, or none is.
+    const types = ['text', 'text', 'text', 'text', 'integer', 'integer', 'integer', 'integer', 'double precision', 'text', 'text', 'text', 'bigint', 'boolean'];
+    const rows = entries.map((e) => cacheEntryValues(e, e.shared));
+    await this.query(
+      `INSERT INTO response_cache (${CACHE_ENTRY_COLUMNS}) SELECT * FROM unnest(${types.map((t, i) => `$${i + 1}::${t}[]`).join(', ')})
+       ON CONFLICT (key, run_id) DO NOTHING`,
+      Array.from({ length: types.length }, (_, c) => rows.map((row) => row[c])),
+    );
+  }
+
+  async cachedKeys(keys: string[], minCreatedAt: number): Promise<string[]> {
+    if (keys.length === 0) return [];
+    const rows = await this.query('SELECT DISTINCT key FROM response_cache WHERE key = ANY($1::text[]) AND created_at >= $2 AND shared', [keys, minCreatedAt]);
+    return rows.map((r) => String(r.key));
+  }
+
   async deleteRun(runId: string): Promise<void> {
     await this.transaction(async (c) => {
+      await c.query('DELETE FROM response_cache WHERE run_id = $1 AND NOT shared', [runId]);
       await c.query('DELETE FROM items WHERE run_id = $1', [runId]);
       await c.query('DELETE FROM batches WHERE run_id = $1', [runId]);
       await c.query('DELETE FROM rejects WHERE run_id = $1', [runId]);

@@ -3,7 +3,7 @@
 // sums) as strings.
 import { batchInputLine } from '../domain/batch-format.ts';
 import type { RejectRecord, Route } from '../domain/run-types.ts';
-import type { BatchRecord, ItemTotals, MeasuredItem, NewItem, PendingItem, PendingRequest, StoredItem } from './item-store.ts';
+import type { BatchRecord, CacheEntry, ItemTotals, MeasuredItem, NewItem, PendingItem, PendingRequest, StoredItem } from './item-store.ts';
 
 export type Row = Record<string, unknown>;
 
@@ -36,6 +36,8 @@ export function toStoredItem(r: Row): StoredItem {
   if (r.status_code !== null && r.status_code !== undefined) item.statusCode = num(r.status_code);
   if (r.response !== null && r.response !== undefined) item.responseJson = String(r.response);
   if (r.error !== null && r.error !== undefined) item.error = JSON.parse(String(r.error)) as StoredItem['error'];
+  const marker = str(r.cache_marker);
+  if (marker !== undefined) item.cacheMarker = marker;
   return item;
 }
 
@@ -49,6 +51,7 @@ export function toTotals(r: Row): ItemTotals {
     tokens: { prompt: num(r.prompt), cached: num(r.cached), completion: num(r.completion), reasoning: num(r.reasoning) },
     costUsd: num(r.cost),
     batch: { succeeded: num(r.batch_succeeded), failed: num(r.batch_failed), costUsd: num(r.batch_cost) },
+    cache: { hits: num(r.cache_hits), savedUsd: num(r.saved) },
   };
 }
 
@@ -85,3 +88,43 @@ export function toBatchRecord(r: Row): BatchRecord {
   if (r.uploaded_at !== null && r.uploaded_at !== undefined) rec.uploadedAt = num(r.uploaded_at);
   return rec;
 }
+
+/** The response_cache columns both stores select, in toCacheEntry's terms. */
+export const CACHE_ENTRY_COLUMNS = `key, url, model, response, prompt_tokens, cached_tokens, completion_tokens, reasoning_tokens, cost_usd,
+    run_id, custom_id, request_id, created_at, shared`;
+
+export function toCacheEntry(r: Row): CacheEntry {
+  const e: CacheEntry = {
+    key: String(r.key),
+    url: String(r.url),
+    model: String(r.model),
+    responseJson: String(r.response),
+    usage: { prompt: num(r.prompt_tokens), cached: num(r.cached_tokens), completion: num(r.completion_tokens), reasoning: num(r.reasoning_tokens) },
+    costUsd: num(r.cost_usd),
+    runId: String(r.run_id),
+    customId: String(r.custom_id),
+    createdAt: num(r.created_at),
+    shared: r.shared === true || num(r.shared) === 1,
+  };
+  const requestId = str(r.request_id);
+  if (requestId !== undefined) e.requestId = requestId;
+  return e;
+}
+
+/** Per key, the entry a run reuses: its own first (one answer per key throughout the run), else the newest. */
+export function preferredEntries(entries: Iterable<CacheEntry>, runId: string): Map<string, CacheEntry> {
+  const best = new Map<string, CacheEntry>();
+  for (const e of entries) {
+    const seen = best.get(e.key);
+    const mine = e.runId === runId;
+    const better = !seen || (mine !== (seen.runId === runId) ? mine : e.createdAt > seen.createdAt);
+    if (better) best.set(e.key, e);
+  }
+  return best;
+}
+
+/** One entry's column values, in CACHE_ENTRY_COLUMNS order (shared as 0/1 or a boolean, as the store wants it). */
+export const cacheEntryValues = (e: CacheEntry, shared: number | boolean): (string | number | boolean | null)[] => [
+  e.key, e.url, e.model, e.responseJson, e.usage.prompt, e.usage.cached, e.usage.completion, e.usage.reasoning, e.costUsd,
+  e.runId, e.customId, e.requestId ?? null, e.createdAt, shared,
+];

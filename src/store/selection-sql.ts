@@ -36,8 +36,9 @@ export const TOTALS_COLUMNS = `SELECT count(*) AS items,
     sum(reasoning_tokens) AS reasoning, sum(cost_usd) AS cost,
     sum(CASE WHEN mode = 'batch' AND status = 'succeeded' THEN 1 ELSE 0 END) AS batch_succeeded,
     sum(CASE WHEN mode = 'batch' AND status = 'failed' THEN 1 ELSE 0 END) AS batch_failed,
-    sum(CASE WHEN mode = 'batch' THEN cost_usd ELSE 0 END) AS batch_cost`;
+    sum(CASE WHEN mode = 'batch' THEN cost_usd ELSE 0 END) AS batch_cost,
+    sum(CASE WHEN cache_marker IS NOT NULL AND status = 'succeeded' THEN 1 ELSE 0 END) AS cache_hits, sum(saved_usd) AS saved`;
 
 /** The stored-item columns that rows.ts's toStoredItem reads. */
 export const STORED_ITEM_COLUMNS = `custom_id, seq, status, attempts, model, feature, mode, request_id, status_code, response, error,
-    prompt_tokens, cached_tokens, completion_tokens, reasoning_tokens, cost_usd`;
+    prompt_tokens, cached_tokens, completion_tokens, reasoning_tokens, cost_usd, cache_marker`;

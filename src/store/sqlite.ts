@@ -6,10 +6,11 @@ import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { PartPlanner, type PartPlan, type PlanLimits } from '../domain/batch-plan.ts';
-import { isPart, isSample, type BatchRecord, type ItemResult, type ItemRetry, type PendingRequest, type ItemSelection, type ItemStore, type ItemTotals, type MeasuredItem, type NewItem, type PendingEstimate, type PendingItem, type RejectRecord, type StageOutcome, type StoredItem } from './item-store.ts';
+import { isPart, isSample, type BatchRecord, type CacheEntry, type CacheScope, type ItemResult, type ItemRetry, type PendingRequest, type ItemSelection, type ItemStore, type ItemTotals, type MeasuredItem, type NewItem, type PendingEstimate, type PendingItem, type RejectRecord, type StageOutcome, type StoredItem } from './item-store.ts';
 import { selectionSql, STORED_ITEM_COLUMNS, TOTALS_COLUMNS } from './selection-sql.ts';
 import { resultFields } from './result-row.ts';
 import { ResultStatements, SqliteWriterThread } from './sqlite-writer.ts';
+import { CACHE_ENTRY_COLUMNS, cacheEntryValues, preferredEntries, toCacheEntry } from './rows.ts';
 import { num, stagedFields, toBatchRecord, toRejectRecord, toMeasuredItem, toPendingItem, toPendingRequest, toStoredItem, toTotals, type Row } from './rows.ts';
 
 const SCHEMA = `
@@ -59,6 +60,23 @@ CREATE TABLE IF NOT EXISTS rejects (
   message   TEXT    NOT NULL,
   PRIMARY KEY (run_id, line)
 );
+CREATE TABLE IF NOT EXISTS response_cache (
+  key               TEXT    NOT NULL,
+  run_id            TEXT    NOT NULL,
+  url               TEXT    NOT NULL,
+  model             TEXT    NOT NULL,
+  response          TEXT    NOT NULL,
+  prompt_tokens     INTEGER NOT NULL,
+  cached_tokens     INTEGER NOT NULL,
+  completion_tokens INTEGER NOT NULL,
+  reasoning_tokens  INTEGER NOT NULL,
+  cost_usd          REAL    NOT NULL,
+  custom_id         TEXT    NOT NULL,
+  request_id        TEXT,
+  created_at        INTEGER NOT NULL,
+  shared            INTEGER NOT NULL,
+  PRIMARY KEY (key, run_id)
+);
 `;
 
 // Columns added after the first release: a store file from then gains them on open.
@@ -66,7 +84,10 @@ const ADDED_COLUMNS: [string, string][] = [
   ['route', "TEXT NOT NULL DEFAULT 'realtime'"],
   ['part', 'INTEGER'],
   ['line_bytes', 'INTEGER NOT NULL DEFAULT 0'],
+  ['cache_marker', 'TEXT'],
+  ['saved_usd', 'REAL NOT NULL DEFAULT 0'],
 ];
+
 
 /** Result writes at least this large (a collected batch's, not realtime's) are committed by the writer thread. */
 export const THREAD_WRITES_FROM = 300;
@@ -276,8 +297,35 @@ export class SqliteItemStore implements ItemStore {
     }
   }
 
+  async cacheLookup(keys: string[], scope: CacheScope): Promise<Map<string, CacheEntry>> {
+    if (keys.length === 0) return new Map();
+    // The keys as one JSON array parameter: one prepared statement whatever their number.
+    // The TTL is about reuse across runs: a run's own entries count however long it runs.
+    const from = `SELECT ${CACHE_ENTRY_COLUMNS} FROM response_cache WHERE key IN (SELECT value FROM json_each(?))`;
+    const rows = (scope.includeShared
+      ? this.cached(`${from} AND (run_id = ? OR (shared = 1 AND created_at >= ?))`).all(JSON.stringify(keys), scope.runId, scope.minCreatedAt)
+      : this.cached(`${from} AND run_id = ?`).all(JSON.stringify(keys), scope.runId)) as Row[];
+    return preferredEntries(rows.map(toCacheEntry), scope.runId);
+  }
+
+  async cachePut(entries: CacheEntry[]): Promise<void> {
+    if (entries.length === 0) return;
+    const insert = this.cached(`INSERT INTO response_cache (${CACHE_ENTRY_COLUMNS}) VALUES (${CACHE_ENTRY_COLUMNS.split(',').map(() => '?').join(', ')})
+      ON CONFLICT (key, run_id) DO NOTHING`);
+    this.transaction(() => {
+      for (const e of entries) insert.run(...(cacheEntryValues(e, e.shared ? 1 : 0) as (string | number | null)[]));
+    });
+  }
+
+  async cachedKeys(keys: string[], minCreatedAt: number): Promise<string[]> {
+    if (keys.length === 0) return [];
+    const sql = 'SELECT DISTINCT key FROM response_cache WHERE key IN (SELECT value FROM json_each(?)) AND created_at >= ? AND shared = 1';
+    return (this.cached(sql).all(JSON.stringify(keys), minCreatedAt) as Row[]).map((r) => String(r.key));
+  }
+
   async deleteRun(runId: string): Promise<void> {
     this.transaction(() => {
+      this.cached('DELETE FROM response_cache WHERE run_id = ? AND shared = 0').run(runId);
       this.cached('DELETE FROM items WHERE run_id = ?').run(runId);
       this.cached('DELETE FROM batches WHERE run_id = ?').run(runId);
       this.cached('DELETE FROM rejects WHERE run_id = ?').run(runId);

@@ -1,6 +1,6 @@
 // What a run carries across continue-as-new, and how its status is computed from it.
 // Workflow-side but free of Temporal calls, so the run workflow stays about control flow.
-import type { BatchTotals, ItemTotals, ModelSwitch, Route, RunConfig, RunStatus, SampleEstimate, StageResult, TokenTotals } from '../domain/run-types.ts';
+import type { BatchTotals, CacheTotals, ItemTotals, ModelSwitch, Route, RunConfig, RunStatus, SampleEstimate, StageResult, TokenTotals } from '../domain/run-types.ts';
 import type { PartPlan } from '../domain/batch-plan.ts';
 import { budgetState, MIN_MEASURED_ITEMS, overshootUsd, type Ledger, type OutputMeasure } from '../domain/budget.ts';
 import type { Circuit } from '../domain/circuit-breaker.ts';
@@ -45,6 +45,8 @@ export interface RunProgress {
   nextBatch: number;
   /** What was done through the Batch API (part of succeeded, failed, costUsd). */
   batch: BatchTotals;
+  /** Items answered from the exact cache (part of succeeded) and what that saved; absent before the first hit. */
+  cache?: CacheTotals;
   /** --deadline as epoch ms, and whether it passed (batches cancelled, the rest realtime). */
   deadlineAt?: number;
   deadlinePassed: boolean;
@@ -71,8 +73,16 @@ export function addDelta(p: RunProgress, after: ItemTotals, before: ItemTotals |
   p.failed += after.failed - before.failed;
   p.costUsd += after.costUsd - before.costUsd;
   for (const k of ['prompt', 'cached', 'completion', 'reasoning'] as const) p.tokens[k] += after.tokens[k] - before.tokens[k];
-  p.measured.items += succeeded;
+  // Cache hits produced no output tokens of their own: they would pull the measured mean down.
+  const hits = (after.cache?.hits ?? 0) - ('cache' in before ? (before.cache?.hits ?? 0) : 0);
+  p.measured.items += succeeded - hits;
   p.measured.completionTokens += after.tokens.completion - before.tokens.completion;
+  if (after.cache && (hits !== 0 || after.cache.savedUsd !== 0)) {
+    const b = 'cache' in before ? before.cache : undefined;
+    p.cache ??= { hits: 0, savedUsd: 0 };
+    p.cache.hits += hits;
+    p.cache.savedUsd += after.cache.savedUsd - (b?.savedUsd ?? 0);
+  }
   const b0 = 'batch' in before ? before.batch : undefined;
   if (after.batch) {
     p.batch.succeeded += after.batch.succeeded - (b0?.succeeded ?? 0);
@@ -87,7 +97,8 @@ export function pathSplit(p: RunProgress): RunStatus['paths'] {
   const realtimeCost = p.costUsd - p.batch.costUsd;
   const allRealtimeUsd = realtimeCost + p.batch.costUsd / p.plan.batchDiscount;
   return {
-    realtime: { items: p.plan.realtimeItems, succeeded: p.succeeded - p.batch.succeeded, failed: p.failed - p.batch.failed, costUsd: round9(realtimeCost) },
+    // Cache hits took neither path (the status shows them apart).
+    realtime: { items: p.plan.realtimeItems, succeeded: p.succeeded - p.batch.succeeded - (p.cache?.hits ?? 0), failed: p.failed - p.batch.failed, costUsd: round9(realtimeCost) },
     batch: { items: p.plan.batchItems, succeeded: p.batch.succeeded, failed: p.batch.failed, costUsd: round9(p.batch.costUsd) },
     allRealtimeUsd: round9(allRealtimeUsd),
     savedUsd: round9(allRealtimeUsd - p.costUsd),
@@ -125,6 +136,7 @@ export function fillStatus(status: RunStatus, p: RunProgress, config: RunConfig,
   if (p.plan) status.chunks.batchInFlight = batchInFlight;
   const paths = pathSplit(p);
   if (paths) status.paths = paths;
+  if (p.cache) status.cache = { hits: p.cache.hits, savedUsd: round9(p.cache.savedUsd) };
   if (p.deadlineAt !== undefined) status.deadline = { at: new Date(p.deadlineAt).toISOString(), passed: p.deadlinePassed };
   status.rejectsPath = stage.rejectsPath;
   status.updatedAt = now;
@@ -158,5 +170,6 @@ export function currentDetails(s: RunStatus): string {
     ? ` · ${s.chunks.batchInFlight.length} batch(es) at the provider: their spend counts when collected and cannot be stopped mid-batch`
     : '';
   const split = s.paths ? ` · realtime $${s.paths.realtime.costUsd.toFixed(4)} + batch $${s.paths.batch.costUsd.toFixed(4)} (all-realtime $${s.paths.allRealtimeUsd.toFixed(4)})` : '';
-  return `**${s.state}** · ${c.succeeded + c.failed}/${c.total} done · ${c.failed} failed · ${c.rejected} rejected · ${money}${circuit}${sw}${split} · chunks ${s.chunks.done}/${s.chunks.total}${atProvider}`;
+  const cache = s.cache && s.cache.hits > 0 ? ` · ${s.cache.hits} cache hits (saved $${s.cache.savedUsd.toFixed(4)})` : '';
+  return `**${s.state}** · ${c.succeeded + c.failed}/${c.total} done · ${c.failed} failed · ${c.rejected} rejected · ${money}${circuit}${sw}${split}${cache} · chunks ${s.chunks.done}/${s.chunks.total}${atProvider}`;
 }

@@ -124,6 +124,30 @@ describe('llm-batch CLI', () => {
     expect(ok.stderr).toContain('cannot reach Temporal');
   });
 
+  it('run --cache takes read-write (the default), read, write or off, and --cache-ttl a duration; --help says so', async () => {
+    const unreachable = { TEMPORAL_ADDRESS: '127.0.0.1:1' };
+    const { path } = writeChatInput(tempDir(), 3);
+    const [helpOut, mode, ttl, zero, ok] = await Promise.all([
+      cli(['run', '--help']),
+      cli(['run', path, '--cache', 'sometimes'], unreachable),
+      cli(['run', path, '--cache-ttl', 'a month'], unreachable),
+      cli(['run', path, '--cache-ttl', '0'], unreachable),
+      cli(['run', path, '--cache', 'read', '--cache-ttl', '12h'], unreachable),
+    ]);
+    const help = helpOut.stdout.replace(/\s+/g, ' ');
+    expect(help).toContain('--cache <mode> exact cache. read-write: send identical requests of this run once');
+    expect(help).toContain('(choices: "read-write", "read", "write", "off", default: "read-write")');
+    expect(help).toContain('--cache-ttl <duration> reuse cached answers no older than this (e.g. 12h, 30d) (default: 30d)');
+    expect(mode.code).toBe(2);
+    expect(mode.stderr).toContain('Allowed choices are read-write, read, write, off');
+    expect(ttl.code).toBe(2);
+    expect(ttl.stderr).toContain('expected a duration such as 500ms, 30s, 2m, 12h or 30d');
+    expect(zero.code).toBe(2);
+    expect(zero.stderr).toContain('--cache-ttl must be longer than 0');
+    // Good values pass validation and only then meet the unreachable server.
+    expect(ok.code).toBe(3);
+  });
+
   it('a signal to a run that does not exist exits 2 naming it', async () => {
     const env = { TEMPORAL_ADDRESS: inject('temporalAddress') };
     const results = await Promise.all([cli(['pause', 'no-such-run'], env), cli(['budget', 'no-such-run', '--raise', '5'], env), cli(['status', 'no-such-run'], env)]);

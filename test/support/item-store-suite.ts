@@ -3,7 +3,7 @@
 // idempotent staging, duplicates as SQLite reports them, first success wins, selections,
 // totals, ordered paging, deterministic plans, batch records, deleting a run.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { ItemResult, ItemStore, NewItem, RejectRecord, StoredItem } from '../../src/store/item-store.ts';
+import type { CacheEntry, ItemResult, ItemStore, NewItem, RejectRecord, StoredItem } from '../../src/store/item-store.ts';
 
 export const item = (seq: number, customId = `c${seq}`, line = seq + 1): NewItem => ({
   customId, seq, line, url: '/v1/chat/completions', body: { model: 'gpt-4o-mini', messages: [] }, model: 'gpt-4o-mini', promptTokens: 10, maxOutputTokens: 20,
@@ -15,6 +15,12 @@ export const success = (customId: string, extra: Partial<ItemResult> = {}): Item
 });
 export const failure = (customId: string, extra: Partial<ItemResult> = {}): ItemResult => ({
   customId, status: 'failed', attempts: 3, model: 'gpt-4o-mini', mode: 'realtime', statusCode: 500, error: { code: 'server_error', message: 'boom', status: 500 }, ...extra,
+});
+
+/** A cache entry of run `runId` for key `key`, created at `createdAt`. */
+export const cacheEntry = (key: string, runId: string, createdAt: number, extra: Partial<CacheEntry> = {}): CacheEntry => ({
+  key, url: '/v1/chat/completions', model: 'gpt-4o-mini', responseJson: `{"id":"${key}-${runId}","usage":{"prompt_tokens":10}}`,
+  usage: { prompt: 10, cached: 2, completion: 5, reasoning: 1 }, costUsd: 0.25, runId, customId: `c-${key}`, createdAt, shared: true, ...extra,
 });
 
 export async function allItems(store: ItemStore, runId: string, pageSize?: number): Promise<StoredItem[]> {
@@ -277,14 +283,14 @@ export function itemStoreSuite(name: string, open: () => Promise<ItemStore>): vo
         const zero = { prompt: 0, cached: 0, completion: 0, reasoning: 0 };
         expect(await store.totals('r')).toEqual({
           items: 12, succeeded: 2, failed: 2, pending: 8, tokens: { prompt: 4, cached: 1, completion: 6, reasoning: 1 }, costUsd: 0.15000000000000002,
-          batch: { succeeded: 1, failed: 1, costUsd: 0.05 },
+          batch: { succeeded: 1, failed: 1, costUsd: 0.05 }, cache: { hits: 0, savedUsd: 0 },
         });
-        expect(await store.totals('r', { seqStart: 3, seqEnd: 6 })).toEqual({ items: 3, succeeded: 0, failed: 1, pending: 2, tokens: zero, costUsd: 0, batch: { succeeded: 0, failed: 0, costUsd: 0 } });
+        expect(await store.totals('r', { seqStart: 3, seqEnd: 6 })).toEqual({ items: 3, succeeded: 0, failed: 1, pending: 2, tokens: zero, costUsd: 0, batch: { succeeded: 0, failed: 0, costUsd: 0 }, cache: { hits: 0, savedUsd: 0 } });
         expect(await store.totals('r', { part: 0 })).toMatchObject({ items: 3, succeeded: 1, pending: 2, costUsd: 0.1 });
         expect(await store.totals('r', { part: 2 })).toMatchObject({ items: 6, succeeded: 1, failed: 1, pending: 4, batch: { succeeded: 1, failed: 1, costUsd: 0.05 } });
-        expect(await store.totals('r', { part: 9 })).toEqual({ items: 0, succeeded: 0, failed: 0, pending: 0, tokens: zero, costUsd: 0, batch: { succeeded: 0, failed: 0, costUsd: 0 } });
+        expect(await store.totals('r', { part: 9 })).toEqual({ items: 0, succeeded: 0, failed: 0, pending: 0, tokens: zero, costUsd: 0, batch: { succeeded: 0, failed: 0, costUsd: 0 }, cache: { hits: 0, savedUsd: 0 } });
         expect((await store.totals('r', { sampleSeed: 5, sampleSize: 12 })).items).toBe(12);
-        expect(await store.totals('nothing')).toEqual({ items: 0, succeeded: 0, failed: 0, pending: 0, tokens: zero, costUsd: 0, batch: { succeeded: 0, failed: 0, costUsd: 0 } });
+        expect(await store.totals('nothing')).toEqual({ items: 0, succeeded: 0, failed: 0, pending: 0, tokens: zero, costUsd: 0, batch: { succeeded: 0, failed: 0, costUsd: 0 }, cache: { hits: 0, savedUsd: 0 } });
       });
     });
 
@@ -329,6 +335,78 @@ export function itemStoreSuite(name: string, open: () => Promise<ItemStore>): vo
         await store.deleteRun('r');
         expect(await all('r')).toEqual([]);
         expect((await all('other')).map((r) => r.line)).toEqual([3]);
+      });
+    });
+
+    describe('exact cache', () => {
+      const t0 = Date.UTC(2026, 0, 1);
+      const scope = (runId: string, includeShared = true, minCreatedAt = 0) => ({ runId, includeShared, minCreatedAt });
+
+      it('an entry reads back whole; the first entry of a (key, run) stays; lookups honour the TTL horizon', async () => {
+        const e = cacheEntry('k1', 'a', t0, { requestId: 'req_1', responseJson: '{ "spaced" : "kept as it came", "usage": {"prompt_tokens": 10} }' });
+        await store.cachePut([e, cacheEntry('k2', 'a', t0 + 5)]);
+        // The same (key, run) again, with another answer: the first one stays (a run answers a key one way).
+        await store.cachePut([cacheEntry('k1', 'a', t0 + 9, { responseJson: '{"other":1}', customId: 'late' })]);
+        const got = await store.cacheLookup(['k1', 'k2', 'k3'], scope('b'));
+        expect([...got.keys()].sort()).toEqual(['k1', 'k2']);
+        expect(got.get('k1')).toEqual(e);
+        expect(got.get('k2')!.requestId).toBeUndefined();
+        expect([...(await store.cacheLookup(['k1', 'k2'], scope('b', true, t0 + 1))).keys()]).toEqual(['k2']);
+        // The TTL is about other runs: a run's own entries count whatever their age.
+        expect([...(await store.cacheLookup(['k1', 'k2'], scope('a', true, t0 + 100))).keys()].sort()).toEqual(['k1', 'k2']);
+        expect([...(await store.cacheLookup(['k1'], scope('a', false, t0 + 100))).keys()]).toEqual(['k1']);
+        expect((await store.cacheLookup([], scope('b'))).size).toBe(0);
+        await store.cachePut([]);
+      });
+
+      it('scope: a run sees its own entries, and shared ones of other runs only when it asks; its own entry wins, else the newest', async () => {
+        await store.cachePut([
+          cacheEntry('k', 'old', t0, { responseJson: '{"from":"old"}' }),
+          cacheEntry('k', 'new', t0 + 10, { responseJson: '{"from":"new"}' }),
+          cacheEntry('k', 'private', t0 + 20, { shared: false, responseJson: '{"from":"private"}' }),
+          cacheEntry('only-private', 'private', t0, { shared: false }),
+          cacheEntry('k', 'me', t0 + 1, { shared: false, responseJson: '{"from":"me"}' }),
+        ]);
+        expect((await store.cacheLookup(['k'], scope('someone'))).get('k')!.responseJson).toBe('{"from":"new"}');
+        expect((await store.cacheLookup(['k'], scope('me'))).get('k')!.responseJson).toBe('{"from":"me"}');
+        expect((await store.cacheLookup(['k'], scope('private'))).get('k')!.responseJson).toBe('{"from":"private"}');
+        // Unshared entries are their run's alone.
+        expect((await store.cacheLookup(['only-private'], scope('someone'))).size).toBe(0);
+        expect((await store.cacheLookup(['only-private'], scope('private', false))).get('only-private')!.shared).toBe(false);
+        // Without shared entries (--cache write), only the run's own count.
+        expect((await store.cacheLookup(['k'], scope('someone', false))).size).toBe(0);
+        expect((await store.cacheLookup(['k'], scope('me', false))).get('k')!.runId).toBe('me');
+        // For an estimate: keys with a shared entry within the TTL, no response read.
+        expect((await store.cachedKeys(['k', 'only-private', 'nope'], 0)).sort()).toEqual(['k']);
+        expect(await store.cachedKeys(['k'], t0 + 11)).toEqual([]);
+        expect(await store.cachedKeys([], 0)).toEqual([]);
+      });
+
+      it('looks up many keys at once', async () => {
+        const keys = Array.from({ length: 1200 }, (_, i) => `key-${i}`);
+        await store.cachePut(keys.filter((_, i) => i % 3 === 0).map((k) => cacheEntry(k, 'a', t0)));
+        expect((await store.cacheLookup(keys, scope('b'))).size).toBe(400);
+        expect((await store.cachedKeys(keys, 0)).length).toBe(400);
+      });
+
+      it('a hit is recorded with its marker and saving: totals count hits and dollars saved, the export reads the marker', async () => {
+        await store.stageItems('r', [item(0), item(1), item(2)]);
+        const marker = '{"cache":"exact","from_run":"a","from_custom_id":"c9","saved_usd":0.25}';
+        await store.recordResults('r', [
+          success('c0'),
+          success('c1', { mode: 'cache', usage: { prompt: 0, cached: 0, completion: 0, reasoning: 0 }, costUsd: 0, responseJson: '{"id":"x"}', cacheMarker: marker, savedUsd: 0.25 }),
+        ]);
+        expect(await store.totals('r')).toMatchObject({ succeeded: 2, costUsd: 0.5, tokens: { prompt: 10 }, cache: { hits: 1, savedUsd: 0.25 } });
+        expect(await store.totals('r', { seqStart: 0, seqEnd: 1 })).toMatchObject({ cache: { hits: 0, savedUsd: 0 } });
+        const [c0, c1] = await allItems(store, 'r');
+        expect(c0!.cacheMarker).toBeUndefined();
+        expect(c1).toMatchObject({ mode: 'cache', costUsd: 0, responseJson: '{"id":"x"}', cacheMarker: marker });
+      });
+
+      it('deleteRun forgets the run\'s unshared entries and keeps those it shared', async () => {
+        await store.cachePut([cacheEntry('s', 'r', t0), cacheEntry('p', 'r', t0, { shared: false })]);
+        await store.deleteRun('r');
+        expect([...(await store.cacheLookup(['s', 'p'], scope('r'))).keys()]).toEqual(['s']);
       });
     });
 

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { RunStatus } from '../../src/domain/run-types.ts';
 import {
   batchesLine,
+  cacheLine,
   pathsLine,
   circuitLine,
   costLine,
@@ -198,5 +199,16 @@ describe('batch and hybrid lines', () => {
     expect(line).toMatch(/^2 batches at the provider: 1,234\/50,000 in_progress, chunk 1 waiting on the provider's queue/);
     expect(line).toContain('cannot be stopped mid-batch');
     expect(plainLine(s)).toContain('2 batches at the provider (in_progress, waiting_provider_queue)');
+  });
+});
+
+describe('cache line', () => {
+  it('shows hits, their share of the items and the dollars saved; nothing without a hit', () => {
+    expect(cacheLine(status())).toBeUndefined();
+    expect(cacheLine(status({ cache: { hits: 0, savedUsd: 0 } }))).toBeUndefined();
+    const s = status({ cache: { hits: 135, savedUsd: 0.0123 } });
+    expect(cacheLine(s)).toBe(`135 hits (13.5% of items) · saved ${usd(0.0123)}`);
+    expect(summaryTable(s, 1000)).toMatch(/cache\s+│ 135 hits \(13\.5% of items\) · saved \$0\.0123/);
+    expect(plainLine(s)).toContain('cache 135 hits');
   });
 });

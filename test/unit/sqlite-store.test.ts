@@ -1,9 +1,35 @@
 // The SQLite item store against the shared store suite (test/support/item-store-suite.ts),
 // each test on a fresh file.
+import { describe, expect, it } from 'vitest';
+import { DatabaseSync } from 'node:sqlite';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SqliteItemStore } from '../../src/store/sqlite.ts';
-import { itemStoreSuite } from '../support/item-store-suite.ts';
+import { cacheEntry, item, itemStoreSuite, success } from '../support/item-store-suite.ts';
 
 itemStoreSuite('SqliteItemStore', async () => new SqliteItemStore(join(mkdtempSync(join(tmpdir(), 'store-')), 'items.sqlite')));
+
+describe('SqliteItemStore on a file from before the exact cache', () => {
+  it('gains the cache columns and table on open, and records a hit', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'store-old-')), 'items.sqlite');
+    // The first release's items table: no route, part, line_bytes, cache_marker or saved_usd, no response_cache.
+    const old = new DatabaseSync(path);
+    old.exec(`CREATE TABLE items (run_id TEXT NOT NULL, custom_id TEXT NOT NULL, seq INTEGER NOT NULL, line INTEGER NOT NULL, url TEXT NOT NULL,
+      body TEXT NOT NULL, model TEXT NOT NULL, feature TEXT, priority TEXT, prompt_tokens_est INTEGER NOT NULL, max_output_tokens INTEGER NOT NULL,
+      status TEXT NOT NULL DEFAULT 'pending', attempts INTEGER NOT NULL DEFAULT 0, mode TEXT, request_id TEXT, status_code INTEGER, response TEXT,
+      error TEXT, prompt_tokens INTEGER NOT NULL DEFAULT 0, cached_tokens INTEGER NOT NULL DEFAULT 0, completion_tokens INTEGER NOT NULL DEFAULT 0,
+      reasoning_tokens INTEGER NOT NULL DEFAULT 0, cost_usd REAL NOT NULL DEFAULT 0, updated_at TEXT NOT NULL, PRIMARY KEY (run_id, custom_id))`);
+    old.close();
+    const store = new SqliteItemStore(path);
+    try {
+      await store.stageItems('r', [item(0)]);
+      await store.recordResults('r', [success('c0', { mode: 'cache', costUsd: 0, cacheMarker: '{"cache":"exact"}', savedUsd: 0.5 })]);
+      expect((await store.totals('r')).cache).toEqual({ hits: 1, savedUsd: 0.5 });
+      await store.cachePut([cacheEntry('k', 'r', 1)]);
+      expect((await store.cacheLookup(['k'], { runId: 'r', includeShared: false, minCreatedAt: 0 })).size).toBe(1);
+    } finally {
+      await store.close();
+    }
+  });
+});

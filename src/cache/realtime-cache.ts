@@ -1,0 +1,86 @@
+// The exact cache around one realtime call: look the request up before calling, remember a
+// complete answer after, and within a run send identical requests in flight at once only
+// once (SingleFlight), fanning the answer out to each custom_id.
+//
+// - A stored answer (this run's, or one another run shared within the TTL, as --cache
+//   allows) is a hit: no call, no rate-limiter charge, $0.
+// - A failed call is never served or stored: the requests that waited on it try again,
+//   one of them calling.
+// - A successful answer is given to the requests that waited on that very call; it is stored
+//   for later requests and runs only when complete (domain/exact-cache.ts: not truncated,
+//   not a refusal).
+// - The entry is written before the item's result: a worker killed between the two leaves
+//   an entry of the item itself, which the resumed run records as that item's call.
+import { cachePolicy, DEFAULT_CACHE_TTL_MS, uncacheableReason } from '../domain/exact-cache.ts';
+import type { PricingTable } from '../domain/pricing.ts';
+import type { RunConfig } from '../domain/run-types.ts';
+import type { ItemResult, ItemStore } from '../store/item-store.ts';
+import { answerOfEntry, answerOfResult, entryOf, hitResult, ownResult, savedUsdOf, type SharedAnswer } from './cache-results.ts';
+import { exactCacheKey } from './exact-key.ts';
+import type { SingleFlight } from './single-flight.ts';
+
+export interface CachedItem {
+  customId: string;
+  url: string;
+  /** Attempts already spent on the item. */
+  attempts: number;
+}
+
+export class RealtimeExactCache {
+  private readonly store: ItemStore;
+  private readonly flights: SingleFlight<SharedAnswer>;
+  private readonly config: RunConfig;
+  private readonly pricing: PricingTable;
+  private readonly now: () => number;
+
+  constructor(store: ItemStore, flights: SingleFlight<SharedAnswer>, config: RunConfig, pricing: PricingTable, now: () => number = Date.now) {
+    this.store = store;
+    this.flights = flights;
+    this.config = config;
+    this.pricing = pricing;
+    this.now = now;
+  }
+
+  /**
+   * The item's result: from the cache, or from `call` (which returns undefined when the item
+   * was not done: stopped, or left pending). `body` and `model` are the request as sent.
+   */
+  async through(item: CachedItem, body: unknown, model: string, call: () => Promise<ItemResult | undefined>): Promise<ItemResult | undefined> {
+    const policy = cachePolicy(this.config.cache);
+    if (!policy.dedupe) return call();
+    const runId = this.config.runId;
+    const key = exactCacheKey(item.url, body);
+    for (;;) {
+      const joined = this.flights.join(`${runId}\n${key}`);
+      if ('wait' in joined) {
+        const answer = await joined.wait;
+        if (answer) return this.hit(item, model, answer);
+        continue; // the call waited on gave nothing to reuse: try again, perhaps calling
+      }
+      let answer: SharedAnswer | undefined;
+      try {
+        const scope = { runId, includeShared: policy.useShared, minCreatedAt: this.now() - (this.config.cacheTtlMs ?? DEFAULT_CACHE_TTL_MS) };
+        const entry = (await this.store.cacheLookup([key], scope)).get(key);
+        if (entry) {
+          answer = answerOfEntry(entry);
+          return entry.runId === runId && entry.customId === item.customId ? ownResult(item, model, 'realtime', entry) : this.hit(item, model, answer);
+        }
+        const result = await call();
+        if (result?.status !== 'succeeded') return result;
+        const shared = answerOfResult(runId, result);
+        result.responseJson = shared.responseJson; // stored as the same text, serialised once
+        if (uncacheableReason(result.response ?? JSON.parse(shared.responseJson)) === undefined) {
+          await this.store.cachePut([entryOf(shared, key, item.url, model, policy.share, this.now())]);
+        }
+        answer = shared;
+        return result;
+      } finally {
+        joined.lead.land(answer);
+      }
+    }
+  }
+
+  private hit(item: CachedItem, model: string, answer: SharedAnswer): ItemResult {
+    return hitResult(item, model, answer, savedUsdOf(this.pricing, model, answer.usage, false));
+  }
+}
