@@ -12,6 +12,7 @@ import { DEFAULT_PRIORITY } from '../domain/priority.ts';
 import { progressView, summaryTable, bold, dim, stateHint } from './format.ts';
 import { stageHere } from './stage-here.ts';
 import { databaseUrl } from '../settings.ts';
+import { ROUTE_HELP, routeOption } from './route-option.ts';
 
 export interface RunOptions {
   model?: string;
@@ -51,6 +52,7 @@ export interface RunOptions {
   batchPollMax?: number;
   deadline?: number;
   urgentIf?: string;
+  route?: string;
   strict?: boolean;
   wait?: boolean;
   json?: boolean;
@@ -100,7 +102,8 @@ export function addRunOptions(cmd: Command): Command {
     .addOption(new Option('--batch-poll-interval <duration>', 'first wait between polls of a batch; doubles after each poll up to --batch-poll-max').argParser(durationMs).default(DEFAULTS.batchPollInitialMs, msText(DEFAULTS.batchPollInitialMs)))
     .addOption(new Option('--batch-poll-max <duration>', 'longest wait between polls of a batch').argParser(durationMs).default(DEFAULTS.batchPollMaxMs, msText(DEFAULTS.batchPollMaxMs)))
     .addOption(new Option('--deadline <duration>', 'batch and hybrid: batches not done this long after the start (e.g. 6h) are cancelled, their partial output kept, and the rest finishes realtime at full price').argParser(durationMs))
-    .option('--urgent-if <rule>', 'hybrid: also send these items realtime: feature=NAME (metadata.feature) or custom_id^=PREFIX, several separated by commas');
+    .option('--urgent-if <rule>', 'hybrid: also send these items realtime: feature=NAME (metadata.feature) or custom_id^=PREFIX, several separated by commas')
+    .option('--route <file>', ROUTE_HELP);
 }
 
 /** Checks of option combinations that single option parsers cannot see; usage errors (exit 2). */
@@ -128,6 +131,8 @@ export async function preflight(inputPath: string, opts: RunOptions): Promise<vo
   checkRunOptions(opts);
   if (!existsSync(inputPath)) throw new CliError(`${inputPath}: no such file`);
   if (!statSync(inputPath).isFile()) throw new CliError(`${inputPath}: not a file`);
+  // The rules file is checked here, before anything starts (exit 2 when it is invalid).
+  if (opts.route !== undefined) for (const note of routeOption(opts.route, opts.mode ?? 'realtime', opts.pricing).notes) console.error(`llm-batch: ${note}`);
   const format = await detectFormat(inputPath);
   if (format === 'prompts' && !opts.model) throw new CliError(`${inputPath} is a prompts file: give the model with --model (and optionally --system, --max-tokens)`);
   if (!opts.strict) return;
@@ -194,6 +199,7 @@ export function runConfigFrom(inputPath: string, opts: RunOptions): RunConfig {
   if (opts.tpm) config.tpm = opts.tpm;
   if (opts.maxConcurrency) config.maxConcurrency = opts.maxConcurrency;
   if (opts.pricing) config.pricingPath = resolve(opts.pricing);
+  if (opts.route !== undefined) config.routeRules = routeOption(opts.route, config.mode, opts.pricing).rules;
   return config;
 }
 

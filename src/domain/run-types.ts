@@ -1,5 +1,6 @@
 // The small, serialisable shapes that travel through Temporal: configuration, chunk
 // summaries and run status. Ids, counts, tokens and money only; never item bodies.
+import type { RouteRules } from './route-rules.ts';
 
 export type InputFormat = 'batch' | 'prompts';
 /**
@@ -103,6 +104,8 @@ export interface RunConfig {
   deadlineMs?: number;
   /** Hybrid: a rule sending matching items realtime (besides metadata.priority "urgent"), e.g. `feature=support`. */
   urgentIf?: string;
+  /** --route FILE, parsed and validated by the CLI (domain/route-rules.ts): workers never read the user's file. */
+  routeRules?: RouteRules;
 }
 
 export interface TokenTotals {

@@ -4,6 +4,7 @@
 // test/support/item-store-suite.ts.
 import type { ItemTotals, RejectRecord, Route, TokenTotals } from '../domain/run-types.ts';
 import type { PartPlan, PlanLimits } from '../domain/batch-plan.ts';
+import type { RouteSpendRow } from '../domain/route-spend.ts';
 
 export type { ItemTotals, RejectRecord };
 
@@ -28,6 +29,39 @@ export interface NewItem {
   maxOutputTokens: number;
   /** Realtime or Batch API (batch and hybrid modes); realtime when absent. */
   route?: Route;
+  /** --route: the rule that chose the model and why (absent without --route). */
+  routing?: StagedRouting;
+}
+
+/** How the rules routed a line at staging. */
+export interface StagedRouting {
+  /** The matched rule's name; null when none matched. */
+  rule: string | null;
+  reason: string;
+  /** A classifier rule: the rating call still to be made at dispatch, and its upper-bound size. */
+  classifier?: { model: string; promptTokens: number; outputTokens: number };
+}
+
+/** How the rules routed a stored item. */
+export interface ItemRouting {
+  rule: string | null;
+  reason: string;
+  /** A classifier rule's rating model. */
+  classifierModel?: string;
+  /** The rating is still to be made (at dispatch, realtime). */
+  classifierPending: boolean;
+  /** What its rating calls cost (part of the item's costUsd). */
+  classifierCostUsd: number;
+}
+
+/** A classifier's decision for a pending item: its model and body from now on, and what the rating cost. */
+export interface ItemClassification {
+  customId: string;
+  model: string;
+  bodyJson: string;
+  promptTokens: number;
+  reason: string;
+  costUsd: number;
 }
 
 /** An item as a chunk reads it back to call the provider. */
@@ -40,6 +74,8 @@ export interface PendingItem {
   promptTokens: number;
   maxOutputTokens: number;
   attempts: number;
+  /** --route only. */
+  routing?: ItemRouting;
 }
 
 export interface ItemError {
@@ -81,6 +117,8 @@ export interface StoredItem {
   costUsd: number;
   /** The response body as stored JSON text: the export splices it in without parsing it. */
   responseJson?: string;
+  /** --route only. */
+  routing?: ItemRouting;
 }
 
 /**
@@ -177,6 +215,13 @@ export interface ItemStore {
   recordRejects(runId: string, rejects: RejectRecord[]): Promise<void>;
   /** The run's rejects in line order, page by page. */
   rejects(runId: string, pageSize?: number): AsyncIterable<RejectRecord>;
+  /**
+   * Records classifier decisions of pending items: model, body and prompt tokens from now on,
+   * the reason, and the rating's cost added to the item's cost (so a retry never pays it twice).
+   */
+  recordClassifications(runId: string, classifications: ItemClassification[]): Promise<void>;
+  /** The run's items and spend grouped by model, routing rule and classifier model. */
+  routeSpend(runId: string): Promise<RouteSpendRow[]>;
   /** Forgets a run's items (and rejects and batch records), so a run id can be staged afresh. */
   deleteRun(runId: string): Promise<void>;
   close(): Promise<void>;

@@ -11,6 +11,9 @@ import type { BatchRecord, ItemResult, ItemRetry, ItemSelection, ItemStore, Item
 import { selectionSql, STORED_ITEM_COLUMNS, TOTALS_COLUMNS } from './selection-sql.ts';
 import { num, stagedFields, toBatchRecord, toRejectRecord, toMeasuredItem, toPendingItem, toPendingRequest, toStoredItem, toTotals, type Row } from './rows.ts';
 import { copyRows } from './postgres-copy.ts';
+import { CLASSIFY_SQL, ROUTE_SPEND_SQL, ROUTING_COLUMNS, routingFields, STAGED_ROUTING_COLUMNS, toRouteSpendRow } from './route-sql.ts';
+import type { ItemClassification } from './item-store.ts';
+import type { RouteSpendRow } from '../domain/route-spend.ts';
 import { migrate } from './postgres-schema.ts';
 import { foldResults, foldRetries } from './result-fold.ts';
 import { resultFields, type ResultField } from './result-row.ts';
@@ -44,8 +47,9 @@ const numbered = (sql: string): string => {
 // Per connection, emptied at every commit: a batch sees only its own rows.
 const STAGED_ITEMS = `CREATE TEMPORARY TABLE IF NOT EXISTS staged_items (
   ord integer, run_id text, custom_id text, seq integer, line integer, url text, body text, model text, feature text, priority text,
-  prompt_tokens_est integer, max_output_tokens integer, route text, line_bytes integer) ON COMMIT DELETE ROWS`;
-const STAGED_ITEM_COLUMNS = ['ord', 'run_id', 'custom_id', 'seq', 'line', 'url', 'body', 'model', 'feature', 'priority', 'prompt_tokens_est', 'max_output_tokens', 'route', 'line_bytes'] as const;
+  prompt_tokens_est integer, max_output_tokens integer, route text, line_bytes integer,
+  route_rule text, route_reason text, classifier_model text, classifier_pending integer) ON COMMIT DELETE ROWS`;
+const STAGED_ITEM_COLUMNS = ['ord', 'run_id', 'custom_id', 'seq', 'line', 'url', 'body', 'model', 'feature', 'priority', 'prompt_tokens_est', 'max_output_tokens', 'route', 'line_bytes', ...STAGED_ROUTING_COLUMNS] as const;
 
 const RESULT_NAMES = ['run_id', 'custom_id', 'status', 'attempts', 'model', 'mode', 'request_id', 'status_code', 'response', 'error', 'prompt_tokens', 'cached_tokens', 'completion_tokens', 'reasoning_tokens', 'cost_usd'] as const;
 const RESULT_TYPES = ['text', 'text', 'text', 'integer', 'text', 'text', 'text', 'integer', 'text', 'text', 'integer', 'integer', 'integer', 'integer', 'double precision'] as const;
@@ -149,7 +153,7 @@ export class PostgresItemStore implements ItemStore {
     if (items.length === 0) return { duplicates: [] };
     const staged = items.map((it, ord) => {
       const { body, route, lineBytes } = stagedFields(it);
-      return [ord, runId, it.customId, it.seq, it.line, it.url, body, it.model, it.feature, it.priority, it.promptTokens, it.maxOutputTokens, route, lineBytes];
+      return [ord, runId, it.customId, it.seq, it.line, it.url, body, it.model, it.feature, it.priority, it.promptTokens, it.maxOutputTokens, route, lineBytes, ...routingFields(it)];
     });
     return this.transaction(async (c) => {
       // The usual case, a first staging of new custom_ids, is copied straight into items (about
@@ -168,8 +172,8 @@ export class PostgresItemStore implements ItemStore {
       // The first line of the batch that holds a custom_id is the one inserted, as when
       // SQLite inserts the batch line by line.
       const { rowCount } = await c.query(`
-        INSERT INTO items (run_id, custom_id, seq, line, url, body, model, feature, priority, prompt_tokens_est, max_output_tokens, route, line_bytes)
-        SELECT DISTINCT ON (custom_id) run_id, custom_id, seq, line, url, body, model, feature, priority, prompt_tokens_est, max_output_tokens, route, line_bytes
+        INSERT INTO items (${STAGED_ITEM_COLUMNS.slice(1).join(', ')})
+        SELECT DISTINCT ON (custom_id) ${STAGED_ITEM_COLUMNS.slice(1).join(', ')}
         FROM staged_items ORDER BY custom_id, ord
         ON CONFLICT (run_id, custom_id) DO NOTHING`);
       // Every line inserted (a first staging, the usual case): no line can be a duplicate.
@@ -186,7 +190,7 @@ export class PostgresItemStore implements ItemStore {
   async pendingItems(runId: string, selection: ItemSelection, limit = -1): Promise<PendingItem[]> {
     const { from, params } = selectionSql(runId, selection);
     const rows = await this.query(
-      numbered(`SELECT custom_id, seq, url, body, model, prompt_tokens_est, max_output_tokens, attempts FROM ${from} WHERE status = 'pending' ORDER BY seq LIMIT ?`),
+      numbered(`SELECT custom_id, seq, url, body, model, prompt_tokens_est, max_output_tokens, attempts, ${ROUTING_COLUMNS} FROM ${from} WHERE status = 'pending' ORDER BY seq LIMIT ?`),
       [...params, limit < 0 ? null : limit],
     );
     return rows.map(toPendingItem);
@@ -336,6 +340,17 @@ export class PostgresItemStore implements ItemStore {
       if (rows.length < pageSize) return;
       after = num(rows[rows.length - 1]!.line);
     }
+  }
+
+  async recordClassifications(runId: string, classifications: ItemClassification[]): Promise<void> {
+    if (classifications.length === 0) return;
+    await this.transaction(async (c) => {
+      for (const x of classifications) await c.query(numbered(CLASSIFY_SQL), [x.model, x.bodyJson, x.promptTokens, x.reason, x.costUsd, x.costUsd, runId, x.customId]);
+    });
+  }
+
+  async routeSpend(runId: string): Promise<RouteSpendRow[]> {
+    return (await this.query(numbered(ROUTE_SPEND_SQL), [runId])).map(toRouteSpendRow);
   }
 
   async deleteRun(runId: string): Promise<void> {
