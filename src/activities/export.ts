@@ -6,6 +6,7 @@ import { once } from 'node:events';
 import { dirname } from 'node:path';
 import type { ItemStore, StoredItem } from '../store/item-store.ts';
 import { notDoneFor, type NotDone } from '../domain/run-types.ts';
+import { llmBatchMarker } from './output-marker.ts';
 
 export interface ExportResult {
   outputPath: string;
@@ -35,7 +36,10 @@ export function outputLine(runId: string, item: StoredItem, notDone: NotDone): s
       : item.status === 'failed'
         ? { code: item.error?.code ?? 'failed', message: item.error?.message ?? 'the request failed' }
         : { code: notDone.code, message: notDone.message };
-  return `{"id":${JSON.stringify(lineId(runId, item.seq))},"custom_id":${JSON.stringify(item.customId)},"response":${response},"error":${JSON.stringify(error)}}`;
+  // llm-batch's own notes (--route: model, rule, reason) after OpenAI's fields.
+  const marker = llmBatchMarker(item);
+  const extra = marker ? `,"llm_batch":${JSON.stringify(marker)}` : '';
+  return `{"id":${JSON.stringify(lineId(runId, item.seq))},"custom_id":${JSON.stringify(item.customId)},"response":${response},"error":${JSON.stringify(error)}${extra}}`;
 }
 
 /** Lines are written ~64 KiB at a time: one write (and one wait for 'drain') per line was a third of the export's time. */

@@ -19,6 +19,7 @@ import type { ItemResult, ItemSelection, ItemStore, PendingItem } from '../store
 import type { ProviderClient } from '../llm/provider.ts';
 import type { SharedProviderHealth } from '../llm/provider-health.ts';
 import { ResultWriter } from './result-writer.ts';
+import { classifierCostOf, routeAtDispatch } from '../llm/classifier.ts';
 
 export interface ChunkInput {
   config: RunConfig;
@@ -82,6 +83,8 @@ export function makeProcessChunk(deps: RealtimeDeps) {
     const slots = deps.runSlots(config);
     const health = deps.providerHealth(config, input.circuitEpoch);
     const writer = new ResultWriter(deps.store, config.runId);
+    // --route: items of a classifier rule are rated just before their call (llm/classifier.ts).
+    const classifier = { runId: config.runId, rules: config.routeRules, store: deps.store, provider, pricing, priority: priorityOf(config) };
     const progress: ChunkProgress = {
       done: doneBefore,
       succeeded: start.succeeded - input.before.succeeded,
@@ -113,16 +116,26 @@ export function makeProcessChunk(deps: RealtimeDeps) {
 
     try {
       await Promise.all(
-        pending.map((item) =>
+        pending.map((staged) =>
           slots(async () => {
             if (stop.signal.aborted || quotaExhausted || capReached || broken !== undefined) return;
-            const { body, model } = requestOf(item, input.model);
-            const estimate = itemEstimateUsd(pricing, item, model, input.outputTokensPerItem);
+            const { model: stagedModel } = requestOf(staged, input.model);
+            const estimate = itemEstimateUsd(pricing, staged, stagedModel, input.outputTokensPerItem);
             if (input.capUsd !== undefined && committedUsd + estimate > input.capUsd) {
               capReached = true;
               return;
             }
-            committedUsd += estimate;
+            const routed = await routeAtDispatch(classifier, staged, { signal: hardAbort.signal, stop: stop.signal, health, ...(input.model !== undefined ? { fallbackModel: input.model } : {}) });
+            if (routed.kind === 'quota_exhausted') {
+              quotaExhausted = true;
+              stop.abort(new Error('insufficient_quota'));
+              return;
+            }
+            if (routed.kind === 'stopped') return; // stays pending, still to be rated
+            const item = routed.item;
+            progress.costUsd += routed.costUsd;
+            committedUsd += estimate + routed.costUsd;
+            const { body, model } = requestOf(item, input.model);
             const outcome = await provider.call(
               { customId: item.customId, url: item.url, body, chargeTokens: item.promptTokens + item.maxOutputTokens, priorAttempts: item.attempts, priority: priorityOf(config) },
               { signal: hardAbort.signal, stop: stop.signal, health },
@@ -140,16 +153,19 @@ export function makeProcessChunk(deps: RealtimeDeps) {
             if (outcome.kind === 'succeeded') {
               result.response = outcome.body;
               result.usage = outcome.usage;
-              result.costUsd = costOfUsage(pricing, model, {
+              const callUsd = costOfUsage(pricing, model, {
                 promptTokens: outcome.usage.prompt,
                 cachedTokens: outcome.usage.cached,
                 completionTokens: outcome.usage.completion,
                 reasoningTokens: outcome.usage.reasoning,
               });
+              // The item's cost is all it took: its call, and its rating calls (--route classifier).
+              result.costUsd = callUsd + classifierCostOf(item);
               progress.succeeded++;
-              progress.costUsd += result.costUsd;
-              committedUsd += result.costUsd;
+              progress.costUsd += callUsd;
+              committedUsd += callUsd;
             } else {
+              if (classifierCostOf(item) > 0) result.costUsd = classifierCostOf(item);
               result.error = outcome.error;
               if (outcome.body !== undefined) result.response = outcome.body;
               progress.failed++;

@@ -7,6 +7,12 @@ import type { ClassifierRule } from './route-rules.ts';
 export const CLASSIFIER_MAX_TOKENS = 20;
 export const DEFAULT_MAX_INPUT_CHARS = 8000;
 
+/** How an item's reason ends while its rating is still to be made (at dispatch). */
+export const CLASSIFIER_PENDING = 'classifier pending';
+
+/** The reason once rated: the rule's match, then what the rating decided. */
+export const ratedReason = (stagedReason: string, decided: string): string => `${stagedReason.replace(new RegExp(` → ${CLASSIFIER_PENDING}$`), '')} → ${decided}`;
+
 /** The default system prompt of the rating call, for the rule's labels. */
 export function defaultClassifierPrompt(labels: readonly string[]): string {
   return [

@@ -4,7 +4,7 @@
 import type { Route } from '../domain/run-types.ts';
 import type { ParsedLine, RequestBody } from '../domain/schemas.ts';
 import { evaluateRoute, lastUserText, type RouteRules } from '../domain/route-rules.ts';
-import { CLASSIFIER_MAX_TOKENS, classifierRequest, otherwiseModel } from '../domain/route-classifier.ts';
+import { CLASSIFIER_MAX_TOKENS, CLASSIFIER_PENDING, classifierRequest, otherwiseModel } from '../domain/route-classifier.ts';
 import { countChatPromptTokens, countRequestPromptTokens, encoderFor } from '../llm/tokens.ts';
 
 /** A line as the rules send it. */
@@ -46,7 +46,7 @@ export function routeParsedLine(rules: RouteRules, line: ParsedLine, ownPromptTo
   if (d.classifier) {
     const req = classifierRequest(d.classifier, lastUserMessage);
     routed.classifier = { model: req.model, promptTokens: countChatPromptTokens(req.model, req.messages), outputTokens: CLASSIFIER_MAX_TOKENS };
-    routed.reason = `${d.reason} → classifier pending`;
+    routed.reason = `${d.reason} → ${CLASSIFIER_PENDING}`;
   }
   return routed;
 }

@@ -1,0 +1,23 @@
+// The `llm_batch` object of an output line: llm-batch's own notes on how the line was made,
+// beside OpenAI's fields (a reader of the Batch format ignores it). One object, one key per
+// feature: `route` (--route: the model, the rule that chose it and why).
+import type { StoredItem } from '../store/item-store.ts';
+
+export interface RouteMarker {
+  /** The model called (after the budget's fallback, if that applied). */
+  model: string;
+  /** The matched rule; null when no rule matched. */
+  rule: string | null;
+  reason: string;
+  /** A classifier rule: its model and what its rating cost (part of the item's cost). */
+  classifier?: { model: string; cost_usd: number };
+}
+
+/** The line's `llm_batch` object, or undefined when there is nothing to note (a run without --route). */
+export function llmBatchMarker(item: StoredItem): { route?: RouteMarker } | undefined {
+  const r = item.routing;
+  if (!r) return undefined;
+  const route: RouteMarker = { model: item.model, rule: r.rule, reason: r.reason };
+  if (r.classifierModel !== undefined) route.classifier = { model: r.classifierModel, cost_usd: r.classifierCostUsd };
+  return { route };
+}
