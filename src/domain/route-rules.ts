@@ -94,15 +94,20 @@ export const routeRulesSchema = z
     version: z.literal(1).optional(),
     rules: z.array(ruleSchema).min(1).max(MAX_RULES),
   })
-  .superRefine((f, ctx) => {
-    const seen = new Map<string, number>();
-    f.rules.forEach((r, i) => {
-      const name = ruleName(r, i);
-      const first = seen.get(name);
-      if (first !== undefined) ctx.addIssue({ code: 'custom', path: ['rules', i, 'name'], message: `"${name}" is already the name of rules[${first}]` });
-      else seen.set(name, i);
-    });
-  });
+  .superRefine(
+    (f, ctx) => {
+      const seen = new Map<string, number>();
+      (Array.isArray(f.rules) ? f.rules : []).forEach((r, i) => {
+        const name = r && typeof r === 'object' && (typeof r.name === 'string' || r.name === undefined) ? ruleName(r, i) : undefined;
+        if (name === undefined) return;
+        const first = seen.get(name);
+        if (first !== undefined) ctx.addIssue({ code: 'custom', path: ['rules', i, 'name'], message: `"${name}" is already the name of rules[${first}]` });
+        else seen.set(name, i);
+      });
+    },
+    // Also when other rules have problems: every problem is shown at once.
+    { when: (payload) => payload.value !== null && typeof payload.value === 'object' },
+  );
 
 export type RouteRules = z.infer<typeof routeRulesSchema>;
 export type RouteRule = RouteRules['rules'][number];
