@@ -26,7 +26,9 @@ export async function readRouteSpend(runId: string): Promise<RouteSpend | undefi
   }
 }
 
-const table = (head: string[]): Table.Table => new Table({ head, style: { head: isTty() ? ['cyan'] : [], border: isTty() ? ['grey'] : [] } });
+// No line between rows: a small table.
+const COMPACT = { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' };
+const table = (head: string[]): Table.Table => new Table({ head, chars: COMPACT, style: { head: isTty() ? ['cyan'] : [], border: isTty() ? ['grey'] : [] } });
 
 /** `spend by model` and, for a run with --route, `spend by rule`; nothing for a one-model run without rules. */
 export function routeSpendTables(s: RouteSpend): string | undefined {
