@@ -204,6 +204,44 @@ rules:
     expect(spend.byModel.find((m) => m.model === 'gpt-4.1-nano')).toMatchObject({ classifierCalls: triage.length });
   }, 300_000);
 
+  it('hybrid: a rule\'s route decides the path, a classifier rule\'s items go realtime to be rated, the rest by urgency', async () => {
+    emu.resetStats();
+    emu.configure({ batchValidatingMs: 100, batchInProgressMs: 500, batchFinalizingMs: 100 });
+    const { path, lines } = writeTickets(home, 'hybrid.jsonl', 80);
+    const rules = parseRouteRules(`
+rules:
+  - name: summary
+    match: { feature: summary }
+    model: gpt-4.1-mini
+    route: batch
+  - name: replies
+    match: { feature: reply-draft }
+    route: realtime
+  - name: triage
+    match: { feature: triage }
+    classifier: { model: gpt-4.1-nano, answers: { simple: gpt-4.1-mini, complex: gpt-4.1 } }
+`, 'routes.yaml');
+    const runId = `hybrid-${Date.now()}`;
+    const status = await runToEnd(c, runConfig({ runId, inputPath: path, mode: 'hybrid', urgentIf: 'custom_id^=ticket-0000', batchPollInitialMs: 200, batchPollMaxMs: 1000, routeRules: rules }), taskQueue);
+    expect(status.state).toBe('completed');
+    expect(status.counts.succeeded).toBe(80);
+    const store = new SqliteItemStore(storePath(home));
+    try {
+      for await (const it of store.items(runId)) {
+        const line = lines[it.seq]!;
+        // A matched rule's route wins over --urgent-if (ticket-00001…9 are "urgent").
+        const expected = line.feature === 'summary' ? 'batch' : line.feature === 'reply-draft' || line.feature === 'triage' ? 'realtime' : line.customId.startsWith('ticket-0000') ? 'realtime' : 'batch';
+        expect([it.customId, it.mode]).toEqual([line.customId, expected]);
+        if (line.feature === 'summary') expect(it.model).toBe('gpt-4.1-mini');
+        if (line.feature === 'triage') expect(it.routing!.reason).toMatch(/^feature=triage → classifier: (simple|complex)$/);
+      }
+    } finally {
+      await store.close();
+    }
+    expect(emu.stats().byModel['gpt-4.1-nano']!.served).toBe(lines.filter((l) => l.feature === 'triage').length);
+    expect(status.paths!.batch.items).toBe(lines.filter((l) => l.feature === 'summary' || (l.feature === undefined && !l.customId.startsWith('ticket-0000'))).length);
+  }, 300_000);
+
   it("the budget's fallback switch replaces whatever the rules chose, classifier included", async () => {
     emu.resetStats();
     emu.configure({ latencyMs: 20 });
