@@ -11,7 +11,7 @@ import type { BatchRecord, ItemResult, ItemRetry, ItemSelection, ItemStore, Item
 import { selectionSql, STORED_ITEM_COLUMNS, TOTALS_COLUMNS } from './selection-sql.ts';
 import { num, stagedFields, toBatchRecord, toRejectRecord, toMeasuredItem, toPendingItem, toPendingRequest, toStoredItem, toTotals, type Row } from './rows.ts';
 import { copyRows } from './postgres-copy.ts';
-import { CLASSIFY_SQL, ROUTE_SPEND_SQL, ROUTING_COLUMNS, routingFields, STAGED_ROUTING_COLUMNS, toRouteSpendRow } from './route-sql.ts';
+import { ROUTE_SPEND_SQL, ROUTING_COLUMNS, routingFields, STAGED_ROUTING_COLUMNS, toRouteSpendRow } from './route-sql.ts';
 import type { ItemClassification } from './item-store.ts';
 import type { RouteSpendRow } from '../domain/route-spend.ts';
 import { migrate } from './postgres-schema.ts';
@@ -344,9 +344,14 @@ export class PostgresItemStore implements ItemStore {
 
   async recordClassifications(runId: string, classifications: ItemClassification[]): Promise<void> {
     if (classifications.length === 0) return;
-    await this.transaction(async (c) => {
-      for (const x of classifications) await c.query(numbered(CLASSIFY_SQL), [x.model, x.bodyJson, x.promptTokens, x.reason, x.costUsd, x.costUsd, runId, x.customId]);
-    });
+    // One statement (realtime sends one item at a time): CLASSIFY_SQL's update, joined on the whole key.
+    await this.query(`
+      UPDATE items AS i SET model = c.model, body = c.body, prompt_tokens_est = c.prompt_tokens, route_reason = c.reason, classifier_pending = 0,
+        classifier_cost_usd = i.classifier_cost_usd + c.cost, cost_usd = i.cost_usd + c.cost
+      FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::integer[], $6::text[], $7::double precision[]) AS c(run_id, custom_id, model, body, prompt_tokens, reason, cost)
+      WHERE i.run_id = c.run_id AND i.custom_id = c.custom_id AND i.status = 'pending'`,
+    [classifications.map(() => runId), classifications.map((x) => x.customId), classifications.map((x) => x.model), classifications.map((x) => x.bodyJson),
+      classifications.map((x) => x.promptTokens), classifications.map((x) => x.reason), classifications.map((x) => x.costUsd)]);
   }
 
   async routeSpend(runId: string): Promise<RouteSpendRow[]> {

@@ -40,8 +40,9 @@ export function toRouting(r: Row): ItemRouting | undefined {
 }
 
 /**
- * A classifier's decision, as one UPDATE with arguments model, body, prompt_tokens_est,
- * route_reason, cost (twice), run_id, custom_id. Only a pending item changes: a result is final.
+ * A classifier's decision, as SQLite runs it: arguments model, body, prompt_tokens_est,
+ * route_reason, cost (twice), run_id, custom_id (PostgreSQL runs the same update over
+ * unnest'ed arrays). Only a pending item changes: a result is final.
  */
 export const CLASSIFY_SQL = `UPDATE items SET model = ?, body = ?, prompt_tokens_est = ?, route_reason = ?, classifier_pending = 0,
     classifier_cost_usd = classifier_cost_usd + ?, cost_usd = cost_usd + ?
