@@ -6,6 +6,7 @@ import { once } from 'node:events';
 import { dirname } from 'node:path';
 import type { ItemStore, StoredItem } from '../store/item-store.ts';
 import { notDoneFor, type NotDone } from '../domain/run-types.ts';
+import { llmBatchMarkerJson } from './output-marker.ts';
 
 export interface ExportResult {
   outputPath: string;
@@ -38,8 +39,10 @@ export function outputLine(runId: string, item: StoredItem, notDone: NotDone): s
       : item.status === 'failed'
         ? { code: item.error?.code ?? 'failed', message: item.error?.message ?? 'the request failed' }
         : { code: notDone.code, message: notDone.message };
-  const marker = item.cacheMarker === undefined ? '' : `,"llm_batch":${item.cacheMarker}`;
-  return `{"id":${JSON.stringify(lineId(runId, item.seq))},"custom_id":${JSON.stringify(item.customId)},"response":${response},"error":${JSON.stringify(error)}${marker}}`;
+  // llm-batch's own notes (a cache hit, the route) after OpenAI's fields.
+  const marker = llmBatchMarkerJson(item);
+  const extra = marker === undefined ? '' : `,"llm_batch":${marker}`;
+  return `{"id":${JSON.stringify(lineId(runId, item.seq))},"custom_id":${JSON.stringify(item.customId)},"response":${response},"error":${JSON.stringify(error)}${extra}}`;
 }
 
 /** Lines are written ~64 KiB at a time: one write (and one wait for 'drain') per line was a third of the export's time. */

@@ -22,6 +22,7 @@ import { ResultWriter } from './result-writer.ts';
 import { RealtimeExactCache } from '../cache/realtime-cache.ts';
 import type { SingleFlight } from '../cache/single-flight.ts';
 import type { SharedAnswer } from '../cache/cache-results.ts';
+import { classifierCostOf, routeAtDispatch } from '../llm/classifier.ts';
 
 export interface ChunkInput {
   config: RunConfig;
@@ -88,6 +89,8 @@ export function makeProcessChunk(deps: RealtimeDeps) {
     const health = deps.providerHealth(config, input.circuitEpoch);
     const writer = new ResultWriter(deps.store, config.runId);
     const cache = new RealtimeExactCache(deps.store, deps.cacheFlights, config, pricing);
+    // --route: items of a classifier rule are rated just before their call (llm/classifier.ts).
+    const classifier = { runId: config.runId, rules: config.routeRules, store: deps.store, provider, pricing, priority: priorityOf(config) };
     const progress: ChunkProgress = {
       done: doneBefore,
       succeeded: start.succeeded - input.before.succeeded,
@@ -158,18 +161,39 @@ export function makeProcessChunk(deps: RealtimeDeps) {
 
     try {
       await Promise.all(
-        pending.map((item) =>
+        pending.map((staged) =>
           slots(async () => {
             if (stop.signal.aborted || quotaExhausted || capReached || broken !== undefined) return;
+            // A cap check at the staged model before anything is spent on the item (a rating, say).
+            const { model: stagedModel } = requestOf(staged, input.model);
+            if (input.capUsd !== undefined && committedUsd + itemEstimateUsd(pricing, staged, stagedModel, input.outputTokensPerItem) > input.capUsd) {
+              capReached = true;
+              return;
+            }
+            // --route: items of a classifier rule are rated just before their call (llm/classifier.ts).
+            const routed = await routeAtDispatch(classifier, staged, { signal: hardAbort.signal, stop: stop.signal, health, ...(input.model !== undefined ? { fallbackModel: input.model } : {}) });
+            if (routed.kind === 'quota_exhausted') {
+              quotaExhausted = true;
+              stop.abort(new Error('insufficient_quota'));
+              return;
+            }
+            if (routed.kind === 'stopped') return; // stays pending, still to be rated
+            const item = routed.item;
+            progress.costUsd += routed.costUsd;
+            committedUsd += routed.costUsd;
             const { body, model } = requestOf(item, input.model);
             // The exact cache (--cache) answers it, or lets it call (src/cache/realtime-cache.ts).
-            const result = await cache.through(item, body, model, () => send(item, body, model));
-            if (result === undefined) return;
-            if (result.status === 'succeeded') {
+            const answered = await cache.through(item, body, model, () => send(item, body, model));
+            if (answered === undefined) return;
+            const callUsd = answered.costUsd ?? 0;
+            if (answered.status === 'succeeded') {
               progress.succeeded++;
-              progress.costUsd += result.costUsd ?? 0;
-              committedUsd += result.costUsd ?? 0;
+              progress.costUsd += callUsd;
+              committedUsd += callUsd;
             } else progress.failed++;
+            // The item's cost is all it took: its call (or $0 for a cache hit) and its rating calls.
+            const rating = classifierCostOf(item);
+            const result: ItemResult = rating > 0 ? { ...answered, costUsd: callUsd + rating } : answered;
             progress.done++;
             await writer.write(result);
           }).catch((e: unknown) => {

@@ -8,6 +8,7 @@ import type { ItemResult, ItemSelection, ItemStore } from '../store/item-store.t
 import type { ProviderClient } from '../llm/provider.ts';
 import { requestOf } from './realtime.ts';
 import type { BatchClient } from '../llm/batch-client.ts';
+import { classifierCostOf, routeAtDispatch } from '../llm/classifier.ts';
 
 export interface RunControlDeps {
   store: ItemStore;
@@ -84,28 +85,41 @@ export function makeRunControlActivities(deps: RunControlDeps) {
           return { ok: false, detail: (e as Error).message };
         }
       }
-      const [item] = await deps.store.pendingItems(config.runId, { seqStart: 0, seqEnd: Number.MAX_SAFE_INTEGER }, 1);
-      if (!item) return { ok: true, detail: 'nothing pending to probe with' };
+      const [staged] = await deps.store.pendingItems(config.runId, { seqStart: 0, seqEnd: Number.MAX_SAFE_INTEGER }, 1);
+      if (!staged) return { ok: true, detail: 'nothing pending to probe with' };
       const pricing = await deps.pricingFor(config);
+      // --route: an item of a classifier rule is rated first (one attempt too).
+      const ctx = { runId: config.runId, rules: config.routeRules, store: deps.store, provider: deps.providerFor(config), pricing, priority: priorityOf(config) };
+      const routed = await routeAtDispatch(ctx, staged, { maxAttempts: 1, ...(input.model !== undefined ? { fallbackModel: input.model } : {}) });
+      if (routed.kind === 'quota_exhausted') return { ok: true, detail: `the provider answered: ${routed.message}` };
+      if (routed.kind === 'stopped') return { ok: false, detail: `${staged.customId}: its classifier call failed` };
+      const item = routed.item;
+      // A rating made now is spent even when the item's own call does not get through.
+      const ratedNow = routed.costUsd > 0 ? { recorded: { succeeded: 0, failed: 0, costUsd: routed.costUsd, tokens: { prompt: 0, cached: 0, completion: 0, reasoning: 0 } } } : {};
       const { body, model } = requestOf(item, input.model);
       const outcome = await deps.providerFor(config).call(
         { customId: item.customId, url: item.url, body, chargeTokens: item.promptTokens + item.maxOutputTokens, priorAttempts: item.attempts, priority: priorityOf(config) },
         { maxAttempts: 1 },
       );
-      if (outcome.kind === 'quota_exhausted') return { ok: true, detail: `the provider answered: ${outcome.message}` };
-      if (outcome.kind === 'interrupted') return { ok: false, detail: 'the probe was interrupted' };
-      if (outcome.kind === 'unavailable') return { ok: false, detail: `${outcome.error.code}: ${outcome.error.message}` };
+      if (outcome.kind === 'quota_exhausted') return { ok: true, detail: `the provider answered: ${outcome.message}`, ...ratedNow };
+      if (outcome.kind === 'interrupted') return { ok: false, detail: 'the probe was interrupted', ...ratedNow };
+      if (outcome.kind === 'unavailable') return { ok: false, detail: `${outcome.error.code}: ${outcome.error.message}`, ...ratedNow };
       const transient = outcome.kind === 'failed' && (outcome.statusCode === undefined || outcome.statusCode >= 500 || outcome.statusCode === 408 || outcome.statusCode === 429);
-      if (transient) return { ok: false, detail: `${outcome.error.code}: ${outcome.error.message}` };
+      if (transient) return { ok: false, detail: `${outcome.error.code}: ${outcome.error.message}`, ...ratedNow };
       const result: ItemResult = { customId: item.customId, status: outcome.kind, attempts: outcome.attempts, model, mode: 'realtime', statusCode: outcome.statusCode! };
       if (outcome.requestId !== undefined) result.requestId = outcome.requestId;
       const recorded = { succeeded: 0, failed: 0, costUsd: 0, tokens: { prompt: 0, cached: 0, completion: 0, reasoning: 0 } };
+      // The item's cost holds its rating calls; what the run adds is what changed now (this rating and call).
+      const rated = classifierCostOf(item);
       if (outcome.kind === 'succeeded') {
         result.response = outcome.body;
         result.usage = outcome.usage;
-        result.costUsd = costOfUsage(pricing, model, { promptTokens: outcome.usage.prompt, cachedTokens: outcome.usage.cached, completionTokens: outcome.usage.completion, reasoningTokens: outcome.usage.reasoning });
-        Object.assign(recorded, { succeeded: 1, costUsd: result.costUsd, tokens: outcome.usage });
+        const callUsd = costOfUsage(pricing, model, { promptTokens: outcome.usage.prompt, cachedTokens: outcome.usage.cached, completionTokens: outcome.usage.completion, reasoningTokens: outcome.usage.reasoning });
+        result.costUsd = rated + callUsd;
+        Object.assign(recorded, { succeeded: 1, costUsd: routed.costUsd + callUsd, tokens: outcome.usage });
       } else {
+        if (rated > 0) result.costUsd = rated;
+        recorded.costUsd = routed.costUsd;
         result.error = outcome.error;
         if (outcome.body !== undefined) result.response = outcome.body;
         recorded.failed = 1;

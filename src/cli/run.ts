@@ -13,6 +13,7 @@ import { progressView, summaryTable, bold, dim, stateHint } from './format.ts';
 import { stageHere } from './stage-here.ts';
 import { databaseUrl } from '../settings.ts';
 import { CACHE_MODES, DEFAULT_CACHE_MODE, DEFAULT_CACHE_TTL_MS, type CacheMode } from '../domain/exact-cache.ts';
+import { ROUTE_HELP, routeOption } from './route-option.ts';
 
 export interface RunOptions {
   model?: string;
@@ -54,6 +55,7 @@ export interface RunOptions {
   urgentIf?: string;
   cache?: CacheMode;
   cacheTtl?: number;
+  route?: string;
   strict?: boolean;
   wait?: boolean;
   json?: boolean;
@@ -106,7 +108,8 @@ export function addRunOptions(cmd: Command): Command {
     .option('--urgent-if <rule>', 'hybrid: also send these items realtime: feature=NAME (metadata.feature) or custom_id^=PREFIX, several separated by commas')
     // The exact cache: identical requests (same model and every parameter that can change the answer) are paid once.
     .addOption(new Option('--cache <mode>', 'exact cache. read-write: send identical requests of this run once, reuse answers earlier runs shared, share this run\'s. read: reuse earlier runs\' answers, share none. write: share this run\'s, reuse none. off: no cache, not even within the run. A hit costs $0 and its output line is marked "llm_batch"; errors, refusals and truncated answers are never cached').choices([...CACHE_MODES]).default(DEFAULT_CACHE_MODE))
-    .addOption(new Option('--cache-ttl <duration>', 'reuse cached answers no older than this (e.g. 12h, 30d)').argParser(durationMs).default(DEFAULT_CACHE_TTL_MS, msText(DEFAULT_CACHE_TTL_MS)));
+    .addOption(new Option('--cache-ttl <duration>', 'reuse cached answers no older than this (e.g. 12h, 30d)').argParser(durationMs).default(DEFAULT_CACHE_TTL_MS, msText(DEFAULT_CACHE_TTL_MS)))
+    .option('--route <file>', ROUTE_HELP);
 }
 
 /** Checks of option combinations that single option parsers cannot see; usage errors (exit 2). */
@@ -135,6 +138,8 @@ export async function preflight(inputPath: string, opts: RunOptions): Promise<vo
   checkRunOptions(opts);
   if (!existsSync(inputPath)) throw new CliError(`${inputPath}: no such file`);
   if (!statSync(inputPath).isFile()) throw new CliError(`${inputPath}: not a file`);
+  // The rules file is checked here, before anything starts (exit 2 when it is invalid).
+  if (opts.route !== undefined) for (const note of routeOption(opts.route, opts.mode ?? 'realtime', opts.pricing).notes) console.error(`llm-batch: ${note}`);
   const format = await detectFormat(inputPath);
   if (format === 'prompts' && !opts.model) throw new CliError(`${inputPath} is a prompts file: give the model with --model (and optionally --system, --max-tokens)`);
   if (!opts.strict) return;
@@ -203,6 +208,7 @@ export function runConfigFrom(inputPath: string, opts: RunOptions): RunConfig {
   if (opts.tpm) config.tpm = opts.tpm;
   if (opts.maxConcurrency) config.maxConcurrency = opts.maxConcurrency;
   if (opts.pricing) config.pricingPath = resolve(opts.pricing);
+  if (opts.route !== undefined) config.routeRules = routeOption(opts.route, config.mode, opts.pricing).rules;
   return config;
 }
 

@@ -1,6 +1,7 @@
 // The small, serialisable shapes that travel through Temporal: configuration, chunk
 // summaries and run status. Ids, counts, tokens and money only; never item bodies.
 import type { CacheMode } from './exact-cache.ts';
+import type { RouteRules } from './route-rules.ts';
 
 export type InputFormat = 'batch' | 'prompts';
 /**
@@ -110,6 +111,8 @@ export interface RunConfig {
   cache?: CacheMode;
   /** Answers older than this are not reused (30 days when absent). */
   cacheTtlMs?: number;
+  /** --route FILE, parsed and validated by the CLI (domain/route-rules.ts): workers never read the user's file. */
+  routeRules?: RouteRules;
 }
 
 export interface TokenTotals {

@@ -400,7 +400,7 @@ export class BatchEngine {
         u.output_tokens += s.completionTokens;
         u.output_tokens_details.reasoning_tokens += s.reasoningTokens;
         u.total_tokens += s.promptTokens + s.completionTokens;
-        stats.served(line.customId, s.promptTokens, s.completionTokens);
+        stats.served(line.customId, s.promptTokens, s.completionTokens, { name: line.prepared.model, cachedTokens: s.cachedTokens });
         stats.count('batchLinesServed');
       }
       if ((run.done & 31) === 0 && performance.now() - now > SLICE_MS) break;

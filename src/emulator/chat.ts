@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { countChatPromptTokens, countTextTokens, encoderFor } from '../llm/tokens.ts';
 import { invalidRequest, type ErrorAnswer } from './errors.ts';
 import { rngFromDigest, sha256 } from './random.ts';
+import { checkResponseFormat, structuredContent } from './structured-output.ts';
 
 const MessageSchema = z.looseObject({
   role: z.string(),
@@ -59,6 +60,8 @@ export function validateChatRequest(body: unknown): { ok: true; req: ChatRequest
       error: invalidRequest('Streaming is not supported by the llm-batch emulator; send stream: false.', 'stream', 'unsupported_value'),
     };
   }
+  const rf = checkResponseFormat(r.data.response_format);
+  if (!rf.ok) return rf;
   return { ok: true, req: r.data };
 }
 
@@ -165,8 +168,10 @@ export interface GeneratedCompletion {
  * The deterministic answer to a request: a target of 16..96 tokens chosen by the hash,
  * reasoning tokens for reasoning models, everything within max_completion_tokens ?? max_tokens.
  */
-export function generateCompletion(req: Pick<ChatRequest, 'model' | 'messages' | 'max_tokens' | 'max_completion_tokens'>): GeneratedCompletion {
+export function generateCompletion(req: Pick<ChatRequest, 'model' | 'messages' | 'max_tokens' | 'max_completion_tokens'> & { response_format?: unknown }): GeneratedCompletion {
   const bound = outputBound(req);
+  const rf = checkResponseFormat(req.response_format);
+  if (rf.ok && rf.format) return structuredCompletion(req, structuredContent(req, rf.format), bound);
   const rng = rngFromDigest(sha256(JSON.stringify([req.model, req.messages, bound ?? null])));
   const target = 16 + Math.floor(rng() * 81);
   let reasoning = isReasoningModel(req.model) ? Math.round(target * (0.5 + rng() * 1.5)) : 0;
@@ -181,6 +186,18 @@ export function generateCompletion(req: Pick<ChatRequest, 'model' | 'messages' |
   }
   const cut = fitWords(req.model, words, bound - reasoning);
   return { content: cut.text, contentTokens: cut.tokens, reasoningTokens: reasoning, finishReason: 'length' };
+}
+
+/** A Structured Outputs answer: the JSON text, cut at the output bound like any answer (reasoning models think first). */
+function structuredCompletion(req: { model: string; messages: unknown }, text: string, bound: number | undefined): GeneratedCompletion {
+  const rng = rngFromDigest(sha256(JSON.stringify([req.model, req.messages, bound ?? null, 'reasoning'])));
+  const tokens = countTextTokens(req.model, text);
+  const reasoning = isReasoningModel(req.model) ? Math.round(tokens * (0.5 + rng() * 1.5)) + 8 : 0;
+  if (bound === undefined || tokens + reasoning <= bound) return { content: text, contentTokens: tokens, reasoningTokens: reasoning, finishReason: 'stop' };
+  if (reasoning >= bound) return { content: '', contentTokens: 0, reasoningTokens: bound, finishReason: 'length' };
+  let cut = text.slice(0, bound - reasoning);
+  while (cut.length > 0 && countTextTokens(req.model, cut) > bound - reasoning) cut = cut.slice(0, -1);
+  return { content: cut, contentTokens: countTextTokens(req.model, cut), reasoningTokens: reasoning, finishReason: 'length' };
 }
 
 const fingerprints = new Map<string, string>();
@@ -228,7 +245,7 @@ export interface ChatCompletionBody {
  * pin; `promptTokens` may be passed when already counted, `cachedTokens` comes from the cache.
  */
 export function buildChatCompletion(
-  req: Pick<ChatRequest, 'model' | 'messages' | 'max_tokens' | 'max_completion_tokens'>,
+  req: Pick<ChatRequest, 'model' | 'messages' | 'max_tokens' | 'max_completion_tokens'> & { response_format?: unknown },
   opts: { promptTokens?: number; cachedTokens?: number; id?: string; created?: number } = {},
 ): ChatCompletionBody {
   const gen = generateCompletion(req);

@@ -182,7 +182,7 @@ export async function startEmulator(opts: Partial<EmulatorOptions> = {}): Promis
       case 'none': {
         const served = prepared.serve();
         const id = req.headers['x-client-request-id'];
-        stats.served(typeof id === 'string' ? id : undefined, served.promptTokens, served.completionTokens);
+        stats.served(typeof id === 'string' ? id : undefined, served.promptTokens, served.completionTokens, { name: prepared.model, cachedTokens: served.cachedTokens });
         return answer(res, 200, served.body, t0, atAdmission);
       }
     }

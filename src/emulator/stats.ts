@@ -31,9 +31,18 @@ export interface EmulatorStats {
   filesUploaded: number;
   /** Calls per path. */
   byEndpoint: Record<string, number>;
+  /** Answers served (200) per model, with the tokens they were billed for. */
+  byModel: Record<string, ModelServed>;
 }
 
-export type StatCounter = Exclude<keyof EmulatorStats, 'byEndpoint' | 'uniqueIds' | 'duplicateIds' | 'duplicateCalls' | 'served' | 'promptTokens' | 'completionTokens' | 'requests'>;
+export interface ModelServed {
+  served: number;
+  promptTokens: number;
+  cachedTokens: number;
+  completionTokens: number;
+}
+
+export type StatCounter = Exclude<keyof EmulatorStats, 'byEndpoint' | 'byModel' | 'uniqueIds' | 'duplicateIds' | 'duplicateCalls' | 'served' | 'promptTokens' | 'completionTokens' | 'requests'>;
 
 /** One request as it arrived: when (epoch ms), where, and its X-Client-Request-Id. */
 export interface RequestRecord {
@@ -71,6 +80,7 @@ export class StatsCounter {
       batchLinesFailed: 0,
       filesUploaded: 0,
       byEndpoint: {},
+      byModel: {},
     };
   }
 
@@ -87,10 +97,17 @@ export class StatsCounter {
     this.s[what]++;
   }
 
-  served(id: string | undefined, promptTokens: number, completionTokens: number): void {
+  served(id: string | undefined, promptTokens: number, completionTokens: number, model?: { name: string; cachedTokens: number }): void {
     this.s.served++;
     this.s.promptTokens += promptTokens;
     this.s.completionTokens += completionTokens;
+    if (model) {
+      const m = (this.s.byModel[model.name] ??= { served: 0, promptTokens: 0, cachedTokens: 0, completionTokens: 0 });
+      m.served++;
+      m.promptTokens += promptTokens;
+      m.cachedTokens += model.cachedTokens;
+      m.completionTokens += completionTokens;
+    }
     if (id === undefined) return;
     const n = (this.servedById.get(id) ?? 0) + 1;
     this.servedById.set(id, n);
@@ -102,7 +119,7 @@ export class StatsCounter {
   }
 
   snapshot(): EmulatorStats {
-    return { ...this.s, byEndpoint: { ...this.s.byEndpoint } };
+    return { ...this.s, byEndpoint: { ...this.s.byEndpoint }, byModel: Object.fromEntries(Object.entries(this.s.byModel).map(([k, v]) => [k, { ...v }])) };
   }
 
   /** Arrivals (every answer, faults included) since `since` (epoch ms), oldest first. */

@@ -6,6 +6,8 @@ import { parseInputLine, type PromptDefaults } from '../domain/schemas.ts';
 import { routeOf, type UrgentClause } from '../domain/routing.ts';
 import type { NewItem } from '../store/item-store.ts';
 import { countRequestPromptTokens, maxOutputTokens, DEFAULT_MAX_OUTPUT_TOKENS } from '../llm/tokens.ts';
+import { pathOf, type RouteRules } from '../domain/route-rules.ts';
+import { routeParsedLine } from './route-line.ts';
 
 /** Everything a line's preparation depends on besides the line: plain data, sent to the staging thread once. */
 export interface LineContext {
@@ -15,6 +17,8 @@ export interface LineContext {
   defaults: PromptDefaults;
   mode: RunMode;
   rule: UrgentClause[];
+  /** --route: the model routing rules (plain data, copied to the staging threads). */
+  routes?: RouteRules;
 }
 
 /** An accepted line as the store takes it, still without its seq (numbered in input order by the stager). */
@@ -27,17 +31,22 @@ export function prepareLine(ctx: LineContext, text: string, lineNumber: number):
   const result = parseInputLine(ctx.format, ctx.json, text, lineNumber, ctx.defaults);
   if (!result.ok) return { reject: { line: lineNumber, custom_id: result.reject.customId ?? null, code: result.reject.code, message: result.reject.message } };
   const { line } = result;
+  const promptTokens = countRequestPromptTokens(line.url, line.body);
+  // --route: the rules rewrite body.model, so tokens, price and the request are the routed model's.
+  const routed = ctx.routes ? routeParsedLine(ctx.routes, line, promptTokens) : undefined;
+  const body = routed?.body ?? line.body;
   const item: PreparedItem = {
     customId: line.customId,
     line: lineNumber,
     url: line.url,
     // Serialized here, once: a string crosses threads far cheaper than the object would.
-    bodyJson: JSON.stringify(line.body),
-    model: line.body.model,
-    route: routeOf(ctx.mode, line, ctx.rule),
-    promptTokens: countRequestPromptTokens(line.url, line.body),
-    maxOutputTokens: line.url === '/v1/embeddings' ? 0 : maxOutputTokens(line.body, DEFAULT_MAX_OUTPUT_TOKENS),
+    bodyJson: JSON.stringify(body),
+    model: body.model,
+    route: routed ? pathOf(ctx.mode, routed, () => routeOf(ctx.mode, line, ctx.rule)) : routeOf(ctx.mode, line, ctx.rule),
+    promptTokens: routed?.promptTokens ?? promptTokens,
+    maxOutputTokens: line.url === '/v1/embeddings' ? 0 : maxOutputTokens(body, DEFAULT_MAX_OUTPUT_TOKENS),
   };
+  if (routed) item.routing = routed.classifier ? { rule: routed.rule, reason: routed.reason, classifier: routed.classifier } : { rule: routed.rule, reason: routed.reason };
   if (line.feature !== undefined) item.feature = line.feature;
   if (line.priority !== undefined) item.priority = line.priority;
   return { item };

@@ -17,6 +17,7 @@ import { detectFormat, readLines, type RejectRecord } from './reader.ts';
 import { parseUrgentRule } from '../domain/routing.ts';
 import type { LineContext } from './prepare-line.ts';
 import { preparedBatches, type PrepareOptions } from './prepare-pool.ts';
+import { routeRulesProblem } from '../domain/route-rules.ts';
 
 const STAGE_BATCH = 500;
 const PROGRESS_EVERY_LINES = 20_000;
@@ -36,6 +37,8 @@ export async function stageInput(deps: StageDeps, config: RunConfig, onProgress:
   const pricing = await deps.pricingFor(config);
   const rule = config.urgentIf === undefined ? [] : parseUrgentRule(config.urgentIf);
   if (typeof rule === 'string') throw ApplicationFailure.nonRetryable(`--urgent-if: ${rule}`, 'InvalidInput');
+  const routeProblem = config.routeRules && routeRulesProblem(config.routeRules, config.mode, pricing);
+  if (routeProblem) throw ApplicationFailure.nonRetryable(`--route: ${routeProblem}`, 'InvalidInput');
   const runDir = deps.runDir(config.runId);
   mkdirSync(runDir, { recursive: true });
   const rejectsPath = join(runDir, 'rejects.jsonl');
@@ -76,6 +79,14 @@ export async function stageInput(deps: StageDeps, config: RunConfig, onProgress:
         m.prompt += it.promptTokens;
         m.output += it.maxOutputTokens;
         perModel.set(it.model, m);
+        // A classifier rule's rating call, at its upper bound, is part of the estimate.
+        const c = it.routing?.classifier;
+        if (c) {
+          const r = perModel.get(c.model) ?? { prompt: 0, output: 0 };
+          r.prompt += c.promptTokens;
+          r.output += c.outputTokens;
+          perModel.set(c.model, r);
+        }
       }
       batch = [];
     }
@@ -90,6 +101,7 @@ export async function stageInput(deps: StageDeps, config: RunConfig, onProgress:
       defaults: { model: config.model, system: config.system, maxTokens: config.maxTokens },
       mode: config.mode,
       rule,
+      ...(config.routeRules ? { routes: config.routeRules } : {}),
     };
     // A small file is staged sooner on this thread than a staging thread starts (~0.5 s: the tokenizer's tables).
     const small = statSync(config.inputPath).size < THREADS_FROM_BYTES;

@@ -4,6 +4,7 @@
 // test/support/item-store-suite.ts.
 import type { ItemTotals, RejectRecord, Route, TokenTotals } from '../domain/run-types.ts';
 import type { PartPlan, PlanLimits } from '../domain/batch-plan.ts';
+import type { RouteSpendRow } from '../domain/route-spend.ts';
 
 export type { ItemTotals, RejectRecord };
 
@@ -28,6 +29,39 @@ export interface NewItem {
   maxOutputTokens: number;
   /** Realtime or Batch API (batch and hybrid modes); realtime when absent. */
   route?: Route;
+  /** --route: the rule that chose the model and why (absent without --route). */
+  routing?: StagedRouting;
+}
+
+/** How the rules routed a line at staging. */
+export interface StagedRouting {
+  /** The matched rule's name; null when none matched. */
+  rule: string | null;
+  reason: string;
+  /** A classifier rule: the rating call still to be made at dispatch, and its upper-bound size. */
+  classifier?: { model: string; promptTokens: number; outputTokens: number };
+}
+
+/** How the rules routed a stored item. */
+export interface ItemRouting {
+  rule: string | null;
+  reason: string;
+  /** A classifier rule's rating model. */
+  classifierModel?: string;
+  /** The rating is still to be made (at dispatch, realtime). */
+  classifierPending: boolean;
+  /** What its rating calls cost (part of the item's costUsd). */
+  classifierCostUsd: number;
+}
+
+/** A classifier's decision for a pending item: its model and body from now on, and what the rating cost. */
+export interface ItemClassification {
+  customId: string;
+  model: string;
+  bodyJson: string;
+  promptTokens: number;
+  reason: string;
+  costUsd: number;
 }
 
 /** An item as a chunk reads it back to call the provider. */
@@ -40,6 +74,8 @@ export interface PendingItem {
   promptTokens: number;
   maxOutputTokens: number;
   attempts: number;
+  /** --route only. */
+  routing?: ItemRouting;
 }
 
 export interface ItemError {
@@ -87,6 +123,8 @@ export interface StoredItem {
   responseJson?: string;
   /** A cache hit's marker as JSON text, spliced into the output line as `llm_batch`. */
   cacheMarker?: string;
+  /** --route only. */
+  routing?: ItemRouting;
 }
 
 /**
@@ -221,6 +259,13 @@ export interface ItemStore {
   cachePut(entries: CacheEntry[]): Promise<void>;
   /** Which of these keys have a shared entry no older than minCreatedAt (no response read: for estimates). */
   cachedKeys(keys: string[], minCreatedAt: number): Promise<string[]>;
+  /**
+   * Records classifier decisions of pending items: model, body and prompt tokens from now on,
+   * the reason, and the rating's cost added to the item's cost (so a retry never pays it twice).
+   */
+  recordClassifications(runId: string, classifications: ItemClassification[]): Promise<void>;
+  /** The run's items and spend grouped by model, routing rule and classifier model. */
+  routeSpend(runId: string): Promise<RouteSpendRow[]>;
   /** Forgets a run's items (and rejects, batch records and its unshared cache entries), so a run id can be staged afresh. */
   deleteRun(runId: string): Promise<void>;
   close(): Promise<void>;

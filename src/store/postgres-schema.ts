@@ -102,6 +102,16 @@ CREATE TABLE response_cache (
   PRIMARY KEY (key, run_id)
 );`,
   },
+  {
+    version: 4,
+    name: 'routing columns of items (--route)',
+    sql: `
+ALTER TABLE items ADD COLUMN IF NOT EXISTS route_rule text;
+ALTER TABLE items ADD COLUMN IF NOT EXISTS route_reason text;
+ALTER TABLE items ADD COLUMN IF NOT EXISTS classifier_model text;
+ALTER TABLE items ADD COLUMN IF NOT EXISTS classifier_pending integer NOT NULL DEFAULT 0;
+ALTER TABLE items ADD COLUMN IF NOT EXISTS classifier_cost_usd double precision NOT NULL DEFAULT 0;`,
+  },
 ];
 
 /** Any constant shared by every llm-batch process: 'llmbatch' read as a 64-bit integer. */

@@ -12,6 +12,9 @@ import { selectionSql, STORED_ITEM_COLUMNS, TOTALS_COLUMNS } from './selection-s
 import { CACHE_ENTRY_COLUMNS, cacheEntryValues, preferredEntries, toCacheEntry } from './rows.ts';
 import { num, stagedFields, toBatchRecord, toRejectRecord, toMeasuredItem, toPendingItem, toPendingRequest, toStoredItem, toTotals, type Row } from './rows.ts';
 import { copyRows } from './postgres-copy.ts';
+import { ROUTE_SPEND_SQL, ROUTING_COLUMNS, routingFields, STAGED_ROUTING_COLUMNS, toRouteSpendRow } from './route-sql.ts';
+import type { ItemClassification } from './item-store.ts';
+import type { RouteSpendRow } from '../domain/route-spend.ts';
 import { migrate } from './postgres-schema.ts';
 import { foldResults, foldRetries } from './result-fold.ts';
 import { resultFields, type ResultField } from './result-row.ts';
@@ -45,8 +48,9 @@ const numbered = (sql: string): string => {
 // Per connection, emptied at every commit: a batch sees only its own rows.
 const STAGED_ITEMS = `CREATE TEMPORARY TABLE IF NOT EXISTS staged_items (
   ord integer, run_id text, custom_id text, seq integer, line integer, url text, body text, model text, feature text, priority text,
-  prompt_tokens_est integer, max_output_tokens integer, route text, line_bytes integer) ON COMMIT DELETE ROWS`;
-const STAGED_ITEM_COLUMNS = ['ord', 'run_id', 'custom_id', 'seq', 'line', 'url', 'body', 'model', 'feature', 'priority', 'prompt_tokens_est', 'max_output_tokens', 'route', 'line_bytes'] as const;
+  prompt_tokens_est integer, max_output_tokens integer, route text, line_bytes integer,
+  route_rule text, route_reason text, classifier_model text, classifier_pending integer) ON COMMIT DELETE ROWS`;
+const STAGED_ITEM_COLUMNS = ['ord', 'run_id', 'custom_id', 'seq', 'line', 'url', 'body', 'model', 'feature', 'priority', 'prompt_tokens_est', 'max_output_tokens', 'route', 'line_bytes', ...STAGED_ROUTING_COLUMNS] as const;
 
 const RESULT_NAMES = ['run_id', 'custom_id', 'status', 'attempts', 'model', 'mode', 'request_id', 'status_code', 'response', 'error', 'prompt_tokens', 'cached_tokens', 'completion_tokens', 'reasoning_tokens', 'cost_usd', 'cache_marker', 'saved_usd'] as const;
 const RESULT_TYPES = ['text', 'text', 'text', 'integer', 'text', 'text', 'text', 'integer', 'text', 'text', 'integer', 'integer', 'integer', 'integer', 'double precision', 'text', 'double precision'] as const;
@@ -151,7 +155,7 @@ export class PostgresItemStore implements ItemStore {
     if (items.length === 0) return { duplicates: [] };
     const staged = items.map((it, ord) => {
       const { body, route, lineBytes } = stagedFields(it);
-      return [ord, runId, it.customId, it.seq, it.line, it.url, body, it.model, it.feature, it.priority, it.promptTokens, it.maxOutputTokens, route, lineBytes];
+      return [ord, runId, it.customId, it.seq, it.line, it.url, body, it.model, it.feature, it.priority, it.promptTokens, it.maxOutputTokens, route, lineBytes, ...routingFields(it)];
     });
     return this.transaction(async (c) => {
       // The usual case, a first staging of new custom_ids, is copied straight into items (about
@@ -170,8 +174,8 @@ export class PostgresItemStore implements ItemStore {
       // The first line of the batch that holds a custom_id is the one inserted, as when
       // SQLite inserts the batch line by line.
       const { rowCount } = await c.query(`
-        INSERT INTO items (run_id, custom_id, seq, line, url, body, model, feature, priority, prompt_tokens_est, max_output_tokens, route, line_bytes)
-        SELECT DISTINCT ON (custom_id) run_id, custom_id, seq, line, url, body, model, feature, priority, prompt_tokens_est, max_output_tokens, route, line_bytes
+        INSERT INTO items (${STAGED_ITEM_COLUMNS.slice(1).join(', ')})
+        SELECT DISTINCT ON (custom_id) ${STAGED_ITEM_COLUMNS.slice(1).join(', ')}
         FROM staged_items ORDER BY custom_id, ord
         ON CONFLICT (run_id, custom_id) DO NOTHING`);
       // Every line inserted (a first staging, the usual case): no line can be a duplicate.
@@ -188,7 +192,7 @@ export class PostgresItemStore implements ItemStore {
   async pendingItems(runId: string, selection: ItemSelection, limit = -1): Promise<PendingItem[]> {
     const { from, params } = selectionSql(runId, selection);
     const rows = await this.query(
-      numbered(`SELECT custom_id, seq, url, body, model, prompt_tokens_est, max_output_tokens, attempts FROM ${from} WHERE status = 'pending' ORDER BY seq LIMIT ?`),
+      numbered(`SELECT custom_id, seq, url, body, model, prompt_tokens_est, max_output_tokens, attempts, ${ROUTING_COLUMNS} FROM ${from} WHERE status = 'pending' ORDER BY seq LIMIT ?`),
       [...params, limit < 0 ? null : limit],
     );
     return rows.map(toPendingItem);
@@ -365,6 +369,22 @@ export class PostgresItemStore implements ItemStore {
     if (keys.length === 0) return [];
     const rows = await this.query('SELECT DISTINCT key FROM response_cache WHERE key = ANY($1::text[]) AND created_at >= $2 AND shared', [keys, minCreatedAt]);
     return rows.map((r) => String(r.key));
+  }
+
+  async recordClassifications(runId: string, classifications: ItemClassification[]): Promise<void> {
+    if (classifications.length === 0) return;
+    // One statement (realtime sends one item at a time): CLASSIFY_SQL's update, joined on the whole key.
+    await this.query(`
+      UPDATE items AS i SET model = c.model, body = c.body, prompt_tokens_est = c.prompt_tokens, route_reason = c.reason, classifier_pending = 0,
+        classifier_cost_usd = i.classifier_cost_usd + c.cost, cost_usd = i.cost_usd + c.cost
+      FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::integer[], $6::text[], $7::double precision[]) AS c(run_id, custom_id, model, body, prompt_tokens, reason, cost)
+      WHERE i.run_id = c.run_id AND i.custom_id = c.custom_id AND i.status = 'pending'`,
+    [classifications.map(() => runId), classifications.map((x) => x.customId), classifications.map((x) => x.model), classifications.map((x) => x.bodyJson),
+      classifications.map((x) => x.promptTokens), classifications.map((x) => x.reason), classifications.map((x) => x.costUsd)]);
+  }
+
+  async routeSpend(runId: string): Promise<RouteSpendRow[]> {
+    return (await this.query(numbered(ROUTE_SPEND_SQL), [runId])).map(toRouteSpendRow);
   }
 
   async deleteRun(runId: string): Promise<void> {

@@ -4,6 +4,7 @@
 import { batchInputLine } from '../domain/batch-format.ts';
 import type { RejectRecord, Route } from '../domain/run-types.ts';
 import type { BatchRecord, CacheEntry, ItemTotals, MeasuredItem, NewItem, PendingItem, PendingRequest, StoredItem } from './item-store.ts';
+import { toRouting } from './route-sql.ts';
 
 export type Row = Record<string, unknown>;
 
@@ -38,6 +39,8 @@ export function toStoredItem(r: Row): StoredItem {
   if (r.error !== null && r.error !== undefined) item.error = JSON.parse(String(r.error)) as StoredItem['error'];
   const marker = str(r.cache_marker);
   if (marker !== undefined) item.cacheMarker = marker;
+  const routing = toRouting(r);
+  if (routing) item.routing = routing;
   return item;
 }
 
@@ -55,17 +58,22 @@ export function toTotals(r: Row): ItemTotals {
   };
 }
 
-/** custom_id, seq, url, body, model, prompt_tokens_est, max_output_tokens, attempts */
-export const toPendingItem = (r: Row): PendingItem => ({
-  customId: String(r.custom_id),
-  seq: num(r.seq),
-  url: String(r.url),
-  body: JSON.parse(String(r.body)) as unknown,
-  model: String(r.model),
-  promptTokens: num(r.prompt_tokens_est),
-  maxOutputTokens: num(r.max_output_tokens),
-  attempts: num(r.attempts),
-});
+/** custom_id, seq, url, body, model, prompt_tokens_est, max_output_tokens, attempts, and the routing columns */
+export function toPendingItem(r: Row): PendingItem {
+  const item: PendingItem = {
+    customId: String(r.custom_id),
+    seq: num(r.seq),
+    url: String(r.url),
+    body: JSON.parse(String(r.body)) as unknown,
+    model: String(r.model),
+    promptTokens: num(r.prompt_tokens_est),
+    maxOutputTokens: num(r.max_output_tokens),
+    attempts: num(r.attempts),
+  };
+  const routing = toRouting(r);
+  if (routing) item.routing = routing;
+  return item;
+}
 
 /** seq, custom_id, url, model, body */
 export const toPendingRequest = (r: Row): PendingRequest => ({ seq: num(r.seq), customId: String(r.custom_id), url: String(r.url), model: String(r.model), bodyJson: String(r.body) });

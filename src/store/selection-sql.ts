@@ -2,6 +2,7 @@
 // items: the rows of a selection (a seq range, a part, or a seeded sample) and the totals
 // columns. Placeholders are `?`; the PostgreSQL store numbers them ($1, $2, …).
 import { isPart, isSample, type ItemSelection } from './item-store.ts';
+import { ROUTING_COLUMNS } from './route-sql.ts';
 
 // A seeded pseudo-random order of a run's items: h = (seq+1)·seed mod p, then h² mod p
 // (p = 2^31−1, so the square fits a 64-bit integer; the seed is cast to a 64-bit integer so
@@ -41,4 +42,4 @@ export const TOTALS_COLUMNS = `SELECT count(*) AS items,
 
 /** The stored-item columns that rows.ts's toStoredItem reads. */
 export const STORED_ITEM_COLUMNS = `custom_id, seq, status, attempts, model, feature, mode, request_id, status_code, response, error,
-    prompt_tokens, cached_tokens, completion_tokens, reasoning_tokens, cost_usd, cache_marker`;
+    prompt_tokens, cached_tokens, completion_tokens, reasoning_tokens, cost_usd, cache_marker, ${ROUTING_COLUMNS}`;

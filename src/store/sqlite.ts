@@ -11,6 +11,9 @@ import { selectionSql, STORED_ITEM_COLUMNS, TOTALS_COLUMNS } from './selection-s
 import { resultFields } from './result-row.ts';
 import { ResultStatements, SqliteWriterThread } from './sqlite-writer.ts';
 import { CACHE_ENTRY_COLUMNS, cacheEntryValues, preferredEntries, toCacheEntry } from './rows.ts';
+import { CLASSIFY_SQL, ROUTE_SPEND_SQL, ROUTING_COLUMN_TYPES, ROUTING_COLUMNS, routingFields, toRouteSpendRow } from './route-sql.ts';
+import type { ItemClassification } from './item-store.ts';
+import type { RouteSpendRow } from '../domain/route-spend.ts';
 import { num, stagedFields, toBatchRecord, toRejectRecord, toMeasuredItem, toPendingItem, toPendingRequest, toStoredItem, toTotals, type Row } from './rows.ts';
 
 const SCHEMA = `
@@ -86,6 +89,7 @@ const ADDED_COLUMNS: [string, string][] = [
   ['line_bytes', 'INTEGER NOT NULL DEFAULT 0'],
   ['cache_marker', 'TEXT'],
   ['saved_usd', 'REAL NOT NULL DEFAULT 0'],
+  ...ROUTING_COLUMN_TYPES,
 ];
 
 
@@ -123,12 +127,13 @@ export class SqliteItemStore implements ItemStore {
     // DO UPDATE ... WHERE line matches: a re-staged line changes 1 row, another line with
     // the same custom_id changes 0 rows and is reported as a duplicate.
     this.insertItem = this.db.prepare(`
-      INSERT INTO items (run_id, custom_id, seq, line, url, body, model, feature, priority, prompt_tokens_est, max_output_tokens, route, line_bytes, updated_at)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+      INSERT INTO items (run_id, custom_id, seq, line, url, body, model, feature, priority, prompt_tokens_est, max_output_tokens, route, line_bytes, updated_at,
+        route_rule, route_reason, classifier_model, classifier_pending)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
       ON CONFLICT (run_id, custom_id) DO UPDATE SET line = excluded.line WHERE items.line = excluded.line`);
     this.findItem = this.db.prepare('SELECT line FROM items WHERE run_id = ? AND custom_id = ?');
     this.selectPending = this.db.prepare(`
-      SELECT custom_id, seq, url, body, model, prompt_tokens_est, max_output_tokens, attempts
+      SELECT custom_id, seq, url, body, model, prompt_tokens_est, max_output_tokens, attempts, ${ROUTING_COLUMNS}
       FROM items WHERE run_id = ? AND seq >= ? AND seq < ? AND status = 'pending' ORDER BY seq LIMIT ?`);
     this.resultWrites = new ResultStatements(this.db);
     this.writer = path === ':memory:' ? undefined : new SqliteWriterThread(path);
@@ -165,7 +170,7 @@ export class SqliteItemStore implements ItemStore {
         const { body, route, lineBytes } = stagedFields(it);
         const { changes } = this.insertItem.run(
           runId, it.customId, it.seq, it.line, it.url, body, it.model,
-          it.feature ?? null, it.priority ?? null, it.promptTokens, it.maxOutputTokens, route, lineBytes, now,
+          it.feature ?? null, it.priority ?? null, it.promptTokens, it.maxOutputTokens, route, lineBytes, now, ...routingFields(it),
         );
         if (num(changes) === 0) {
           const first = this.findItem.get(runId, it.customId) as Row | undefined;
@@ -178,7 +183,7 @@ export class SqliteItemStore implements ItemStore {
 
   async pendingItems(runId: string, selection: ItemSelection, limit = -1): Promise<PendingItem[]> {
     const rows = isSample(selection) || isPart(selection)
-      ? (this.cached(`SELECT custom_id, seq, url, body, model, prompt_tokens_est, max_output_tokens, attempts
+      ? (this.cached(`SELECT custom_id, seq, url, body, model, prompt_tokens_est, max_output_tokens, attempts, ${ROUTING_COLUMNS}
           FROM ${selectionSql(runId, selection).from} WHERE status = 'pending' ORDER BY seq LIMIT ?`).all(...selectionSql(runId, selection).params, limit) as Row[])
       : (this.selectPending.all(runId, selection.seqStart, selection.seqEnd, limit) as Row[]);
     return rows.map(toPendingItem);
@@ -321,6 +326,18 @@ export class SqliteItemStore implements ItemStore {
     if (keys.length === 0) return [];
     const sql = 'SELECT DISTINCT key FROM response_cache WHERE key IN (SELECT value FROM json_each(?)) AND created_at >= ? AND shared = 1';
     return (this.cached(sql).all(JSON.stringify(keys), minCreatedAt) as Row[]).map((r) => String(r.key));
+  }
+
+  async recordClassifications(runId: string, classifications: ItemClassification[]): Promise<void> {
+    if (classifications.length === 0) return;
+    const update = this.cached(CLASSIFY_SQL);
+    this.transaction(() => {
+      for (const c of classifications) update.run(c.model, c.bodyJson, c.promptTokens, c.reason, c.costUsd, c.costUsd, runId, c.customId);
+    });
+  }
+
+  async routeSpend(runId: string): Promise<RouteSpendRow[]> {
+    return (this.cached(ROUTE_SPEND_SQL).all(runId) as Row[]).map(toRouteSpendRow);
   }
 
   async deleteRun(runId: string): Promise<void> {

@@ -2,7 +2,7 @@
 // real dev server, and the README's Quick start (`npm run demo`) from start to finish.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { inject } from 'vitest';
@@ -148,6 +148,34 @@ describe('llm-batch CLI', () => {
     expect(ok.code).toBe(3);
   });
 
+  it('run --route refuses an invalid rules file, naming file, line and field, before contacting anything', async () => {
+    const unreachable = { TEMPORAL_ADDRESS: '127.0.0.1:1' };
+    const dir = tempDir();
+    const { path } = writeChatInput(dir, 3);
+    writeFileSync(join(dir, 'bad.yaml'), 'rules:\n  - name: refunds\n    match:\n      regex: "refund("\n    model: gpt-4.1\n  - model: gpt-9\n    colour: red\n');
+    writeFileSync(join(dir, 'unpriced.yaml'), 'rules:\n  - model: gpt-9\n');
+    const [bad, unpriced, batch, missing, ok, help] = await Promise.all([
+      cli(['run', path, '--route', join(dir, 'bad.yaml')], unreachable),
+      cli(['run', path, '--route', join(dir, 'unpriced.yaml')], unreachable),
+      cli(['run', path, '--route', join(REPO, 'examples/routes.yaml'), '--mode', 'batch'], unreachable),
+      cli(['run', path, '--route', join(dir, 'none.yaml')], unreachable),
+      cli(['run', path, '--route', join(REPO, 'examples/routes.yaml')], unreachable),
+      cli(['run', '--help']),
+    ]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain(`${join(dir, 'bad.yaml')}:4: rules[0].match.regex: invalid regular expression: /refund(/: Unterminated group`);
+    expect(bad.stderr).toContain(`${join(dir, 'bad.yaml')}:7: rules[1].colour: Unrecognized key: "colour"`);
+    expect(unpriced.code).toBe(2);
+    expect(unpriced.stderr).toContain('no price for "gpt-9"');
+    expect(batch.code).toBe(2);
+    expect(batch.stderr).toContain('reply-draft is a classifier rule');
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('cannot read the rules file (ENOENT)');
+    // A valid file passes and only then meets the unreachable server.
+    expect(ok.code).toBe(3);
+    expect(help.stdout).toContain('--route <file>');
+  });
+
   it('a signal to a run that does not exist exits 2 naming it', async () => {
     const env = { TEMPORAL_ADDRESS: inject('temporalAddress') };
     const results = await Promise.all([cli(['pause', 'no-such-run'], env), cli(['budget', 'no-such-run', '--raise', '5'], env), cli(['status', 'no-such-run'], env)]);
@@ -222,6 +250,33 @@ describe('llm-batch CLI', () => {
       const pause = await cli(['pause', final.runId], env);
       expect(pause.code).toBe(1);
       expect(pause.stderr).toContain(`run ${final.runId} is completed: nothing to pause`);
+    });
+
+    it('run --route examples/routes.yaml: status shows spend by model and by rule, results carry the route', async () => {
+      const dir = tempDir();
+      const tickets = join(dir, 'tickets.jsonl');
+      // The example's first 120 tickets: summaries, reply drafts (rated by the classifier) and triage.
+      writeFileSync(tickets, `${readFileSync(join(REPO, 'examples/support-tickets.jsonl'), 'utf8').split('\n').slice(0, 120).join('\n')}\n`);
+      const runId = `e2e-route-${Date.now()}`;
+      const run = await cli(['run', tickets, '--route', join(REPO, 'examples/routes.yaml'), '--run-id', runId, '--wait', '--json'], env);
+      expect(run.code, run.stderr).toBe(0);
+      expect(JSON.parse(run.stdout)).toMatchObject({ state: 'completed', counts: { succeeded: 120 } });
+      const status = await cli(['status', runId], env);
+      expect(status.code).toBe(0);
+      expect(status.stdout).toContain('spend by model');
+      expect(status.stdout).toContain('spend by rule');
+      for (const rule of ['summary', 'reply-draft', 'triage', 'money']) expect(status.stdout).toContain(rule);
+      const json = JSON.parse((await cli(['status', runId, '--json'], env)).stdout);
+      expect(json.spendBy.routed).toBe(true);
+      expect(json.spendBy.byRule.reduce((n: number, r: { items: number }) => n + r.items, 0)).toBe(120);
+      expect(json.spendBy.byModel.find((m: { model: string }) => m.model === 'gpt-4.1-nano').classifierCalls).toBeGreaterThan(0);
+      expect(json.spendBy.byModel.reduce((usd: number, m: { costUsd: number }) => usd + m.costUsd, 0)).toBeCloseTo(json.costUsd.spent, 9);
+      const out = join(dir, 'out.jsonl');
+      expect((await cli(['results', runId, '--out', out], env)).code).toBe(0);
+      const lines = readJsonl<{ response: { body: { model: string } }; llm_batch: { route: { model: string; rule: string; reason: string } } }>(out);
+      expect(lines).toHaveLength(120);
+      for (const l of lines) expect(l.llm_batch.route.model).toBe(l.response.body.model);
+      expect(lines.filter((l) => l.llm_batch.route.rule === 'reply-draft').every((l) => /^feature=reply-draft → classifier: (simple|complex)$/.test(l.llm_batch.route.reason))).toBe(true);
     });
 
     it('run --mode hybrid --wait: urgent items realtime, the rest through the Batch API; the summary shows the split', async () => {

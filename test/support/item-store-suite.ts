@@ -494,5 +494,67 @@ export function itemStoreSuite(name: string, open: () => Promise<ItemStore>): vo
         await store.deleteRun('never-staged');
       });
     });
+
+    describe('routing (--route)', () => {
+      const routed = (seq: number, rule: string | null, reason: string, model: string, classifier?: string): NewItem => ({
+        ...item(seq),
+        model,
+        body: { model, messages: [{ role: 'user', content: `q${seq}` }] },
+        routing: classifier ? { rule, reason, classifier: { model: classifier, promptTokens: 40, outputTokens: 20 } } : { rule, reason },
+      });
+
+      it('stages the rule and reason with each item (also through a re-staging), and reads them back', async () => {
+        const batch = [routed(0, 'summary', 'feature=summary', 'gpt-4.1-mini'), routed(1, null, "no rule matched: the line's own model", 'gpt-4o-mini'), routed(2, 'triage', 'feature=triage → classifier pending', 'gpt-4.1', 'gpt-4.1-nano'), item(3)];
+        await store.stageItems('r', batch);
+        // Again, with a duplicate id on another line: the careful staging path keeps the same fields.
+        expect((await store.stageItems('r', [...batch, { ...routed(4, 'x', 'y', 'z'), customId: 'c0', line: 99 }])).duplicates).toEqual([{ customId: 'c0', line: 99, firstLine: 1 }]);
+        const pending = await store.pendingItems('r', { seqStart: 0, seqEnd: 10 });
+        expect(pending.map((p) => p.routing)).toEqual([
+          { rule: 'summary', reason: 'feature=summary', classifierPending: false, classifierCostUsd: 0 },
+          { rule: null, reason: "no rule matched: the line's own model", classifierPending: false, classifierCostUsd: 0 },
+          { rule: 'triage', reason: 'feature=triage → classifier pending', classifierModel: 'gpt-4.1-nano', classifierPending: true, classifierCostUsd: 0 },
+          undefined,
+        ]);
+        expect((await allItems(store, 'r')).map((i) => [i.model, i.routing?.rule, i.routing?.reason])).toEqual([
+          ['gpt-4.1-mini', 'summary', 'feature=summary'],
+          ['gpt-4o-mini', null, "no rule matched: the line's own model"],
+          ['gpt-4.1', 'triage', 'feature=triage → classifier pending'],
+          ['gpt-4o-mini', undefined, undefined],
+        ]);
+        const sample = await store.pendingItems('r', { sampleSeed: 7, sampleSize: 4 });
+        expect(sample.find((p) => p.customId === 'c2')?.routing?.classifierPending).toBe(true);
+      });
+
+      it('a classification rewrites a pending item and adds its cost; the item\'s result then holds all it cost', async () => {
+        await store.stageItems('r', [routed(0, 'triage', 'feature=triage → classifier pending', 'gpt-4.1', 'gpt-4.1-nano'), routed(1, 'triage', 'feature=triage → classifier pending', 'gpt-4.1', 'gpt-4.1-nano')]);
+        await store.recordResults('r', [success('c1', { model: 'gpt-4.1', costUsd: 0.25 })]);
+        const body = { model: 'gpt-4.1-mini', messages: [{ role: 'user', content: 'q0' }] };
+        const cls = (customId: string) => ({ customId, model: 'gpt-4.1-mini', bodyJson: JSON.stringify(body), promptTokens: 11, reason: 'feature=triage → classifier: simple', costUsd: 0.001 });
+        await store.recordClassifications('r', [cls('c0'), cls('c1')]);
+        const [p] = await store.pendingItems('r', { seqStart: 0, seqEnd: 2 });
+        expect(p).toMatchObject({ customId: 'c0', model: 'gpt-4.1-mini', body, promptTokens: 11, routing: { rule: 'triage', reason: 'feature=triage → classifier: simple', classifierModel: 'gpt-4.1-nano', classifierPending: false, classifierCostUsd: 0.001 } });
+        // Spent even before the item is done; a finished item is not touched.
+        expect((await store.totals('r')).costUsd).toBeCloseTo(0.251, 12);
+        expect((await store.pendingEstimate('r', { seqStart: 0, seqEnd: 2 }))).toEqual([{ model: 'gpt-4.1-mini', items: 1, promptTokens: 11, outputTokens: 20 }]);
+        await store.recordResults('r', [success('c0', { model: 'gpt-4.1-mini', costUsd: 0.011 })]);
+        const all = await allItems(store, 'r');
+        expect(all.map((i) => [i.model, i.costUsd, i.routing?.classifierCostUsd])).toEqual([['gpt-4.1-mini', 0.011, 0.001], ['gpt-4.1', 0.25, 0]]);
+      });
+
+      it('groups items and spend by model, rule and classifier model', async () => {
+        await store.stageItems('r', [routed(0, 'summary', 'a', 'gpt-4.1-mini'), routed(1, 'summary', 'a', 'gpt-4.1-mini'), routed(2, null, 'b', 'gpt-4o-mini'), routed(3, 'triage', 'c', 'gpt-4.1', 'gpt-4.1-nano')]);
+        await store.stageItems('plain', [item(0)]);
+        await store.recordClassifications('r', [{ customId: 'c3', model: 'gpt-4.1-mini', bodyJson: '{}', promptTokens: 5, reason: 'd', costUsd: 0.002 }]);
+        await store.recordResults('r', [success('c0', { model: 'gpt-4.1-mini', costUsd: 0.5 }), failure('c2', { model: 'gpt-4o-mini' }), success('c3', { model: 'gpt-4.1-mini', costUsd: 0.012 })]);
+        const rows = (await store.routeSpend('r')).sort((a, b) => `${a.model}/${a.rule}`.localeCompare(`${b.model}/${b.rule}`));
+        expect(rows.map((r) => ({ ...r, costUsd: Math.round(r.costUsd * 1e9) / 1e9 }))).toEqual([
+          { model: 'gpt-4.1-mini', rule: 'summary', classifierModel: null, items: 2, succeeded: 1, failed: 0, pending: 1, costUsd: 0.5, classifierCostUsd: 0, classified: 0, routed: 2 },
+          { model: 'gpt-4.1-mini', rule: 'triage', classifierModel: 'gpt-4.1-nano', items: 1, succeeded: 1, failed: 0, pending: 0, costUsd: 0.012, classifierCostUsd: 0.002, classified: 1, routed: 1 },
+          { model: 'gpt-4o-mini', rule: null, classifierModel: null, items: 1, succeeded: 0, failed: 1, pending: 0, costUsd: 0, classifierCostUsd: 0, classified: 0, routed: 1 },
+        ]);
+        expect(await store.routeSpend('plain')).toEqual([{ model: 'gpt-4o-mini', rule: null, classifierModel: null, items: 1, succeeded: 0, failed: 0, pending: 1, costUsd: 0, classifierCostUsd: 0, classified: 0, routed: 0 }]);
+        expect(await store.routeSpend('none')).toEqual([]);
+      });
+    });
   });
 }

@@ -1,0 +1,123 @@
+// Structured Outputs, as OpenAI documents them for chat completions: with
+// `response_format: {type: "json_schema", json_schema: {name, schema, strict}}` the answer is
+// JSON that the schema admits. The emulator draws that JSON deterministically from the
+// request's hash (an enum's value, a number in range, a few words for a string), so a request
+// always gets the same answer and different requests spread over the allowed values.
+// Validation follows the API reference (name: a-z, A-Z, 0-9, _ and -, at most 64) and the
+// Structured Outputs guide's rules for strict schemas (root an object; every object with
+// `additionalProperties: false` and every property required).
+import { invalidRequest, type ErrorAnswer } from './errors.ts';
+import { rngFromDigest, sha256, type Rng } from './random.ts';
+
+export interface JsonSchemaFormat {
+  name: string;
+  schema?: Record<string, unknown>;
+  strict?: boolean;
+}
+
+type Schema = Record<string, unknown>;
+
+const NAME = /^[A-Za-z0-9_-]{1,64}$/;
+const MAX_DEPTH = 6;
+
+const bad = (message: string): { ok: false; error: ErrorAnswer } => ({ ok: false, error: invalidRequest(message, 'response_format', 'invalid_value') });
+
+/** Where a strict schema breaks the guide's rules, or undefined. */
+function strictProblem(s: Schema, context: string[], depth: number): string | undefined {
+  if (depth > MAX_DEPTH) return undefined;
+  const at = `In context=(${context.map((c) => `'${c}'`).join(', ')})`;
+  if (s.type === 'object' || s.properties !== undefined) {
+    if (s.additionalProperties !== false) return `${at}, 'additionalProperties' is required to be supplied and to be false.`;
+    const props = (s.properties ?? {}) as Record<string, Schema>;
+    const required = Array.isArray(s.required) ? (s.required as unknown[]) : [];
+    const missing = Object.keys(props).filter((k) => !required.includes(k));
+    if (missing.length > 0) return `${at}, 'required' is required to be supplied and to be an array including every key in properties. Missing '${missing[0]}'.`;
+    for (const [k, v] of Object.entries(props)) {
+      const p = v && typeof v === 'object' ? strictProblem(v, [...context, 'properties', k], depth + 1) : undefined;
+      if (p) return p;
+    }
+  }
+  if (s.type === 'array' && s.items && typeof s.items === 'object') return strictProblem(s.items as Schema, [...context, 'items'], depth + 1);
+  for (const key of ['anyOf'] as const) {
+    const list = s[key];
+    if (Array.isArray(list)) {
+      for (const [i, v] of list.entries()) {
+        const p = v && typeof v === 'object' ? strictProblem(v as Schema, [...context, key, String(i)], depth + 1) : undefined;
+        if (p) return p;
+      }
+    }
+  }
+  return undefined;
+}
+
+/** Checks a request's response_format: undefined format for text (or none), a 400 when it is invalid. */
+export function checkResponseFormat(rf: unknown): { ok: true; format?: JsonSchemaFormat } | { ok: false; error: ErrorAnswer } {
+  if (rf === undefined || rf === null) return { ok: true };
+  if (typeof rf !== 'object' || Array.isArray(rf)) return bad("Invalid type for 'response_format': expected an object.");
+  const type = (rf as { type?: unknown }).type;
+  if (type === 'text' || type === 'json_object') return { ok: true };
+  if (type !== 'json_schema') return bad(`Invalid value: '${String(type)}'. Supported values are: 'json_object', 'json_schema', and 'text'.`);
+  const js = (rf as { json_schema?: unknown }).json_schema;
+  if (!js || typeof js !== 'object') return { ok: false, error: invalidRequest("Missing required parameter: 'response_format.json_schema'.", 'response_format.json_schema', 'missing_required_parameter') };
+  const { name, schema, strict } = js as { name?: unknown; schema?: unknown; strict?: unknown };
+  if (typeof name !== 'string') return { ok: false, error: invalidRequest("Missing required parameter: 'response_format.json_schema.name'.", 'response_format.json_schema.name', 'missing_required_parameter') };
+  if (!NAME.test(name)) return bad(`Invalid 'response_format.json_schema.name': string does not match pattern. Expected a string that matches the pattern '^[a-zA-Z0-9_-]+$' (at most 64 characters).`);
+  if (schema !== undefined && (schema === null || typeof schema !== 'object' || Array.isArray(schema))) return bad("Invalid type for 'response_format.json_schema.schema': expected an object.");
+  const format: JsonSchemaFormat = { name, strict: strict === true };
+  if (schema !== undefined) format.schema = schema as Schema;
+  if (strict === true) {
+    const s = (schema ?? {}) as Schema;
+    if (s.type !== 'object') return bad(`Invalid schema for response_format '${name}': schema must be a JSON Schema of 'type: "object"', got 'type: "${String(s.type)}"'.`);
+    const problem = strictProblem(s, [], 0);
+    if (problem) return bad(`Invalid schema for response_format '${name}': ${problem}`);
+  }
+  return { ok: true, format };
+}
+
+const WORDS = ['alpha', 'bravo', 'clear', 'delta', 'early', 'final', 'green', 'large', 'quick', 'small', 'steady', 'useful'];
+
+const pick = <T>(rng: Rng, xs: readonly T[]): T => xs[Math.floor(rng() * xs.length)]!;
+
+/** A value the schema admits, drawn from `rng`. */
+export function sampleValue(s: unknown, rng: Rng, depth = 0): unknown {
+  if (!s || typeof s !== 'object') return pick(rng, WORDS);
+  const schema = s as Schema;
+  if (Array.isArray(schema.enum) && schema.enum.length > 0) return pick(rng, schema.enum);
+  if ('const' in schema) return schema.const;
+  if (Array.isArray(schema.anyOf) && schema.anyOf.length > 0) return sampleValue(pick(rng, schema.anyOf), rng, depth + 1);
+  const type = Array.isArray(schema.type) ? pick(rng, schema.type as unknown[]) : schema.type;
+  switch (type) {
+    case 'object': {
+      const out: Record<string, unknown> = {};
+      if (depth >= MAX_DEPTH) return out;
+      for (const [k, v] of Object.entries((schema.properties ?? {}) as Record<string, unknown>)) out[k] = sampleValue(v, rng, depth + 1);
+      return out;
+    }
+    case 'array': {
+      if (depth >= MAX_DEPTH) return [];
+      const min = typeof schema.minItems === 'number' ? schema.minItems : 1;
+      const max = typeof schema.maxItems === 'number' ? schema.maxItems : Math.max(min, 3);
+      const n = min + Math.floor(rng() * (max - min + 1));
+      return Array.from({ length: n }, () => sampleValue(schema.items, rng, depth + 1));
+    }
+    case 'integer':
+    case 'number': {
+      const lo = typeof schema.minimum === 'number' ? schema.minimum : 0;
+      const hi = typeof schema.maximum === 'number' ? schema.maximum : lo + 100;
+      const x = lo + rng() * (hi - lo);
+      return type === 'integer' ? Math.min(hi, Math.ceil(x)) : Math.round(x * 100) / 100;
+    }
+    case 'boolean':
+      return rng() < 0.5;
+    case 'null':
+      return null;
+    default:
+      return Array.from({ length: 1 + Math.floor(rng() * 4) }, () => pick(rng, WORDS)).join(' ');
+  }
+}
+
+/** The JSON text answering a json_schema request (no schema: an empty object), the same for the same request. */
+export function structuredContent(req: { model: string; messages: unknown }, format: JsonSchemaFormat): string {
+  const rng = rngFromDigest(sha256(JSON.stringify(['json_schema', req.model, req.messages, format.name, format.schema ?? null])));
+  return JSON.stringify(format.schema ? sampleValue(format.schema, rng) : {});
+}
