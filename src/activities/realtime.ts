@@ -13,10 +13,11 @@
 // - it did its dispatch's maxItems.
 import { CancelledFailure, Context } from '@temporalio/activity';
 import type { ChunkProgress, ChunkStopReason, ChunkSummary, ItemTotals, Route, RunConfig } from '../domain/run-types.ts';
-import { costOfUsage, type PricingTable } from '../domain/pricing.ts';
+import { costOfUsage, promptCacheSavingUsd, type PricingTable } from '../domain/pricing.ts';
 import { priorityOf } from '../domain/priority.ts';
 import type { ItemResult, ItemSelection, ItemStore, PendingItem } from '../store/item-store.ts';
 import type { ProviderClient } from '../llm/provider.ts';
+import { withPromptCacheKeys } from '../llm/prompt-cache-lanes.ts';
 import type { SharedProviderHealth } from '../llm/provider-health.ts';
 import { ResultWriter } from './result-writer.ts';
 
@@ -78,7 +79,8 @@ export function makeProcessChunk(deps: RealtimeDeps) {
     const doneBefore = start.succeeded + start.failed - input.before.succeeded - input.before.failed;
     const limit = input.maxItems === undefined ? -1 : Math.max(0, input.maxItems - doneBefore);
     const pending = limit === 0 ? [] : await deps.store.pendingItems(config.runId, selection, limit);
-    const provider = deps.providerFor(config);
+    // Calls of a prefix group carry its prompt_cache_key, the group's first call going first.
+    const provider = withPromptCacheKeys(deps.providerFor(config), config, pending);
     const slots = deps.runSlots(config);
     const health = deps.providerHealth(config, input.circuitEpoch);
     const writer = new ResultWriter(deps.store, config.runId);
@@ -146,6 +148,7 @@ export function makeProcessChunk(deps: RealtimeDeps) {
                 completionTokens: outcome.usage.completion,
                 reasoningTokens: outcome.usage.reasoning,
               });
+              result.promptCacheSavedUsd = promptCacheSavingUsd(pricing, model, outcome.usage.cached);
               progress.succeeded++;
               progress.costUsd += result.costUsd;
               committedUsd += result.costUsd;

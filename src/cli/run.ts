@@ -51,6 +51,7 @@ export interface RunOptions {
   batchPollMax?: number;
   deadline?: number;
   urgentIf?: string;
+  promptCache?: 'on' | 'off';
   strict?: boolean;
   wait?: boolean;
   json?: boolean;
@@ -100,7 +101,9 @@ export function addRunOptions(cmd: Command): Command {
     .addOption(new Option('--batch-poll-interval <duration>', 'first wait between polls of a batch; doubles after each poll up to --batch-poll-max').argParser(durationMs).default(DEFAULTS.batchPollInitialMs, msText(DEFAULTS.batchPollInitialMs)))
     .addOption(new Option('--batch-poll-max <duration>', 'longest wait between polls of a batch').argParser(durationMs).default(DEFAULTS.batchPollMaxMs, msText(DEFAULTS.batchPollMaxMs)))
     .addOption(new Option('--deadline <duration>', 'batch and hybrid: batches not done this long after the start (e.g. 6h) are cancelled, their partial output kept, and the rest finishes realtime at full price').argParser(durationMs))
-    .option('--urgent-if <rule>', 'hybrid: also send these items realtime: feature=NAME (metadata.feature) or custom_id^=PREFIX, several separated by commas');
+    .option('--urgent-if <rule>', 'hybrid: also send these items realtime: feature=NAME (metadata.feature) or custom_id^=PREFIX, several separated by commas')
+    // The provider's prompt cache (prompts of 1,024 tokens and more).
+    .addOption(new Option('--prompt-cache <on|off>', "provider prompt caching. on: items whose prompts share their first 1,024 tokens are dispatched together (results still come out in input order) and each such prefix group's calls carry a prompt_cache_key (a line's own key is kept), so the provider can serve the shared prefix from its cache at the cached-input price. off: input order, no keys").choices(['on', 'off']).default('on'));
 }
 
 /** Checks of option combinations that single option parsers cannot see; usage errors (exit 2). */
@@ -182,6 +185,7 @@ export function runConfigFrom(inputPath: string, opts: RunOptions): RunConfig {
   };
   if (opts.deadline !== undefined) config.deadlineMs = opts.deadline;
   if (opts.urgentIf !== undefined) config.urgentIf = opts.urgentIf;
+  if (opts.promptCache === 'off') config.promptCache = 'off';
   if (opts.budget !== undefined) config.budgetUsd = opts.budget;
   if (opts.fallbackModel) config.fallbackModel = opts.fallbackModel;
   if (opts.sample !== undefined) config.sampleSize = opts.sample;
@@ -221,10 +225,19 @@ export async function startRunFromFile(client: Client, file: string, opts: RunOp
 export async function followRun(client: Client, runId: string, opts: { quiet?: boolean; intervalMs?: number } = {}): Promise<RunStatus> {
   const view = opts.quiet ? undefined : progressView();
   let lastState: RunState | undefined;
+  let warned = false;
   try {
     for (;;) {
       const s = await getRunStatus(client, runId);
       view?.update(s);
+      // Staging's warnings (a prompt layout that defeats the cache), once, as soon as they are known.
+      if (!warned && s.warnings?.length) {
+        warned = true;
+        for (const w of s.warnings) {
+          if (view) view.note(`warning: ${w}`);
+          else console.error(`warning: ${w}`);
+        }
+      }
       if (s.state !== lastState) {
         lastState = s.state;
         const hint = stateHint(s);

@@ -103,6 +103,11 @@ export interface RunConfig {
   deadlineMs?: number;
   /** Hybrid: a rule sending matching items realtime (besides metadata.priority "urgent"), e.g. `feature=support`. */
   urgentIf?: string;
+  /**
+   * Provider prompt caching: `on` (the default, also when absent) dispatches items that share a
+   * long prompt prefix together and sets a prompt_cache_key per prefix group; `off` does neither.
+   */
+  promptCache?: 'on' | 'off';
 }
 
 export interface TokenTotals {
@@ -125,6 +130,14 @@ export interface StageResult {
   /** Upper-bound cost estimate (prompt exact, output at max_tokens), USD. */
   estimateUsd: number;
   models: string[];
+  /**
+   * Prompt prefixes shared by items (domain/prompt-prefix.ts): groups of two or more items, the
+   * items in them, the prompt tokens the provider's cache could serve, and whether the run was
+   * put in prefix-group order for dispatch.
+   */
+  promptPrefix?: { groups: number; groupedItems: number; eligibleCachedTokens: number; ordered: boolean };
+  /** What staging noticed without rejecting a line (a prompt layout that defeats the cache), naming file and lines. */
+  warnings?: string[];
 }
 
 /**
@@ -176,6 +189,8 @@ export interface ItemTotals {
   costUsd: number;
   /** The part of the above done through the Batch API (the rest was realtime). */
   batch?: BatchTotals;
+  /** What the provider's prompt cache saved: cached tokens × (input − cached input price), per item's model and mode. */
+  promptCacheSavedUsd?: number;
 }
 
 /** What a chunk reports back: small, whatever the chunk's size. */
@@ -279,6 +294,14 @@ export interface RunStatus {
   deadline?: { at: string; passed: boolean };
   /** The last operator signal that was refused, and why. */
   lastSignalError?: string;
+  /**
+   * Provider prompt caching: the share of prompt tokens served from the provider's cache
+   * (tokens.cached ÷ tokens.prompt), the dollars that saved (cached tokens × (input − cached
+   * input price), per model), and the prompt tokens staging found eligible (shared prefixes).
+   */
+  promptCache?: { hitShare: number; savedUsd: number; eligibleTokens?: number };
+  /** What staging noticed without rejecting a line (a prompt layout that defeats the cache), naming file and lines. */
+  warnings?: string[];
   startedAt: string;
   updatedAt: string;
   outputPath?: string;

@@ -1,11 +1,14 @@
 // What staging does to one input line before the store sees it: validate it, count its
-// exact prompt tokens, route it and serialize its body. Pure (no I/O), so it runs the same
-// on the staging thread (stage-thread.ts) as in the tests; the store then only writes.
+// exact prompt tokens, route it, fingerprint its prompt for the provider's prompt cache and
+// serialize its body. Pure (no I/O), so it runs the same on the staging thread
+// (stage-thread.ts) as in the tests; the store then only writes.
 import type { RejectRecord, RunMode } from '../domain/run-types.ts';
 import { parseInputLine, type PromptDefaults } from '../domain/schemas.ts';
 import { routeOf, type UrgentClause } from '../domain/routing.ts';
 import type { NewItem } from '../store/item-store.ts';
 import { countRequestPromptTokens, maxOutputTokens, DEFAULT_MAX_OUTPUT_TOKENS } from '../llm/tokens.ts';
+import { promptFingerprint } from '../llm/prompt-fingerprint.ts';
+import type { MessageLayout, PrefixFingerprint } from '../domain/prompt-prefix.ts';
 
 /** Everything a line's preparation depends on besides the line: plain data, sent to the staging thread once. */
 export interface LineContext {
@@ -17,8 +20,12 @@ export interface LineContext {
   rule: UrgentClause[];
 }
 
-/** An accepted line as the store takes it, still without its seq (numbered in input order by the stager). */
-export type PreparedItem = Omit<NewItem, 'seq' | 'body' | 'bodyJson'> & { bodyJson: string };
+/**
+ * An accepted line as the store takes it, still without its seq (numbered in input order by
+ * the stager), and, for a prompt of ≥ 1,024 tokens, what the stager's prompt-cache checks read
+ * (never stored).
+ */
+export type PreparedItem = Omit<NewItem, 'seq' | 'body' | 'bodyJson'> & { bodyJson: string; prefix?: PrefixFingerprint; layout?: MessageLayout[] };
 
 /** A line, prepared: an item to store or a reject to record. */
 export type PreparedLine = { item: PreparedItem } | { reject: RejectRecord };
@@ -38,6 +45,8 @@ export function prepareLine(ctx: LineContext, text: string, lineNumber: number):
     promptTokens: countRequestPromptTokens(line.url, line.body),
     maxOutputTokens: line.url === '/v1/embeddings' ? 0 : maxOutputTokens(line.body, DEFAULT_MAX_OUTPUT_TOKENS),
   };
+  const fp = promptFingerprint(line.url, line.body, item.promptTokens);
+  if (fp !== undefined) Object.assign(item, { prefixGroup: fp.group, prefixPath: fp.path, prefix: fp.prefix, layout: fp.layout });
   if (line.feature !== undefined) item.feature = line.feature;
   if (line.priority !== undefined) item.priority = line.priority;
   return { item };

@@ -28,6 +28,10 @@ export interface NewItem {
   maxOutputTokens: number;
   /** Realtime or Batch API (batch and hybrid modes); realtime when absent. */
   route?: Route;
+  /** The prompt's prefix group (domain/prompt-prefix.ts): items sharing its first 1,024 tokens; none under 1,024 tokens. */
+  prefixGroup?: string;
+  /** Below the group, its deeper prefix checkpoints (cut short): orders the group so longer shared prefixes sit together. */
+  prefixPath?: string;
 }
 
 /** An item as a chunk reads it back to call the provider. */
@@ -40,6 +44,8 @@ export interface PendingItem {
   promptTokens: number;
   maxOutputTokens: number;
   attempts: number;
+  /** Its prefix group, when its prompt has one: the prompt_cache_key is set per group. */
+  prefixGroup?: string;
 }
 
 export interface ItemError {
@@ -63,6 +69,8 @@ export interface ItemResult {
   error?: ItemError;
   usage?: TokenTotals;
   costUsd?: number;
+  /** What the provider's prompt cache saved on it: cached tokens × (input − cached input price). */
+  promptCacheSavedUsd?: number;
 }
 
 /** A stored item in the shape the export writes out. */
@@ -84,8 +92,10 @@ export interface StoredItem {
 }
 
 /**
- * Which items a piece of work covers: a range of seq (a chunk), or a seeded random
- * sample of the run (the same seed always picks the same items, whatever their status).
+ * Which items a piece of work covers: a range of dispatch positions (a chunk), a part, or a
+ * seeded random sample of the run (the same seed always picks the same items, whatever their
+ * status). Ranges count dispatch_seq, which is seq (input order) unless the run was put in
+ * prefix-group order after staging (orderByPrefixGroup); results are always exported by seq.
  */
 export type ItemSelection = { seqStart: number; seqEnd: number } | { sampleSeed: number; sampleSize: number } | { part: number };
 
@@ -149,7 +159,7 @@ export interface ItemStore {
    * already holds is reported as a duplicate and not inserted.
    */
   stageItems(runId: string, items: NewItem[]): Promise<StageOutcome>;
-  /** Items of the selection not yet succeeded or finally failed, in seq order; at most `limit`. */
+  /** Items of the selection not yet succeeded or finally failed, in dispatch order; at most `limit`. */
   pendingItems(runId: string, selection: ItemSelection, limit?: number): Promise<PendingItem[]>;
   /** Pending items of the selection per model, with output tokens capped at `outputTokensPerItem` when given. */
   pendingEstimate(runId: string, selection: ItemSelection, outputTokensPerItem?: number): Promise<PendingEstimate[]>;
@@ -177,6 +187,13 @@ export interface ItemStore {
   recordRejects(runId: string, rejects: RejectRecord[]): Promise<void>;
   /** The run's rejects in line order, page by page. */
   rejects(runId: string, pageSize?: number): AsyncIterable<RejectRecord>;
+  /**
+   * Puts the run's items in prefix-group order for dispatch: renumbers dispatch_seq (0, 1, …) so
+   * each prefix group is contiguous (groups where they first appear in the input, each ordered by
+   * its prefix path, then input order), items without a group where they are. Deterministic, so
+   * a retried staging gives the same order; seq, and so the export's input order, is untouched.
+   */
+  orderByPrefixGroup(runId: string): Promise<void>;
   /** Forgets a run's items (and rejects and batch records), so a run id can be staged afresh. */
   deleteRun(runId: string): Promise<void>;
   close(): Promise<void>;

@@ -49,20 +49,29 @@ export function toTotals(r: Row): ItemTotals {
     tokens: { prompt: num(r.prompt), cached: num(r.cached), completion: num(r.completion), reasoning: num(r.reasoning) },
     costUsd: num(r.cost),
     batch: { succeeded: num(r.batch_succeeded), failed: num(r.batch_failed), costUsd: num(r.batch_cost) },
+    promptCacheSavedUsd: num(r.prompt_cache_saved),
   };
 }
 
-/** custom_id, seq, url, body, model, prompt_tokens_est, max_output_tokens, attempts */
-export const toPendingItem = (r: Row): PendingItem => ({
-  customId: String(r.custom_id),
-  seq: num(r.seq),
-  url: String(r.url),
-  body: JSON.parse(String(r.body)) as unknown,
-  model: String(r.model),
-  promptTokens: num(r.prompt_tokens_est),
-  maxOutputTokens: num(r.max_output_tokens),
-  attempts: num(r.attempts),
-});
+/** custom_id, seq, url, body, model, prompt_tokens_est, max_output_tokens, attempts, prefix_group */
+export function toPendingItem(r: Row): PendingItem {
+  const item: PendingItem = {
+    customId: String(r.custom_id),
+    seq: num(r.seq),
+    url: String(r.url),
+    body: JSON.parse(String(r.body)) as unknown,
+    model: String(r.model),
+    promptTokens: num(r.prompt_tokens_est),
+    maxOutputTokens: num(r.max_output_tokens),
+    attempts: num(r.attempts),
+  };
+  const group = str(r.prefix_group);
+  if (group !== undefined) item.prefixGroup = group;
+  return item;
+}
+
+/** The columns toPendingItem reads. */
+export const PENDING_ITEM_COLUMNS = 'custom_id, seq, url, body, model, prompt_tokens_est, max_output_tokens, attempts, prefix_group';
 
 /** seq, custom_id, url, model, body */
 export const toPendingRequest = (r: Row): PendingRequest => ({ seq: num(r.seq), customId: String(r.custom_id), url: String(r.url), model: String(r.model), bodyJson: String(r.body) });

@@ -1,0 +1,116 @@
+// The provider, with prompt_cache_key set per prefix group (domain/prompt-cache-key.ts picks
+// the shard key), and the first call of each key sent alone: OpenAI caches a prefix after it
+// has processed the prompt, so the calls of a key sent at the same moment as its first would
+// all miss. The others of that key wait until the first has answered (at most
+// LEADER_WAIT_MS), then go, and find the prefix cached on the machine their key routes to.
+// A line that carries its own prompt_cache_key keeps it, and goes without a lane.
+// One set of lanes per worker process, shared by the chunks of every run it works on.
+import { randomBytes } from 'node:crypto';
+import { PromptCacheKeyShards, shardKey } from '../domain/prompt-cache-key.ts';
+import type { RunConfig } from '../domain/run-types.ts';
+import type { PendingItem } from '../store/item-store.ts';
+import type { CallOptions, CallOutcome, CallRequest } from './provider.ts';
+
+export interface Caller {
+  call(req: CallRequest, opts?: CallOptions): Promise<CallOutcome>;
+}
+
+/** The longest a call waits for its key's first call: a first call stuck in retries must not hold the rest. */
+export const LEADER_WAIT_MS = 30_000;
+/** A key whose first call answered counts as warm this long (OpenAI keeps a prefix 5 to 10 minutes unused). */
+const WARM_MS = 5 * 60_000;
+const PRUNE_EVERY_MS = 60_000;
+
+export interface Lane {
+  key: string;
+  /** After the call: `ok` when it succeeded (the prefix is now cached). */
+  leave(ok: boolean): void;
+}
+
+const noLane = (key: string): Lane => ({ key, leave: () => {} });
+
+export class PromptCacheLanes {
+  private readonly shards = new PromptCacheKeyShards();
+  /** Keys of this process differ from another worker's: each process keeps its own keys under the rate. */
+  private readonly tag = randomBytes(3).toString('base64url');
+  private readonly leaders = new Map<string, Promise<void>>();
+  private readonly warmAt = new Map<string, number>();
+  private prunedAt = 0;
+  private readonly now: () => number;
+
+  constructor(now: () => number = Date.now) {
+    this.now = now;
+  }
+
+  /** The lane of a call of `group` in run `runId`: its key, once the key's first call has answered (or at once for that first call). */
+  async enter(runId: string, group: string): Promise<Lane> {
+    const now = this.now();
+    this.prune(now);
+    const key = shardKey(group, this.tag, this.shards.shardFor(`${runId}\u0000${group}`, now));
+    const id = `${runId}\u0000${key}`;
+    const warm = this.warmAt.get(id);
+    if (warm !== undefined && now - warm < WARM_MS) return noLane(key);
+    const leader = this.leaders.get(id);
+    if (leader !== undefined) {
+      await settledWithin(leader, LEADER_WAIT_MS);
+      return noLane(key);
+    }
+    let release!: () => void;
+    this.leaders.set(id, new Promise<void>((r) => (release = r)));
+    let left = false;
+    return {
+      key,
+      leave: (ok) => {
+        if (left) return;
+        left = true;
+        this.leaders.delete(id);
+        if (ok) this.warmAt.set(id, this.now());
+        release();
+      },
+    };
+  }
+
+  private prune(now: number): void {
+    if (now - this.prunedAt < PRUNE_EVERY_MS) return;
+    this.prunedAt = now;
+    this.shards.prune(now);
+    for (const [id, at] of this.warmAt) if (now - at >= WARM_MS) this.warmAt.delete(id);
+  }
+}
+
+async function settledWithin(p: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([p, new Promise<void>((r) => (timer = setTimeout(r, ms)))]);
+  clearTimeout(timer);
+}
+
+/** The lanes of this worker process. */
+export const processLanes = new PromptCacheLanes();
+
+const ownKey = (body: unknown): boolean => typeof (body as { prompt_cache_key?: unknown } | undefined)?.prompt_cache_key === 'string';
+
+/**
+ * `provider` with a prompt_cache_key on the calls of items that have a prefix group (and no key
+ * of their own), in lanes; unchanged with `--prompt-cache off` or when no item has a group.
+ */
+export function withPromptCacheKeys(provider: Caller, config: RunConfig, items: readonly PendingItem[], lanes: PromptCacheLanes = processLanes): Caller {
+  if (config.promptCache === 'off') return provider;
+  const groups = new Map<string, string>();
+  for (const it of items) if (it.prefixGroup !== undefined && !ownKey(it.body)) groups.set(it.customId, it.prefixGroup);
+  if (groups.size === 0) return provider;
+  return {
+    async call(req, opts) {
+      const group = groups.get(req.customId);
+      if (group === undefined || ownKey(req.body)) return provider.call(req, opts);
+      const lane = await lanes.enter(config.runId, group);
+      let ok = false;
+      try {
+        const out = await provider.call({ ...req, body: { ...(req.body as Record<string, unknown>), prompt_cache_key: lane.key } }, opts);
+        ok = out.kind === 'succeeded';
+        return out;
+      } finally {
+        lane.leave(ok);
+      }
+    },
+  };
+}
