@@ -41,7 +41,7 @@ export function toStoredItem(r: Row): StoredItem {
 
 /** A row of selection-sql.ts's TOTALS_COLUMNS. */
 export function toTotals(r: Row): ItemTotals {
-  return {
+  const t: ItemTotals = {
     items: num(r.items),
     succeeded: num(r.succeeded),
     failed: num(r.failed),
@@ -49,8 +49,11 @@ export function toTotals(r: Row): ItemTotals {
     tokens: { prompt: num(r.prompt), cached: num(r.cached), completion: num(r.completion), reasoning: num(r.reasoning) },
     costUsd: num(r.cost),
     batch: { succeeded: num(r.batch_succeeded), failed: num(r.batch_failed), costUsd: num(r.batch_cost) },
-    promptCacheSavedUsd: num(r.prompt_cache_saved),
   };
+  // Absent means nothing saved (so totals without prompt caching read as they always did).
+  const saved = num(r.prompt_cache_saved);
+  if (saved !== 0) t.promptCacheSavedUsd = saved;
+  return t;
 }
 
 /** custom_id, seq, url, body, model, prompt_tokens_est, max_output_tokens, attempts, prefix_group */
