@@ -17,7 +17,7 @@ import { costOfUsage, promptCacheSavingUsd, type PricingTable } from '../domain/
 import { priorityOf } from '../domain/priority.ts';
 import type { ItemResult, ItemSelection, ItemStore, PendingItem } from '../store/item-store.ts';
 import type { ProviderClient } from '../llm/provider.ts';
-import { withPromptCacheKeys } from '../llm/prompt-cache-lanes.ts';
+import { PromptCacheChunkLanes } from '../llm/prompt-cache-lanes.ts';
 import type { SharedProviderHealth } from '../llm/provider-health.ts';
 import { ResultWriter } from './result-writer.ts';
 
@@ -79,8 +79,9 @@ export function makeProcessChunk(deps: RealtimeDeps) {
     const doneBefore = start.succeeded + start.failed - input.before.succeeded - input.before.failed;
     const limit = input.maxItems === undefined ? -1 : Math.max(0, input.maxItems - doneBefore);
     const pending = limit === 0 ? [] : await deps.store.pendingItems(config.runId, selection, limit);
-    // Calls of a prefix group carry its prompt_cache_key, the group's first call going first.
-    const provider = withPromptCacheKeys(deps.providerFor(config), config, pending);
+    // Calls of a prefix group carry its prompt_cache_key; a key's first call goes before the others.
+    const lanes = new PromptCacheChunkLanes(config, pending);
+    const provider = lanes.around(deps.providerFor(config));
     const slots = deps.runSlots(config);
     const health = deps.providerHealth(config, input.circuitEpoch);
     const writer = new ResultWriter(deps.store, config.runId);
@@ -116,7 +117,7 @@ export function makeProcessChunk(deps: RealtimeDeps) {
     try {
       await Promise.all(
         pending.map((item) =>
-          slots(async () => {
+          lanes.queue(item, () => slots(async () => {
             if (stop.signal.aborted || quotaExhausted || capReached || broken !== undefined) return;
             const { body, model } = requestOf(item, input.model);
             const estimate = itemEstimateUsd(pricing, item, model, input.outputTokensPerItem);
@@ -159,7 +160,7 @@ export function makeProcessChunk(deps: RealtimeDeps) {
             }
             progress.done++;
             await writer.write(result);
-          }).catch((e: unknown) => {
+          })).catch((e: unknown) => {
             // An aborted call after a cancellation is the stop working, not a failure.
             if (!cancelled.aborted) broken ??= e;
           }),

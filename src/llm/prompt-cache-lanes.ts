@@ -1,9 +1,10 @@
-// The provider, with prompt_cache_key set per prefix group (domain/prompt-cache-key.ts picks
-// the shard key), and the first call of each key sent alone: OpenAI caches a prefix after it
-// has processed the prompt, so the calls of a key sent at the same moment as its first would
-// all miss. The others of that key wait until the first has answered (at most
-// LEADER_WAIT_MS), then go, and find the prefix cached on the machine their key routes to.
-// A line that carries its own prompt_cache_key keeps it, and goes without a lane.
+// Calls with a prompt_cache_key per prefix group (domain/prompt-cache-key.ts picks the shard
+// key), the first call of each key sent alone: OpenAI caches a prefix after it has processed
+// the prompt, so the calls of a key sent at the same moment as its first would all miss. The
+// others of that key wait until the first has answered (at most LEADER_WAIT_MS), then go, and
+// find the prefix cached on the machine their key routes to. They wait before taking a
+// concurrency slot, so the slots keep calling other groups meanwhile. A line that carries its
+// own prompt_cache_key keeps it, and goes without a lane.
 // One set of lanes per worker process, shared by the chunks of every run it works on.
 import { randomBytes } from 'node:crypto';
 import { PromptCacheKeyShards, shardKey } from '../domain/prompt-cache-key.ts';
@@ -42,8 +43,11 @@ export class PromptCacheLanes {
     this.now = now;
   }
 
-  /** The lane of a call of `group` in run `runId`: its key, once the key's first call has answered (or at once for that first call). */
-  async enter(runId: string, group: string): Promise<Lane> {
+  /**
+   * The lane of a call of `group` in run `runId`: its key, once the key's first call has answered.
+   * At once (not a promise) for that first call and on a warm key, so calls keep their order.
+   */
+  enter(runId: string, group: string): Lane | Promise<Lane> {
     const now = this.now();
     this.prune(now);
     const key = shardKey(group, this.tag, this.shards.shardFor(`${runId}\u0000${group}`, now));
@@ -51,10 +55,7 @@ export class PromptCacheLanes {
     const warm = this.warmAt.get(id);
     if (warm !== undefined && now - warm < WARM_MS) return noLane(key);
     const leader = this.leaders.get(id);
-    if (leader !== undefined) {
-      await settledWithin(leader, LEADER_WAIT_MS);
-      return noLane(key);
-    }
+    if (leader !== undefined) return settledWithin(leader, LEADER_WAIT_MS).then(() => noLane(key));
     let release!: () => void;
     this.leaders.set(id, new Promise<void>((r) => (release = r)));
     let left = false;
@@ -90,27 +91,57 @@ export const processLanes = new PromptCacheLanes();
 const ownKey = (body: unknown): boolean => typeof (body as { prompt_cache_key?: unknown } | undefined)?.prompt_cache_key === 'string';
 
 /**
- * `provider` with a prompt_cache_key on the calls of items that have a prefix group (and no key
- * of their own), in lanes; unchanged with `--prompt-cache off` or when no item has a group.
+ * The lanes of one piece of work (a chunk's pending items): `queue` holds back an item whose
+ * key's first call is still out (so it waits without taking a concurrency slot), and the
+ * provider from `around` puts the item's key on its call. Items without a prefix group, with
+ * a key of their own, or with `--prompt-cache off` pass straight through.
  */
-export function withPromptCacheKeys(provider: Caller, config: RunConfig, items: readonly PendingItem[], lanes: PromptCacheLanes = processLanes): Caller {
-  if (config.promptCache === 'off') return provider;
-  const groups = new Map<string, string>();
-  for (const it of items) if (it.prefixGroup !== undefined && !ownKey(it.body)) groups.set(it.customId, it.prefixGroup);
-  if (groups.size === 0) return provider;
-  return {
-    async call(req, opts) {
-      const group = groups.get(req.customId);
-      if (group === undefined || ownKey(req.body)) return provider.call(req, opts);
-      const lane = await lanes.enter(config.runId, group);
-      let ok = false;
-      try {
-        const out = await provider.call({ ...req, body: { ...(req.body as Record<string, unknown>), prompt_cache_key: lane.key } }, opts);
-        ok = out.kind === 'succeeded';
-        return out;
-      } finally {
-        lane.leave(ok);
-      }
-    },
-  };
+export class PromptCacheChunkLanes {
+  private readonly runId: string;
+  private readonly groups = new Map<string, string>();
+  private readonly entered = new Map<string, Lane>();
+  private readonly lanes: PromptCacheLanes;
+
+  constructor(config: RunConfig, items: readonly PendingItem[], lanes: PromptCacheLanes = processLanes) {
+    this.runId = config.runId;
+    this.lanes = lanes;
+    if (config.promptCache === 'off') return;
+    for (const it of items) if (it.prefixGroup !== undefined && !ownKey(it.body)) this.groups.set(it.customId, it.prefixGroup);
+  }
+
+  /** Runs `send` (which takes a slot and calls) once the item's lane lets it go; its lane is left after. */
+  async queue<T>(item: PendingItem, send: () => Promise<T>): Promise<T> {
+    const group = this.groups.get(item.customId);
+    if (group === undefined) return send();
+    const entered = this.lanes.enter(this.runId, group);
+    // Awaited only when it waits: a call that need not wait goes in its turn, like one without a group.
+    const lane = entered instanceof Promise ? await entered : entered;
+    this.entered.set(item.customId, lane);
+    try {
+      return await send();
+    } finally {
+      // Not called (stopped, capped) or failed: the others of its key go anyway, the key not warm.
+      lane.leave(false);
+      this.entered.delete(item.customId);
+    }
+  }
+
+  /** `provider` with each queued item's prompt_cache_key; the lane is left as soon as the call answers. */
+  around(provider: Caller): Caller {
+    if (this.groups.size === 0) return provider;
+    return {
+      call: async (req, opts) => {
+        const lane = this.entered.get(req.customId);
+        if (lane === undefined || ownKey(req.body)) return provider.call(req, opts);
+        let ok = false;
+        try {
+          const out = await provider.call({ ...req, body: { ...(req.body as Record<string, unknown>), prompt_cache_key: lane.key } }, opts);
+          ok = out.kind === 'succeeded';
+          return out;
+        } finally {
+          lane.leave(ok);
+        }
+      },
+    };
+  }
 }

@@ -3,7 +3,11 @@
 // first call alone and the rest once it answered (llm/prompt-cache-lanes.ts).
 import { describe, expect, it } from 'vitest';
 import { PER_KEY_PER_MINUTE, PromptCacheKeyShards, shardKey } from '../../src/domain/prompt-cache-key.ts';
-import { PromptCacheLanes } from '../../src/llm/prompt-cache-lanes.ts';
+import pLimit from 'p-limit';
+import { PromptCacheChunkLanes, PromptCacheLanes } from '../../src/llm/prompt-cache-lanes.ts';
+import { DEFAULTS } from '../../src/client.ts';
+import type { PendingItem } from '../../src/store/item-store.ts';
+import type { RunConfig } from '../../src/domain/run-types.ts';
 
 describe('PromptCacheKeyShards', () => {
   it('keeps a group on one key below the rate, and moves on to the next shard past it', () => {
@@ -42,7 +46,7 @@ describe('PromptCacheLanes', () => {
     const lanes = new PromptCacheLanes(() => now);
     const first = await lanes.enter('run', 'g');
     let secondIn = false;
-    const second = lanes.enter('run', 'g').then((l) => {
+    const second = Promise.resolve(lanes.enter('run', 'g')).then((l) => {
       secondIn = true;
       return l;
     });
@@ -86,9 +90,48 @@ describe('PromptCacheLanes', () => {
     // Not warm: the next call leads again (it resolves at once, holding the lane).
     const next = await lanes.enter('run', 'g');
     let third = false;
-    void lanes.enter('run', 'g').then(() => (third = true));
+    void Promise.resolve(lanes.enter('run', 'g')).then(() => (third = true));
     await new Promise((r) => setTimeout(r, 20));
     expect(third).toBe(false);
     next.leave(true);
+  });
+});
+
+describe('PromptCacheChunkLanes', () => {
+  const pending = (customId: string, prefixGroup?: string, body: Record<string, unknown> = {}): PendingItem => ({
+    customId, seq: 0, url: '/v1/chat/completions', body: { model: 'gpt-4o-mini', messages: [], ...body }, model: 'gpt-4o-mini', promptTokens: 2000, maxOutputTokens: 10, attempts: 0,
+    ...(prefixGroup ? { prefixGroup } : {}),
+  });
+  const config = (extra: Partial<RunConfig> = {}): RunConfig => ({ ...DEFAULTS, runId: `r-${Math.random()}`, inputPath: 'x', mode: 'realtime', ...extra });
+
+  it('a follower waits for its key\'s first call without holding a concurrency slot', async () => {
+    const items = [pending('g1', 'G'), pending('g2', 'G'), pending('h1', 'H'), pending('plain')];
+    const lanes = new PromptCacheChunkLanes(config(), items);
+    const slot = pLimit(1);
+    const sent: string[] = [];
+    const caller = lanes.around({
+      call: async (req) => {
+        sent.push(`${req.customId}:${(req.body as { prompt_cache_key?: string }).prompt_cache_key ? 'key' : 'none'}`);
+        await new Promise((r) => setTimeout(r, 5));
+        return { kind: 'succeeded', attempts: 1, statusCode: 200, body: {}, usage: { prompt: 0, cached: 0, completion: 0, reasoning: 0 } };
+      },
+    });
+    await Promise.all(items.map((it) => lanes.queue(it, () => slot(() => caller.call({ customId: it.customId, url: it.url, body: it.body, chargeTokens: 1, priorAttempts: 0 })))));
+    // g2 waited for g1 outside the single slot, so h1 and the plain item went before it.
+    expect(sent).toEqual(['g1:key', 'h1:key', 'plain:none', 'g2:key']);
+  });
+
+  it('keeps a line\'s own key, and sets none with --prompt-cache off', async () => {
+    const own = pending('o', 'G', { prompt_cache_key: 'mine' });
+    const seen: unknown[] = [];
+    const call = async (req: { body: unknown }) => {
+      seen.push((req.body as { prompt_cache_key?: string }).prompt_cache_key);
+      return { kind: 'succeeded' as const, attempts: 1, statusCode: 200, body: {}, usage: { prompt: 0, cached: 0, completion: 0, reasoning: 0 } };
+    };
+    for (const [cfg, it] of [[config(), own], [config({ promptCache: 'off' }), pending('p', 'G')]] as const) {
+      const lanes = new PromptCacheChunkLanes(cfg, [it]);
+      await lanes.queue(it, () => lanes.around({ call }).call({ customId: it.customId, url: it.url, body: it.body, chargeTokens: 1, priorAttempts: 0 }));
+    }
+    expect(seen).toEqual(['mine', undefined]);
   });
 });
