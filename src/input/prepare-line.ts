@@ -6,8 +6,8 @@ import type { RejectRecord, RunMode } from '../domain/run-types.ts';
 import { parseInputLine, type PromptDefaults } from '../domain/schemas.ts';
 import { routeOf, type UrgentClause } from '../domain/routing.ts';
 import type { NewItem } from '../store/item-store.ts';
-import { countRequestPromptTokens, maxOutputTokens, DEFAULT_MAX_OUTPUT_TOKENS } from '../llm/tokens.ts';
-import { promptFingerprint } from '../llm/prompt-fingerprint.ts';
+import { maxOutputTokens, DEFAULT_MAX_OUTPUT_TOKENS } from '../llm/tokens.ts';
+import { countAndFingerprint } from '../llm/prompt-fingerprint.ts';
 import type { MessageLayout, PrefixFingerprint } from '../domain/prompt-prefix.ts';
 
 /** Everything a line's preparation depends on besides the line: plain data, sent to the staging thread once. */
@@ -34,6 +34,8 @@ export function prepareLine(ctx: LineContext, text: string, lineNumber: number):
   const result = parseInputLine(ctx.format, ctx.json, text, lineNumber, ctx.defaults);
   if (!result.ok) return { reject: { line: lineNumber, custom_id: result.reject.customId ?? null, code: result.reject.code, message: result.reject.message } };
   const { line } = result;
+  // One tokenization gives the exact count and, for a prompt of ≥ 1,024 tokens, its prompt-cache fingerprint.
+  const { promptTokens, fingerprint: fp } = countAndFingerprint(line.url, line.body);
   const item: PreparedItem = {
     customId: line.customId,
     line: lineNumber,
@@ -42,10 +44,9 @@ export function prepareLine(ctx: LineContext, text: string, lineNumber: number):
     bodyJson: JSON.stringify(line.body),
     model: line.body.model,
     route: routeOf(ctx.mode, line, ctx.rule),
-    promptTokens: countRequestPromptTokens(line.url, line.body),
+    promptTokens,
     maxOutputTokens: line.url === '/v1/embeddings' ? 0 : maxOutputTokens(line.body, DEFAULT_MAX_OUTPUT_TOKENS),
   };
-  const fp = promptFingerprint(line.url, line.body, item.promptTokens);
   if (fp !== undefined) Object.assign(item, { prefixGroup: fp.group, prefixPath: fp.path, prefix: fp.prefix, layout: fp.layout });
   if (line.feature !== undefined) item.feature = line.feature;
   if (line.priority !== undefined) item.priority = line.priority;

@@ -11,8 +11,10 @@ import {
   promptParts,
   type MessageLayout,
   type PrefixFingerprint,
+  type PromptPart,
 } from '../domain/prompt-prefix.ts';
-import { chatPromptTokenIds, idBytes } from './prompt-tokens.ts';
+import { certainlyUnder, chatPromptTokenIds, idBytes, type PromptTokenIds } from './prompt-tokens.ts';
+import { countRequestPromptTokens } from './tokens.ts';
 
 export interface PromptFingerprint {
   prefix: PrefixFingerprint;
@@ -36,9 +38,23 @@ export function promptFingerprint(url: string, body: unknown, promptTokens?: num
   const parts = promptParts(url, body);
   const model = (body as { model?: unknown } | undefined)?.model;
   if (parts === undefined || typeof model !== 'string') return undefined;
-  const { ids, contents } = chatPromptTokenIds(model, parts);
-  if (ids.length < CACHE_MIN_TOKENS) return undefined;
+  const tokens = chatPromptTokenIds(model, parts);
+  return tokens.ids.length < CACHE_MIN_TOKENS ? undefined : fingerprintOf(model, parts, tokens);
+}
 
+/**
+ * A request's exact prompt tokens (as countRequestPromptTokens counts them) and its
+ * fingerprint, tokenizing the prompt once: prompts that are certainly short are only counted.
+ */
+export function countAndFingerprint(url: string, body: { model: string; messages?: unknown; input?: unknown }): { promptTokens: number; fingerprint?: PromptFingerprint } {
+  const parts = promptParts(url, body);
+  if (parts === undefined || certainlyUnder(parts, CACHE_MIN_TOKENS)) return { promptTokens: countRequestPromptTokens(url, body) };
+  const tokens = chatPromptTokenIds(body.model, parts);
+  const promptTokens = tokens.ids.length;
+  return promptTokens < CACHE_MIN_TOKENS ? { promptTokens } : { promptTokens, fingerprint: fingerprintOf(body.model, parts, tokens) };
+}
+
+function fingerprintOf(model: string, parts: readonly PromptPart[], { ids, contents }: PromptTokenIds): PromptFingerprint {
   // One running hash over model + tokens: a copy of it at a length is that prefix's hash.
   const running = createHash('sha256').update(model).update('\u0000');
   const at = (from: number, to: number): void => void running.update(idBytes(ids, from, to));

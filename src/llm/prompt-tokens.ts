@@ -27,26 +27,42 @@ export interface PromptTokenIds {
 /** The prompt's tokens in billing order; ids.length === countChatPromptTokens(model, messages). */
 export function chatPromptTokenIds(model: string, parts: readonly PromptPart[]): PromptTokenIds {
   const enc = encoderFor(model);
-  const ids: number[] = [];
+  const encoded = parts.map((p) => ({ role: enc.encode(p.role), name: p.name === undefined ? undefined : enc.encode(p.name), text: enc.encode(p.text) }));
+  let n = 3;
+  for (const e of encoded) n += 3 + e.role.length + e.text.length + (e.name === undefined ? 0 : 1 + e.name.length);
+  const ids = new Int32Array(n);
   const contents: ContentSpan[] = [];
-  const push = (xs: readonly number[]): void => {
-    for (const x of xs) ids.push(x);
+  let at = 0;
+  const put = (xs: readonly number[]): void => {
+    ids.set(xs, at);
+    at += xs.length;
   };
-  for (const p of parts) {
-    ids.push(START);
-    push(enc.encode(p.role));
-    if (p.name !== undefined) {
-      ids.push(NAME);
-      push(enc.encode(p.name));
+  for (const e of encoded) {
+    ids[at++] = START;
+    put(e.role);
+    if (e.name !== undefined) {
+      ids[at++] = NAME;
+      put(e.name);
     }
-    ids.push(SEP);
-    const start = ids.length;
-    push(enc.encode(p.text));
-    contents.push({ start, end: ids.length });
-    ids.push(END);
+    ids[at++] = SEP;
+    const start = at;
+    put(e.text);
+    contents.push({ start, end: at });
+    ids[at++] = END;
   }
-  ids.push(PRIME, PRIME, PRIME);
-  return { ids: Int32Array.from(ids), contents };
+  ids.fill(PRIME, at);
+  return { ids, contents };
+}
+
+/**
+ * Whether a prompt is certainly under `tokens` without tokenizing it: a token is at least one
+ * UTF-8 byte, and a UTF-16 code unit at most three, so text of c code units has at most 3c
+ * tokens (plus 4 of framing per message and 3 to prime the reply).
+ */
+export function certainlyUnder(parts: readonly PromptPart[], tokens: number): boolean {
+  let most = 3;
+  for (const p of parts) most += 4 + 3 * (p.role.length + p.text.length + (p.name?.length ?? 0));
+  return most < tokens;
 }
 
 /** The bytes of ids[from, to): what the hashes of a prefix read. */

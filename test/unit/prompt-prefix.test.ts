@@ -11,8 +11,8 @@ import {
   PromptLayoutCheck,
   type MessageLayout,
 } from '../../src/domain/prompt-prefix.ts';
-import { promptFingerprint } from '../../src/llm/prompt-fingerprint.ts';
-import { countChatPromptTokens } from '../../src/llm/tokens.ts';
+import { countAndFingerprint, promptFingerprint } from '../../src/llm/prompt-fingerprint.ts';
+import { countChatPromptTokens, countRequestPromptTokens } from '../../src/llm/tokens.ts';
 
 const MODEL = 'gpt-4o-mini';
 const url = '/v1/chat/completions';
@@ -76,6 +76,22 @@ describe('PrefixCacheEligibility', () => {
     const shared = countChatPromptTokens(MODEL, [{ role: 'system', content: 'You read shipping documents.' }, { role: 'user', content: `${DOCS[0]}\n\nTask: ` }]) - 3;
     expect(r.eligibleCachedTokens).toBeLessThanOrEqual(3 * 2 * cacheableTokens(shared));
     expect(r.eligibleCachedTokens).toBeGreaterThan(3 * 2 * (cacheableTokens(shared) - 128 * 2));
+  });
+
+  it('counts exactly the tokens countRequestPromptTokens counts, tokenizing once, short or long, any text', () => {
+    const bodies = [
+      body([{ role: 'user', content: 'hello' }]),
+      body([{ role: 'user', content: '日本語のチケット🚀'.repeat(40) }]), // short in characters, long in tokens
+      { model: MODEL, messages: [{ role: 'system', content: GUIDE }, { role: 'user', name: 'ana', content: [{ type: 'text', text: 'déjà ' }, { type: 'text', text: 'vu' }] }, { role: 'assistant', content: null }] },
+      { model: 'gpt-4', messages: [{ role: 'system', content: GUIDE }] }, // another encoding
+    ];
+    for (const b of bodies) {
+      const r = countAndFingerprint(url, b);
+      expect(r.promptTokens).toBe(countRequestPromptTokens(url, b));
+      expect(r.fingerprint === undefined).toBe(r.promptTokens < 1024);
+      if (r.fingerprint) expect(r.fingerprint).toEqual(promptFingerprint(url, b));
+    }
+    expect(countAndFingerprint('/v1/embeddings', { model: 'text-embedding-3-small', input: GUIDE })).toEqual({ promptTokens: countRequestPromptTokens('/v1/embeddings', { model: 'text-embedding-3-small', input: GUIDE }) });
   });
 
   it('gives no fingerprint to short prompts or embeddings', () => {
