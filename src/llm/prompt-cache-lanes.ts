@@ -9,8 +9,14 @@
 import { randomBytes } from 'node:crypto';
 import { PromptCacheKeyShards, shardKey } from '../domain/prompt-cache-key.ts';
 import type { RunConfig } from '../domain/run-types.ts';
-import type { PendingItem } from '../store/item-store.ts';
 import type { CallOptions, CallOutcome, CallRequest } from './provider.ts';
+
+/** What the lanes read of an item (a store's LaneItem has it). */
+export interface LaneItem {
+  customId: string;
+  body: unknown;
+  prefixGroup?: string;
+}
 
 export interface Caller {
   call(req: CallRequest, opts?: CallOptions): Promise<CallOutcome>;
@@ -102,7 +108,7 @@ export class PromptCacheChunkLanes {
   private readonly entered = new Map<string, Lane>();
   private readonly lanes: PromptCacheLanes;
 
-  constructor(config: RunConfig, items: readonly PendingItem[], lanes: PromptCacheLanes = processLanes) {
+  constructor(config: RunConfig, items: readonly LaneItem[], lanes: PromptCacheLanes = processLanes) {
     this.runId = config.runId;
     this.lanes = lanes;
     if (config.promptCache === 'off') return;
@@ -110,7 +116,7 @@ export class PromptCacheChunkLanes {
   }
 
   /** Runs `send` (which takes a slot and calls) once the item's lane lets it go; its lane is left after. */
-  async queue<T>(item: PendingItem, send: () => Promise<T>): Promise<T> {
+  async queue<T>(item: LaneItem, send: () => Promise<T>): Promise<T> {
     const group = this.groups.get(item.customId);
     if (group === undefined) return send();
     const entered = this.lanes.enter(this.runId, group);
