@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { APIError } from 'openai';
 import type { ItemTotals, RunConfig } from '../domain/run-types.ts';
-import { costOfUsage, type PricingTable } from '../domain/pricing.ts';
+import { costOfUsage, promptCacheSavingUsd, type PricingTable } from '../domain/pricing.ts';
 import { batchInputLine, batchMetadata, submissionKey, withModel } from '../domain/batch-format.ts';
 import type { PartPlan } from '../domain/batch-plan.ts';
 import type { ItemError, ItemResult, ItemRetry, ItemSelection, ItemStore } from '../store/item-store.ts';
@@ -339,6 +339,7 @@ export function batchOperations(deps: BatchDeps, onProgress: (detail: { collecte
               customId: id, status: 'succeeded', attempts: input.attempt, model: m, mode: 'batch', statusCode: status,
               usage,
               costUsd: costOfUsage(pricing, m, { promptTokens: usage.prompt, cachedTokens: usage.cached, completionTokens: usage.completion, reasoningTokens: usage.reasoning }, { batch: true }),
+              promptCacheSavedUsd: promptCacheSavingUsd(pricing, m, usage.cached, { batch: true }),
             };
             // The body's text as it came: stored and exported without serialising it again.
             if (line.bodyJson !== undefined) r.responseJson = line.bodyJson;

@@ -13,10 +13,11 @@
 // - it did its dispatch's maxItems.
 import { CancelledFailure, Context } from '@temporalio/activity';
 import type { ChunkProgress, ChunkStopReason, ChunkSummary, ItemTotals, Route, RunConfig } from '../domain/run-types.ts';
-import { costOfUsage, type PricingTable } from '../domain/pricing.ts';
+import { costOfUsage, promptCacheSavingUsd, type PricingTable } from '../domain/pricing.ts';
 import { priorityOf } from '../domain/priority.ts';
 import type { ItemResult, ItemSelection, ItemStore, PendingItem } from '../store/item-store.ts';
 import type { ProviderClient } from '../llm/provider.ts';
+import { PromptCacheChunkLanes } from '../llm/prompt-cache-lanes.ts';
 import type { SharedProviderHealth } from '../llm/provider-health.ts';
 import { ResultWriter } from './result-writer.ts';
 import { RealtimeExactCache } from '../cache/realtime-cache.ts';
@@ -84,13 +85,15 @@ export function makeProcessChunk(deps: RealtimeDeps) {
     const doneBefore = start.succeeded + start.failed - input.before.succeeded - input.before.failed;
     const limit = input.maxItems === undefined ? -1 : Math.max(0, input.maxItems - doneBefore);
     const pending = limit === 0 ? [] : await deps.store.pendingItems(config.runId, selection, limit);
-    const provider = deps.providerFor(config);
+    // Calls of a prefix group carry its prompt_cache_key; a key's first call goes before the others.
+    const lanes = new PromptCacheChunkLanes(config, pending);
+    const provider = lanes.around(deps.providerFor(config));
     const slots = deps.runSlots(config);
     const health = deps.providerHealth(config, input.circuitEpoch);
     const writer = new ResultWriter(deps.store, config.runId);
     const cache = new RealtimeExactCache(deps.store, deps.cacheFlights, config, pricing);
     // --route: items of a classifier rule are rated just before their call (llm/classifier.ts).
-    const classifier = { runId: config.runId, rules: config.routeRules, store: deps.store, provider, pricing, priority: priorityOf(config) };
+    const classifier = { runId: config.runId, rules: config.routeRules, store: deps.store, provider: deps.providerFor(config), pricing, priority: priorityOf(config) };
     const progress: ChunkProgress = {
       done: doneBefore,
       succeeded: start.succeeded - input.before.succeeded,
@@ -152,6 +155,7 @@ export function makeProcessChunk(deps: RealtimeDeps) {
           completionTokens: outcome.usage.completion,
           reasoningTokens: outcome.usage.reasoning,
         });
+        result.promptCacheSavedUsd = promptCacheSavingUsd(pricing, model, outcome.usage.cached);
       } else {
         result.error = outcome.error;
         if (outcome.body !== undefined) result.response = outcome.body;
@@ -162,7 +166,7 @@ export function makeProcessChunk(deps: RealtimeDeps) {
     try {
       await Promise.all(
         pending.map((staged) =>
-          slots(async () => {
+          lanes.queue(staged, () => slots(async () => {
             if (stop.signal.aborted || quotaExhausted || capReached || broken !== undefined) return;
             // A cap check at the staged model before anything is spent on the item (a rating, say).
             const { model: stagedModel } = requestOf(staged, input.model);
@@ -196,7 +200,7 @@ export function makeProcessChunk(deps: RealtimeDeps) {
             const result: ItemResult = rating > 0 ? { ...answered, costUsd: callUsd + rating } : answered;
             progress.done++;
             await writer.write(result);
-          }).catch((e: unknown) => {
+          })).catch((e: unknown) => {
             // An aborted call after a cancellation is the stop working, not a failure.
             if (!cancelled.aborted) broken ??= e;
           }),

@@ -1,7 +1,7 @@
 // The small activities the run uses to steer itself: price the next piece of work before
 // reserving it, read a piece's totals, send the circuit's probe call, measure the sample.
 import type { ItemTotals, RunConfig, SampleEstimate } from '../domain/run-types.ts';
-import { costOfUsage, type PricingTable } from '../domain/pricing.ts';
+import { costOfUsage, promptCacheSavingUsd, type PricingTable } from '../domain/pricing.ts';
 import { priorityOf } from '../domain/priority.ts';
 import { extrapolateCost } from '../domain/sample-stats.ts';
 import type { ItemResult, ItemSelection, ItemStore } from '../store/item-store.ts';
@@ -42,7 +42,7 @@ export interface ProbeResult {
   /** The provider answered (the circuit may close). */
   ok: boolean;
   /** The probed item's result, when one was recorded. */
-  recorded?: { succeeded: number; failed: number; costUsd: number; tokens: ItemTotals['tokens'] };
+  recorded?: { succeeded: number; failed: number; costUsd: number; tokens: ItemTotals['tokens']; promptCacheSavedUsd?: number };
   detail: string;
 }
 
@@ -116,7 +116,8 @@ export function makeRunControlActivities(deps: RunControlDeps) {
         result.usage = outcome.usage;
         const callUsd = costOfUsage(pricing, model, { promptTokens: outcome.usage.prompt, cachedTokens: outcome.usage.cached, completionTokens: outcome.usage.completion, reasoningTokens: outcome.usage.reasoning });
         result.costUsd = rated + callUsd;
-        Object.assign(recorded, { succeeded: 1, costUsd: routed.costUsd + callUsd, tokens: outcome.usage });
+        result.promptCacheSavedUsd = promptCacheSavingUsd(pricing, model, outcome.usage.cached);
+        Object.assign(recorded, { succeeded: 1, costUsd: routed.costUsd + callUsd, tokens: outcome.usage, promptCacheSavedUsd: result.promptCacheSavedUsd });
       } else {
         if (rated > 0) result.costUsd = rated;
         recorded.costUsd = routed.costUsd;

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { formatGoDuration } from '../domain/go-duration.ts';
-import { DEFAULT_OPTIONS, parseLimitWindow, parseOutage, type EmulatorOptions } from '../emulator/options.ts';
+import { DEFAULT_OPTIONS, parseLimitWindow, parseOutage, parsePromptCacheTtl, type EmulatorOptions } from '../emulator/options.ts';
 import { startEmulator } from '../emulator/server.ts';
 
 const intText = (name: string, min: number, max = Number.MAX_SAFE_INTEGER) =>
@@ -39,6 +39,9 @@ const CliOptionsSchema = z.object({
   batchLineErrorRate: rateText('--batch-line-error-rate'),
   batchExpireAfter: rateText('--batch-expire-after').optional(),
   batchEnqueuedTokenLimit: intText('--batch-enqueued-token-limit', 0).optional(),
+  promptCacheTtl: z.string().optional(),
+  promptCacheMachines: intText('--prompt-cache-machines', 1, 100_000).optional(),
+  promptCacheOverflowRpm: intText('--prompt-cache-overflow-rpm', 1).optional(),
 });
 
 /** Turns raw commander values into emulator options; throws a message naming the flag. */
@@ -54,6 +57,7 @@ export function emulatorOptionsFromCli(raw: Record<string, unknown>): Partial<Em
     }
   });
   const limitWindowMs = o.limitWindow === undefined ? DEFAULT_OPTIONS.limitWindowMs : parseLimitWindow(o.limitWindow);
+  const promptCacheTtlMs = o.promptCacheTtl === undefined ? DEFAULT_OPTIONS.promptCacheTtlMs : parsePromptCacheTtl(o.promptCacheTtl);
   if (o.errorRate + o.malformedRate + o.hangRate > 1) {
     throw new Error('--error-rate + --malformed-rate + --hang-rate must not exceed 1');
   }
@@ -77,6 +81,9 @@ export function emulatorOptionsFromCli(raw: Record<string, unknown>): Partial<Em
     batchLineErrorRate: o.batchLineErrorRate,
     batchExpireAfter: o.batchExpireAfter,
     batchEnqueuedTokenLimit: o.batchEnqueuedTokenLimit || undefined,
+    promptCacheTtlMs,
+    promptCacheMachines: o.promptCacheMachines ?? DEFAULT_OPTIONS.promptCacheMachines,
+    promptCacheOverflowRpm: o.promptCacheOverflowRpm ?? DEFAULT_OPTIONS.promptCacheOverflowRpm,
   };
 }
 
@@ -118,9 +125,16 @@ export function registerEmulatorCommand(program: Command): Command {
     .option('--batch-line-error-rate <x>', 'Batch API: share of lines (0..1) answered 500 in the error file', String(DEFAULT_OPTIONS.batchLineErrorRate))
     .option('--batch-expire-after <x>', 'Batch API: a batch expires once this share (0..1) of its lines is done (unset = never)')
     .option('--batch-enqueued-token-limit <n>', 'Batch API: enqueued prompt tokens per model over unfinished batches; a batch past it fails (0 or unset = unlimited)')
+    .option(
+      '--prompt-cache-ttl <D>',
+      'prompt cache: a cached prefix unused this long may be evicted, and is after twice this (OpenAI: 5 to 10 minutes); scale it down to rehearse eviction, e.g. 20s',
+      formatGoDuration(DEFAULT_OPTIONS.promptCacheTtlMs),
+    )
+    .option('--prompt-cache-machines <n>', 'prompt cache: machines that requests are routed over by a hash of their first 256 tokens and prompt_cache_key; each caches what it served', String(DEFAULT_OPTIONS.promptCacheMachines))
+    .option('--prompt-cache-overflow-rpm <n>', 'prompt cache: requests a minute for one prefix and prompt_cache_key that its machine takes; the excess is spread over other machines (OpenAI: about 15)', String(DEFAULT_OPTIONS.promptCacheOverflowRpm))
     .addHelpText(
       'after',
-      '\nExamples:\n  llm-batch emulator --rpm 500 --tpm 200000\n  llm-batch emulator --error-rate 0.05 --outage 30s:20s --latency-ms 200 --jitter-ms 100\n  llm-batch emulator --batch-in-progress-ms 60000 --batch-line-error-rate 0.01 --batch-enqueued-token-limit 2000000\n',
+      '\nExamples:\n  llm-batch emulator --rpm 500 --tpm 200000\n  llm-batch emulator --error-rate 0.05 --outage 30s:20s --latency-ms 200 --jitter-ms 100\n  llm-batch emulator --batch-in-progress-ms 60000 --batch-line-error-rate 0.01 --batch-enqueued-token-limit 2000000\n  llm-batch emulator --prompt-cache-ttl 20s    # cached prefixes evicted after 20-40 s unused instead of 5-10 min\n',
     )
     .action(async function (this: Command) {
       let options: Partial<EmulatorOptions>;

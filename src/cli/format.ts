@@ -92,6 +92,18 @@ export function sampleLine(s: RunStatus): string | undefined {
   return `${usd(x.meanCostUsd)}/item over ${int(x.measured)} measured (${Math.round(x.meanInputTokens)} in / ${Math.round(x.meanOutputTokens)} out tokens) · total ≈ ${usd(t.estimate)} (90%: ${usd(t.low)}–${usd(t.high)})`;
 }
 
+/**
+ * The provider's prompt cache: `62.5% of prompt tokens cached · saved $0.0123` (and the tokens
+ * staging found eligible); nothing when no prompt could be cached and none was.
+ */
+export function promptCacheLine(s: RunStatus): string | undefined {
+  const c = s.promptCache;
+  if (!c || (s.tokens.cached === 0 && !c.eligibleTokens)) return undefined;
+  const parts = [`${(c.hitShare * 100).toFixed(1)}% of prompt tokens cached`, `saved ${usd(c.savedUsd)}`];
+  if (c.eligibleTokens) parts.push(`${int(c.eligibleTokens)} tokens eligible in shared prefixes`);
+  return parts.join(' · ');
+}
+
 /** What an operator can do about the run's state now, or nothing. */
 export function stateHint(s: RunStatus, now: number = Date.now()): string | undefined {
   const id = s.runId;
@@ -288,11 +300,13 @@ export function summaryTable(s: RunStatus, wallMs: number): string {
     ['sample', sampleLine(s)],
     ['paths', pathsLine(s)],
     ['cache', cacheLine(s)],
+    ['prompt cache', promptCacheLine(s)],
     ['deadline', s.deadline ? `${s.deadline.at}${s.deadline.passed ? ' (passed: the rest went realtime)' : ''}` : undefined],
     ['last signal refused', s.lastSignalError],
     ['error', s.error],
   ];
   for (const [k, v] of optional) if (v) rows.push({ [k]: v });
+  for (const w of s.warnings ?? []) rows.push({ [yellow('warning')]: w });
   rows.push({ 'wall time': `${(wallMs / 1000).toFixed(1)} s` }, { 'items/s': (itemsDone(s) / Math.max(0.001, wallMs / 1000)).toFixed(1) });
   table.push(...rows);
   return table.toString();

@@ -56,6 +56,7 @@ export interface RunOptions {
   cache?: CacheMode;
   cacheTtl?: number;
   route?: string;
+  promptCache?: 'on' | 'off';
   strict?: boolean;
   wait?: boolean;
   json?: boolean;
@@ -109,7 +110,9 @@ export function addRunOptions(cmd: Command): Command {
     // The exact cache: identical requests (same model and every parameter that can change the answer) are paid once.
     .addOption(new Option('--cache <mode>', 'exact cache. read-write: send identical requests of this run once, reuse answers earlier runs shared, share this run\'s. read: reuse earlier runs\' answers, share none. write: share this run\'s, reuse none. off: no cache, not even within the run. A hit costs $0 and its output line is marked "llm_batch"; errors, refusals and truncated answers are never cached').choices([...CACHE_MODES]).default(DEFAULT_CACHE_MODE))
     .addOption(new Option('--cache-ttl <duration>', 'reuse cached answers no older than this (e.g. 12h, 30d)').argParser(durationMs).default(DEFAULT_CACHE_TTL_MS, msText(DEFAULT_CACHE_TTL_MS)))
-    .option('--route <file>', ROUTE_HELP);
+    .option('--route <file>', ROUTE_HELP)
+    // The provider's prompt cache (prompts of 1,024 tokens and more).
+    .addOption(new Option('--prompt-cache <on|off>', "provider prompt caching. on: items whose prompts share their first 1,024 tokens are dispatched together (results still come out in input order) and each such prefix group's calls carry a prompt_cache_key (a line's own key is kept), so the provider can serve the shared prefix from its cache at the cached-input price. off: input order, no keys").choices(['on', 'off']).default('on'));
 }
 
 /** Checks of option combinations that single option parsers cannot see; usage errors (exit 2). */
@@ -196,6 +199,7 @@ export function runConfigFrom(inputPath: string, opts: RunOptions): RunConfig {
   if (opts.urgentIf !== undefined) config.urgentIf = opts.urgentIf;
   config.cache = opts.cache ?? DEFAULT_CACHE_MODE;
   if (opts.cacheTtl !== undefined) config.cacheTtlMs = opts.cacheTtl;
+  if (opts.promptCache === 'off') config.promptCache = 'off';
   if (opts.budget !== undefined) config.budgetUsd = opts.budget;
   if (opts.fallbackModel) config.fallbackModel = opts.fallbackModel;
   if (opts.sample !== undefined) config.sampleSize = opts.sample;
@@ -236,10 +240,19 @@ export async function startRunFromFile(client: Client, file: string, opts: RunOp
 export async function followRun(client: Client, runId: string, opts: { quiet?: boolean; intervalMs?: number } = {}): Promise<RunStatus> {
   const view = opts.quiet ? undefined : progressView();
   let lastState: RunState | undefined;
+  let warned = false;
   try {
     for (;;) {
       const s = await getRunStatus(client, runId);
       view?.update(s);
+      // Staging's warnings (a prompt layout that defeats the cache), once, as soon as they are known.
+      if (!warned && s.warnings?.length) {
+        warned = true;
+        for (const w of s.warnings) {
+          if (view) view.note(`warning: ${w}`);
+          else console.error(`warning: ${w}`);
+        }
+      }
       if (s.state !== lastState) {
         lastState = s.state;
         const hint = stateHint(s);

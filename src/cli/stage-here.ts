@@ -31,6 +31,7 @@ export async function stageHere(client: Client, config: RunConfig, databaseUrl: 
       (lines) => say(`  ${lines.toLocaleString('en-US')} lines`),
     );
     say(`staged ${staged.accepted.toLocaleString('en-US')} items (${staged.rejected} rejected, in ${staged.rejectsPath}) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    for (const w of staged.warnings ?? []) process.stderr.write(`warning: ${w}\n`);
     return staged;
   } catch (e) {
     // The staging activity's non-retryable failures (unreadable input, unknown model) are the user's to fix.

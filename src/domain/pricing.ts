@@ -119,3 +119,14 @@ export function estimateCostUsd(
     opts,
   );
 }
+
+/**
+ * What the provider's prompt cache saved on a call: its cached tokens at the input price
+ * minus at the cached-input price (0 when the model has no cached price); Batch API usage at
+ * the table's discount, as it is billed.
+ */
+export function promptCacheSavingUsd(table: PricingTable, model: string, cachedTokens: number, opts: { batch?: boolean } = {}): number {
+  const p = priceFor(table, model);
+  const usd = (Math.max(0, cachedTokens) * (p.inputPerMTok - (p.cachedInputPerMTok ?? p.inputPerMTok))) / 1e6;
+  return opts.batch ? usd * table.batchDiscount : usd;
+}

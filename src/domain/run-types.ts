@@ -113,6 +113,11 @@ export interface RunConfig {
   cacheTtlMs?: number;
   /** --route FILE, parsed and validated by the CLI (domain/route-rules.ts): workers never read the user's file. */
   routeRules?: RouteRules;
+  /**
+   * Provider prompt caching: `on` (the default, also when absent) dispatches items that share a
+   * long prompt prefix together and sets a prompt_cache_key per prefix group; `off` does neither.
+   */
+  promptCache?: 'on' | 'off';
 }
 
 export interface TokenTotals {
@@ -135,6 +140,14 @@ export interface StageResult {
   /** Upper-bound cost estimate (prompt exact, output at max_tokens), USD. */
   estimateUsd: number;
   models: string[];
+  /**
+   * Prompt prefixes shared by items (domain/prompt-prefix.ts): groups of two or more items, the
+   * items in them, the prompt tokens the provider's cache could serve, and whether the run was
+   * put in prefix-group order for dispatch.
+   */
+  promptPrefix?: { groups: number; groupedItems: number; eligibleCachedTokens: number; ordered: boolean };
+  /** What staging noticed without rejecting a line (a prompt layout that defeats the cache), naming file and lines. */
+  warnings?: string[];
 }
 
 /**
@@ -194,6 +207,8 @@ export interface ItemTotals {
   batch?: BatchTotals;
   /** Succeeded items answered from the cache (part of succeeded; their tokens and cost count 0). */
   cache?: CacheTotals;
+  /** What the provider's prompt cache saved: cached tokens × (input − cached input price), per item's model and mode. */
+  promptCacheSavedUsd?: number;
 }
 
 /** What a chunk reports back: small, whatever the chunk's size. */
@@ -299,6 +314,14 @@ export interface RunStatus {
   deadline?: { at: string; passed: boolean };
   /** The last operator signal that was refused, and why. */
   lastSignalError?: string;
+  /**
+   * Provider prompt caching: the share of prompt tokens served from the provider's cache
+   * (tokens.cached ÷ tokens.prompt), the dollars that saved (cached tokens × (input − cached
+   * input price), per model), and the prompt tokens staging found eligible (shared prefixes).
+   */
+  promptCache?: { hitShare: number; savedUsd: number; eligibleTokens?: number };
+  /** What staging noticed without rejecting a line (a prompt layout that defeats the cache), naming file and lines. */
+  warnings?: string[];
   startedAt: string;
   updatedAt: string;
   outputPath?: string;

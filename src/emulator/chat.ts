@@ -1,6 +1,6 @@
-// Deterministic chat completions: request validation, the completion body built purely
-// from the request (content seeded by a hash of model + messages + output bound), and
-// emulated prompt caching.
+// Deterministic chat completions: request validation and the completion body built purely
+// from the request (content seeded by a hash of model + messages + output bound). Cached
+// prompt tokens come from the prompt cache model (prompt-cache.ts).
 import { z } from 'zod';
 import { countChatPromptTokens, countTextTokens, encoderFor } from '../llm/tokens.ts';
 import { invalidRequest, type ErrorAnswer } from './errors.ts';
@@ -22,6 +22,9 @@ export const ChatRequestSchema = z.looseObject({
   max_tokens: positiveIntOrNull,
   max_completion_tokens: positiveIntOrNull,
   n: z.number().int().min(1).max(1).nullable().optional(),
+  // Routes the request among the prompt cache's machines (prompt-cache.ts); `user` did before it.
+  prompt_cache_key: z.string().nullable().optional(),
+  user: z.string().nullable().optional(),
 });
 
 export type ChatRequest = z.infer<typeof ChatRequestSchema>;
@@ -279,45 +282,4 @@ export function buildChatCompletion(
     service_tier: 'default',
     system_fingerprint: systemFingerprint(req.model),
   };
-}
-
-/** Prompts shorter than this are never cached (OpenAI's threshold). */
-export const CACHE_MIN_TOKENS = 1024;
-/** About 1024 tokens of text: the prefix whose repetition makes a cache hit. */
-const CACHE_PREFIX_CHARS = 4096;
-const CACHE_MAX_ENTRIES = 200_000;
-
-function messageText(content: unknown): string {
-  if (typeof content === 'string') return content;
-  if (Array.isArray(content)) {
-    return content.map((p) => (p && typeof p === 'object' && typeof (p as { text?: unknown }).text === 'string' ? (p as { text: string }).text : '')).join('');
-  }
-  return '';
-}
-
-/**
- * Emulated prompt caching: a prompt of ≥1024 tokens whose leading text (model + first ~1024
- * tokens of the messages) was served before gets floor(prompt_tokens/128)*128 cached tokens.
- */
-export class PromptCache {
-  private readonly seen = new Set<string>();
-
-  /** Cached tokens for this prompt; remembers its prefix for the next call. */
-  lookup(model: string, messages: readonly { role: string; content?: unknown }[], promptTokens: number): number {
-    if (promptTokens < CACHE_MIN_TOKENS) return 0;
-    let text = model;
-    for (const m of messages) {
-      text += `\u0000${m.role}\u0001${messageText(m.content)}`;
-      if (text.length >= CACHE_PREFIX_CHARS) break;
-    }
-    const key = sha256(text.slice(0, CACHE_PREFIX_CHARS)).toString('base64');
-    if (this.seen.has(key)) return Math.min(promptTokens, Math.floor(promptTokens / 128) * 128);
-    if (this.seen.size >= CACHE_MAX_ENTRIES) this.seen.clear();
-    this.seen.add(key);
-    return 0;
-  }
-
-  clear(): void {
-    this.seen.clear();
-  }
 }

@@ -2,9 +2,12 @@
 // say what to charge and serve it. The realtime routes and the Batch API's lines share
 // them, so a batch line is answered exactly as the same request sent alone would be.
 import { countChatPromptTokens, countEmbeddingInputTokens, DEFAULT_MAX_OUTPUT_TOKENS, maxOutputTokens } from '../llm/tokens.ts';
-import { buildChatCompletion, type PromptCache, validateChatRequest } from './chat.ts';
+import { CACHE_MIN_TOKENS, promptParts } from '../domain/prompt-prefix.ts';
+import { chatPromptTokenIds } from '../llm/prompt-tokens.ts';
+import { buildChatCompletion, validateChatRequest } from './chat.ts';
 import { buildEmbeddings, validateEmbeddingsRequest } from './embeddings.ts';
 import type { ErrorAnswer } from './errors.ts';
+import type { PromptCacheModel } from './prompt-cache.ts';
 
 /** What a served inference call produced: the JSON body and its usage. */
 export interface Served {
@@ -22,7 +25,11 @@ export interface Prepared {
   promptTokens: number;
   /** What the TPM limit charges: prompt + the output bound. */
   chargeTokens: number;
-  serve: () => Served;
+  /**
+   * Serves it. `processedInMs`: how long until its answer leaves (its latency): the prompt
+   * cache holds its prefix only from then on.
+   */
+  serve: (timing?: { processedInMs?: number }) => Served;
 }
 
 /** An inference endpoint: validates, says what to charge, and serves. */
@@ -40,8 +47,8 @@ export function isInferencePath(path: string): path is keyof Endpoints {
   return (INFERENCE_PATHS as readonly string[]).includes(path);
 }
 
-/** Both endpoints, sharing one prompt cache. */
-export function createEndpoints(promptCache: PromptCache): Endpoints {
+/** Both endpoints, sharing one prompt cache; `now` is the cache's clock (ms). */
+export function createEndpoints(promptCache: PromptCacheModel, now: () => number = () => performance.now()): Endpoints {
   const chat: InferenceEndpoint = {
     prepare(body) {
       const v = validateChatRequest(body);
@@ -53,8 +60,15 @@ export function createEndpoints(promptCache: PromptCache): Endpoints {
         model: req.model,
         promptTokens,
         chargeTokens: promptTokens + maxOutputTokens(req, DEFAULT_MAX_OUTPUT_TOKENS),
-        serve: () => {
-          const cachedTokens = promptCache.lookup(req.model, req.messages, promptTokens);
+        serve: (timing) => {
+          // Only prompts of 1,024 tokens and more can be cached: shorter ones are not even tokenized again.
+          let cachedTokens = 0;
+          if (promptTokens >= CACHE_MIN_TOKENS) {
+            const at = now();
+            const key = req.prompt_cache_key ?? req.user ?? undefined;
+            const { ids } = chatPromptTokenIds(req.model, promptParts('/v1/chat/completions', req)!);
+            cachedTokens = promptCache.serve({ model: req.model, ids, ...(key ? { key } : {}) }, at, at + (timing?.processedInMs ?? 0));
+          }
           const completion = buildChatCompletion(req, { promptTokens, cachedTokens });
           const u = completion.usage;
           return {

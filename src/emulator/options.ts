@@ -1,7 +1,9 @@
-// The emulator's options: zod schema, defaults, the `START:DURATION` outage syntax and `--limit-window`.
+// The emulator's options: zod schema, defaults, the `START:DURATION` outage syntax, `--limit-window`
+// and `--prompt-cache-ttl`.
 import { z } from 'zod';
 import { parseGoDuration } from '../domain/go-duration.ts';
 import { DEFAULT_LIMIT_WINDOW_MS, MINUTE_MS } from './limits.ts';
+import { DEFAULT_PROMPT_CACHE } from './prompt-cache.ts';
 
 export interface Outage {
   /** Ms after the emulator started. */
@@ -49,6 +51,12 @@ export interface EmulatorOptions {
   batchExpireAfter?: number | null;
   /** Batch API: enqueued prompt tokens per model over unfinished batches; undefined or 0 = unlimited. */
   batchEnqueuedTokenLimit?: number;
+  /** Prompt cache (prompt-cache.ts): least idle time before a cached prefix is evicted (it lasts up to twice this), ms. */
+  promptCacheTtlMs: number;
+  /** Prompt cache: the machines requests are routed over by prefix and prompt_cache_key. */
+  promptCacheMachines: number;
+  /** Prompt cache: requests a minute per prefix and key one machine takes before the excess overflows to others. */
+  promptCacheOverflowRpm: number;
 }
 
 export const DEFAULT_OPTIONS: EmulatorOptions = {
@@ -71,6 +79,9 @@ export const DEFAULT_OPTIONS: EmulatorOptions = {
   batchLineErrorRate: 0,
   batchExpireAfter: undefined,
   batchEnqueuedTokenLimit: undefined,
+  promptCacheTtlMs: DEFAULT_PROMPT_CACHE.ttlMs,
+  promptCacheMachines: DEFAULT_PROMPT_CACHE.machines,
+  promptCacheOverflowRpm: DEFAULT_PROMPT_CACHE.overflowPerMinute,
 };
 
 const rate = z.number().min(0).max(1);
@@ -103,6 +114,9 @@ export const EmulatorOptionsPatchSchema = z
     batchLineErrorRate: rate,
     batchExpireAfter: rate.nullable(),
     batchEnqueuedTokenLimit: z.number().int().min(0),
+    promptCacheTtlMs: z.number().finite().positive(),
+    promptCacheMachines: z.number().int().min(1).max(100_000),
+    promptCacheOverflowRpm: z.number().int().min(1),
   })
   .partial();
 
@@ -166,6 +180,15 @@ export function parseLimitWindow(text: string): number {
     throw new Error(
       `--limit-window must be a duration from 1ms to 60s (e.g. 1s, 500ms, 60s, 1m, or a number of ms), got "${text}"`,
     );
+  }
+  return ms;
+}
+
+/** Parses `--prompt-cache-ttl`: a duration like 5m, 20s, 1500ms, or bare ms, above 0. */
+export function parsePromptCacheTtl(text: string): number {
+  const ms = parseDurationMs(text);
+  if (ms === undefined || !(ms > 0)) {
+    throw new Error(`--prompt-cache-ttl must be a duration above 0 (e.g. 5m, 20s, 1500ms, or a number of ms), got "${text}"`);
   }
   return ms;
 }

@@ -7,7 +7,6 @@ import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { BatchEngine, type Batch } from './batches.ts';
 import { batchesRoute } from './batches-api.ts';
-import { PromptCache } from './chat.ts';
 import { invalidRequest, notFound, overloaded, quotaExceeded, rateLimited, serverError, type ErrorAnswer } from './errors.ts';
 import { FaultInjector, inOutage } from './faults.ts';
 import { FileStore, type FileObject } from './files.ts';
@@ -18,6 +17,8 @@ import { createEndpoints, type InferenceEndpoint } from './inference.ts';
 import { RateLimits } from './limits.ts';
 import { findModel, listModels } from './models.ts';
 import { parsePatch, resolveOptions, type EmulatorOptions } from './options.ts';
+import { PromptCacheModel, type PromptCacheStats } from './prompt-cache.ts';
+import { rngFromSeed } from './random.ts';
 import { StatsCounter, type EmulatorStats, type RequestRecord } from './stats.ts';
 
 export type { EmulatorOptions } from './options.ts';
@@ -42,6 +43,8 @@ export interface RunningEmulator {
   batches(): Batch[];
   /** Files API: every stored file (uploads and batch output/error files), oldest first. */
   files(): FileObject[];
+  /** The prompt cache's counters (lookups, hits, cached tokens, overflowed requests, entries held); resetStats zeroes them. */
+  promptCacheStats(): PromptCacheStats;
   /** Stops listening and ends every open connection, hung calls included. */
   close(): Promise<void>;
 }
@@ -76,8 +79,12 @@ export async function startEmulator(opts: Partial<EmulatorOptions> = {}): Promis
   let limits = new RateLimits(options, now);
   const faults = new FaultInjector(options.seed);
   const stats = new StatsCounter();
-  const promptCache = new PromptCache();
-  const endpoints = createEndpoints(promptCache);
+  // The prompt cache draws its overflow machines from its own seeded PRNG, so fault decisions stay as they were.
+  const promptCache = new PromptCacheModel(
+    () => ({ machines: options.promptCacheMachines, ttlMs: options.promptCacheTtlMs, overflowPerMinute: options.promptCacheOverflowRpm }),
+    rngFromSeed(options.seed ^ 0x5f3759df),
+  );
+  const endpoints = createEndpoints(promptCache, now);
   const files = new FileStore();
   const batches = new BatchEngine({ files, endpoints, options: () => options, stats });
   const hung = new Set<ServerResponse>();
@@ -88,6 +95,8 @@ export async function startEmulator(opts: Partial<EmulatorOptions> = {}): Promis
     const next = resolveOptions({ ...options, ...p, host: options.host, port: options.port });
     if ('rpm' in p || 'tpm' in p || 'limitWindowMs' in p) limits = new RateLimits(next, now);
     if ('seed' in p) faults.reseed(next.seed);
+    // Other machines hold other prefixes: a new machine count starts from an empty cache.
+    if ('promptCacheMachines' in p && p.promptCacheMachines !== options.promptCacheMachines) promptCache.clear();
     options = next;
   };
 
@@ -110,9 +119,8 @@ export async function startEmulator(opts: Partial<EmulatorOptions> = {}): Promis
     res.end();
   }
 
-  /** Answers after the configured latency (latency applies to every /v1 answer). */
-  function answer(res: ServerResponse, status: number, body: string, t0: number, extra?: Record<string, string>): void {
-    const delay = faults.delayMs(options);
+  /** Answers after the configured latency (latency applies to every /v1 answer), or after `delay` when drawn already. */
+  function answer(res: ServerResponse, status: number, body: string, t0: number, extra?: Record<string, string>, delay: number = faults.delayMs(options)): void {
     if (delay <= 0) return write(res, status, body, t0, extra);
     const timer = setTimeout(() => {
       timers.delete(timer);
@@ -176,14 +184,17 @@ export async function startEmulator(opts: Partial<EmulatorOptions> = {}): Promis
         return hang(res);
       case 'malformed': {
         stats.count('malformed');
-        const full = prepared.serve().body;
-        return answer(res, 200, full.slice(0, Math.max(1, Math.floor(full.length / 2))), t0, atAdmission);
+        const delay = faults.delayMs(options);
+        const full = prepared.serve({ processedInMs: delay }).body;
+        return answer(res, 200, full.slice(0, Math.max(1, Math.floor(full.length / 2))), t0, atAdmission, delay);
       }
       case 'none': {
-        const served = prepared.serve();
+        // The latency is drawn first: the prompt cache holds this prompt's prefix once it is processed.
+        const delay = faults.delayMs(options);
+        const served = prepared.serve({ processedInMs: delay });
         const id = req.headers['x-client-request-id'];
         stats.served(typeof id === 'string' ? id : undefined, served.promptTokens, served.completionTokens, { name: prepared.model, cachedTokens: served.cachedTokens });
-        return answer(res, 200, served.body, t0, atAdmission);
+        return answer(res, 200, served.body, t0, atAdmission, delay);
       }
     }
   }
@@ -193,8 +204,10 @@ export async function startEmulator(opts: Partial<EmulatorOptions> = {}): Promis
     if (method === 'GET' && path === '/_emulator/stats') return write(res, 200, JSON.stringify(stats.snapshot()), t0);
     if (method === 'GET' && path === '/_emulator/requests') return write(res, 200, JSON.stringify({ data: stats.requests() }), t0);
     if (method === 'GET' && path === '/_emulator/batches') return write(res, 200, JSON.stringify({ data: batches.all() }), t0);
+    if (method === 'GET' && path === '/_emulator/prompt-cache') return write(res, 200, JSON.stringify(promptCache.stats()), t0);
     if (method === 'POST' && path === '/_emulator/reset') {
       stats.reset();
+      promptCache.resetStats();
       return write(res, 200, '{"ok":true}', t0);
     }
     if (path === '/_emulator/config' && (method === 'GET' || method === 'POST')) {
@@ -293,11 +306,15 @@ export async function startEmulator(opts: Partial<EmulatorOptions> = {}): Promis
     port,
     stats: () => stats.snapshot(),
     requests: (since?: number) => stats.requests(since),
-    resetStats: () => stats.reset(),
+    resetStats: () => {
+      stats.reset();
+      promptCache.resetStats();
+    },
     configure,
     options: () => ({ ...options, outages: [...options.outages] }),
     batches: () => batches.all(),
     files: () => files.all(),
+    promptCacheStats: () => promptCache.stats(),
     close: () => {
       closing ??= new Promise<void>((resolve) => {
         batches.close();

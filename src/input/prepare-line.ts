@@ -1,11 +1,14 @@
 // What staging does to one input line before the store sees it: validate it, count its
-// exact prompt tokens, route it and serialize its body. Pure (no I/O), so it runs the same
-// on the staging thread (stage-thread.ts) as in the tests; the store then only writes.
+// exact prompt tokens, route it, fingerprint its prompt for the provider's prompt cache and
+// serialize its body. Pure (no I/O), so it runs the same on the staging thread
+// (stage-thread.ts) as in the tests; the store then only writes.
 import type { RejectRecord, RunMode } from '../domain/run-types.ts';
 import { parseInputLine, type PromptDefaults } from '../domain/schemas.ts';
 import { routeOf, type UrgentClause } from '../domain/routing.ts';
 import type { NewItem } from '../store/item-store.ts';
-import { countRequestPromptTokens, maxOutputTokens, DEFAULT_MAX_OUTPUT_TOKENS } from '../llm/tokens.ts';
+import { maxOutputTokens, DEFAULT_MAX_OUTPUT_TOKENS } from '../llm/tokens.ts';
+import { countAndFingerprint } from '../llm/prompt-fingerprint.ts';
+import type { MessageLayout, PrefixFingerprint } from '../domain/prompt-prefix.ts';
 import { pathOf, type RouteRules } from '../domain/route-rules.ts';
 import { routeParsedLine } from './route-line.ts';
 
@@ -21,8 +24,12 @@ export interface LineContext {
   routes?: RouteRules;
 }
 
-/** An accepted line as the store takes it, still without its seq (numbered in input order by the stager). */
-export type PreparedItem = Omit<NewItem, 'seq' | 'body' | 'bodyJson'> & { bodyJson: string };
+/**
+ * An accepted line as the store takes it, still without its seq (numbered in input order by
+ * the stager), and, for a prompt of ≥ 1,024 tokens, what the stager's prompt-cache checks read
+ * (never stored).
+ */
+export type PreparedItem = Omit<NewItem, 'seq' | 'body' | 'bodyJson'> & { bodyJson: string; prefix?: PrefixFingerprint; layout?: MessageLayout[] };
 
 /** A line, prepared: an item to store or a reject to record. */
 export type PreparedLine = { item: PreparedItem } | { reject: RejectRecord };
@@ -31,10 +38,13 @@ export function prepareLine(ctx: LineContext, text: string, lineNumber: number):
   const result = parseInputLine(ctx.format, ctx.json, text, lineNumber, ctx.defaults);
   if (!result.ok) return { reject: { line: lineNumber, custom_id: result.reject.customId ?? null, code: result.reject.code, message: result.reject.message } };
   const { line } = result;
-  const promptTokens = countRequestPromptTokens(line.url, line.body);
+  // One tokenization gives the exact count and, for a prompt of ≥ 1,024 tokens, its prompt-cache fingerprint.
+  const counted = countAndFingerprint(line.url, line.body);
   // --route: the rules rewrite body.model, so tokens, price and the request are the routed model's.
-  const routed = ctx.routes ? routeParsedLine(ctx.routes, line, promptTokens) : undefined;
+  const routed = ctx.routes ? routeParsedLine(ctx.routes, line, counted.promptTokens) : undefined;
   const body = routed?.body ?? line.body;
+  // A routed line is seen by the prompt cache as the routed model's request.
+  const fp = routed && routed.model !== line.body.model ? countAndFingerprint(line.url, body).fingerprint : counted.fingerprint;
   const item: PreparedItem = {
     customId: line.customId,
     line: lineNumber,
@@ -43,10 +53,11 @@ export function prepareLine(ctx: LineContext, text: string, lineNumber: number):
     bodyJson: JSON.stringify(body),
     model: body.model,
     route: routed ? pathOf(ctx.mode, routed, () => routeOf(ctx.mode, line, ctx.rule)) : routeOf(ctx.mode, line, ctx.rule),
-    promptTokens: routed?.promptTokens ?? promptTokens,
+    promptTokens: routed?.promptTokens ?? counted.promptTokens,
     maxOutputTokens: line.url === '/v1/embeddings' ? 0 : maxOutputTokens(body, DEFAULT_MAX_OUTPUT_TOKENS),
   };
   if (routed) item.routing = routed.classifier ? { rule: routed.rule, reason: routed.reason, classifier: routed.classifier } : { rule: routed.rule, reason: routed.reason };
+  if (fp !== undefined) Object.assign(item, { prefixGroup: fp.group, prefixPath: fp.path, prefix: fp.prefix, layout: fp.layout });
   if (line.feature !== undefined) item.feature = line.feature;
   if (line.priority !== undefined) item.priority = line.priority;
   return { item };

@@ -18,6 +18,7 @@ import { parseUrgentRule } from '../domain/routing.ts';
 import type { LineContext } from './prepare-line.ts';
 import { preparedBatches, type PrepareOptions } from './prepare-pool.ts';
 import { routeRulesProblem } from '../domain/route-rules.ts';
+import { PromptCacheStaging } from './prompt-cache-staging.ts';
 
 const STAGE_BATCH = 500;
 const PROGRESS_EVERY_LINES = 20_000;
@@ -56,6 +57,7 @@ export async function stageInput(deps: StageDeps, config: RunConfig, onProgress:
   let rejected = 0;
   let nextSeq = 0;
   let batch: NewItem[] = [];
+  const promptCache = new PromptCacheStaging();
 
   const flushRejects = async (): Promise<void> => {
     if (rejectBatch.length === 0) return;
@@ -75,6 +77,7 @@ export async function stageInput(deps: StageDeps, config: RunConfig, onProgress:
       for (const it of batch) {
         if (dupLines.has(it.line)) continue;
         accepted++;
+        promptCache.add(it);
         const m = perModel.get(it.model) ?? { prompt: 0, output: 0 };
         m.prompt += it.promptTokens;
         m.output += it.maxOutputTokens;
@@ -123,6 +126,8 @@ export async function stageInput(deps: StageDeps, config: RunConfig, onProgress:
       }
     }
     await flush();
+    // Items that share a long prefix go out together (and the layout is checked), unless turned off.
+    await promptCache.finish(deps.store, config);
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     if (err.code === 'ENOENT' || err.code === 'EACCES' || err.code === 'EISDIR') {
@@ -154,5 +159,5 @@ export async function stageInput(deps: StageDeps, config: RunConfig, onProgress:
       throw ApplicationFailure.nonRetryable(`--fallback-model: ${(e as Error).message}`, 'UnknownModel');
     }
   }
-  return { lines, accepted, rejected, seqEnd: nextSeq, rejectsPath, promptTokens, maxOutputTokens: maxOut, estimateUsd, models: [...perModel.keys()].sort() };
+  return { lines, accepted, rejected, seqEnd: nextSeq, rejectsPath, promptTokens, maxOutputTokens: maxOut, estimateUsd, models: [...perModel.keys()].sort(), ...promptCache.result(config) };
 }

@@ -1,8 +1,9 @@
 // Exact token counts with the model's own encoding (gpt-tokenizer), shared by the
 // rate limiter, the cost estimate and the emulator so that all three agree.
 import { createRequire } from 'node:module';
+import { messageText } from '../domain/prompt-prefix.ts';
 
-type Encoder = { countTokens(text: string): number };
+type Encoder = { countTokens(text: string): number; encode(text: string): number[] };
 
 // Each encoding's tables are loaded on first use (synchronously, through require): most runs
 // need one of the two, and a worker should not hold the other's in its heap.
@@ -10,12 +11,15 @@ const require = createRequire(import.meta.url);
 let o200k: Encoder | undefined;
 let cl100k: Encoder | undefined;
 
-type Encoding = { countTokens(text: string, options: { disallowedSpecial: Set<string> }): number };
+type Encoding = {
+  countTokens(text: string, options: { disallowedSpecial: Set<string> }): number;
+  encode(text: string, options: { disallowedSpecial: Set<string> }): number[];
+};
 
 // Text such as "<|endoftext|>" in a user's prompt is plain text to the API, not a special
 // token: counted as such (gpt-tokenizer would otherwise throw and fail the whole staging).
 const PLAIN_TEXT = { disallowedSpecial: new Set<string>() };
-const plain = (enc: Encoding): Encoder => ({ countTokens: (text) => enc.countTokens(text, PLAIN_TEXT) });
+const plain = (enc: Encoding): Encoder => ({ countTokens: (text) => enc.countTokens(text, PLAIN_TEXT), encode: (text) => enc.encode(text, PLAIN_TEXT) });
 
 /** gpt-4 / gpt-3.5 families use cl100k_base; every current model (gpt-4o, 4.1, 5, o-series) uses o200k_base. */
 export function encoderFor(model: string): Encoder {
@@ -29,15 +33,7 @@ export function countTextTokens(model: string, text: string): number {
 
 type MessageLike = { role?: unknown; name?: unknown; content?: unknown };
 
-function contentText(content: unknown): string {
-  if (typeof content === 'string') return content;
-  if (Array.isArray(content)) {
-    return content
-      .map((part) => (part && typeof part === 'object' && typeof (part as { text?: unknown }).text === 'string' ? (part as { text: string }).text : ''))
-      .join('');
-  }
-  return '';
-}
+const contentText = messageText;
 
 /**
  * Prompt tokens of a chat request, counted the way OpenAI bills them:

@@ -29,6 +29,10 @@ export interface NewItem {
   maxOutputTokens: number;
   /** Realtime or Batch API (batch and hybrid modes); realtime when absent. */
   route?: Route;
+  /** The prompt's prefix group (domain/prompt-prefix.ts): items sharing its first 1,024 tokens; none under 1,024 tokens. */
+  prefixGroup?: string;
+  /** Below the group, its deeper prefix checkpoints (cut short): orders the group so longer shared prefixes sit together. */
+  prefixPath?: string;
   /** --route: the rule that chose the model and why (absent without --route). */
   routing?: StagedRouting;
 }
@@ -76,6 +80,8 @@ export interface PendingItem {
   attempts: number;
   /** --route only. */
   routing?: ItemRouting;
+  /** Its prefix group, when its prompt has one: the prompt_cache_key is set per group. */
+  prefixGroup?: string;
 }
 
 export interface ItemError {
@@ -103,6 +109,8 @@ export interface ItemResult {
   cacheMarker?: string;
   /** A cache hit: what its call would have cost. */
   savedUsd?: number;
+  /** What the provider's prompt cache saved on it: cached tokens × (input − cached input price). */
+  promptCacheSavedUsd?: number;
 }
 
 /** A stored item in the shape the export writes out. */
@@ -128,8 +136,10 @@ export interface StoredItem {
 }
 
 /**
- * Which items a piece of work covers: a range of seq (a chunk), or a seeded random
- * sample of the run (the same seed always picks the same items, whatever their status).
+ * Which items a piece of work covers: a range of dispatch positions (a chunk), a part, or a
+ * seeded random sample of the run (the same seed always picks the same items, whatever their
+ * status). Ranges count dispatch_seq, which is seq (input order) unless the run was put in
+ * prefix-group order after staging (orderByPrefixGroup); results are always exported by seq.
  */
 export type ItemSelection = { seqStart: number; seqEnd: number } | { sampleSeed: number; sampleSize: number } | { part: number };
 
@@ -222,7 +232,7 @@ export interface ItemStore {
    * already holds is reported as a duplicate and not inserted.
    */
   stageItems(runId: string, items: NewItem[]): Promise<StageOutcome>;
-  /** Items of the selection not yet succeeded or finally failed, in seq order; at most `limit`. */
+  /** Items of the selection not yet succeeded or finally failed, in dispatch order; at most `limit`. */
   pendingItems(runId: string, selection: ItemSelection, limit?: number): Promise<PendingItem[]>;
   /** Pending items of the selection per model, with output tokens capped at `outputTokensPerItem` when given. */
   pendingEstimate(runId: string, selection: ItemSelection, outputTokensPerItem?: number): Promise<PendingEstimate[]>;
@@ -266,6 +276,13 @@ export interface ItemStore {
   recordClassifications(runId: string, classifications: ItemClassification[]): Promise<void>;
   /** The run's items and spend grouped by model, routing rule and classifier model. */
   routeSpend(runId: string): Promise<RouteSpendRow[]>;
+  /**
+   * Puts the run's items in prefix-group order for dispatch: renumbers dispatch_seq (0, 1, …) so
+   * each prefix group is contiguous (groups where they first appear in the input, each ordered by
+   * its prefix path, then input order), items without a group where they are. Deterministic, so
+   * a retried staging gives the same order; seq, and so the export's input order, is untouched.
+   */
+  orderByPrefixGroup(runId: string): Promise<void>;
   /** Forgets a run's items (and rejects, batch records and its unshared cache entries), so a run id can be staged afresh. */
   deleteRun(runId: string): Promise<void>;
   close(): Promise<void>;

@@ -112,6 +112,24 @@ ALTER TABLE items ADD COLUMN IF NOT EXISTS classifier_model text;
 ALTER TABLE items ADD COLUMN IF NOT EXISTS classifier_pending integer NOT NULL DEFAULT 0;
 ALTER TABLE items ADD COLUMN IF NOT EXISTS classifier_cost_usd double precision NOT NULL DEFAULT 0;`,
   },
+  {
+    version: 5,
+    name: 'prompt cache: prefix groups, dispatch order, savings',
+    // dispatch_seq is seq unless a run is put in prefix-group order. Rows written by a release
+    // that does not know the column (a worker or CLI not yet upgraded) get seq by the trigger,
+    // so no item is left outside every chunk's range.
+    sql: `
+ALTER TABLE items ADD COLUMN prefix_group text;
+ALTER TABLE items ADD COLUMN prefix_path text;
+ALTER TABLE items ADD COLUMN dispatch_seq integer;
+ALTER TABLE items ADD COLUMN prompt_cache_saved_usd double precision NOT NULL DEFAULT 0;
+UPDATE items SET dispatch_seq = seq;
+CREATE INDEX items_by_dispatch ON items (run_id, dispatch_seq);
+CREATE FUNCTION items_dispatch_seq_default() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN NEW.dispatch_seq := NEW.seq; RETURN NEW; END $$;
+CREATE TRIGGER items_dispatch_seq_default BEFORE INSERT ON items FOR EACH ROW
+  WHEN (NEW.dispatch_seq IS NULL) EXECUTE FUNCTION items_dispatch_seq_default();`,
+  },
 ];
 
 /** Any constant shared by every llm-batch process: 'llmbatch' read as a 64-bit integer. */

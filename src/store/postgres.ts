@@ -8,9 +8,9 @@ import pg from 'pg';
 import type { PoolClient } from 'pg';
 import { PartPlanner, type PartPlan, type PlanLimits } from '../domain/batch-plan.ts';
 import type { BatchRecord, CacheEntry, CacheScope, ItemResult, ItemRetry, ItemSelection, ItemStore, ItemTotals, MeasuredItem, NewItem, PendingEstimate, PendingItem, PendingRequest, RejectRecord, StageOutcome, StoredItem } from './item-store.ts';
-import { selectionSql, STORED_ITEM_COLUMNS, TOTALS_COLUMNS } from './selection-sql.ts';
+import { PREFIX_ORDER_SQL, selectionSql, STORED_ITEM_COLUMNS, TOTALS_COLUMNS } from './selection-sql.ts';
 import { CACHE_ENTRY_COLUMNS, cacheEntryValues, preferredEntries, toCacheEntry } from './rows.ts';
-import { num, stagedFields, toBatchRecord, toRejectRecord, toMeasuredItem, toPendingItem, toPendingRequest, toStoredItem, toTotals, type Row } from './rows.ts';
+import { num, PENDING_ITEM_COLUMNS, stagedFields, toBatchRecord, toRejectRecord, toMeasuredItem, toPendingItem, toPendingRequest, toStoredItem, toTotals, type Row } from './rows.ts';
 import { copyRows } from './postgres-copy.ts';
 import { ROUTE_SPEND_SQL, ROUTING_COLUMNS, routingFields, STAGED_ROUTING_COLUMNS, toRouteSpendRow } from './route-sql.ts';
 import type { ItemClassification } from './item-store.ts';
@@ -47,18 +47,19 @@ const numbered = (sql: string): string => {
 
 // Per connection, emptied at every commit: a batch sees only its own rows.
 const STAGED_ITEMS = `CREATE TEMPORARY TABLE IF NOT EXISTS staged_items (
-  ord integer, run_id text, custom_id text, seq integer, line integer, url text, body text, model text, feature text, priority text,
-  prompt_tokens_est integer, max_output_tokens integer, route text, line_bytes integer,
+  ord integer, run_id text, custom_id text, seq integer, dispatch_seq integer, line integer, url text, body text, model text, feature text, priority text,
+  prompt_tokens_est integer, max_output_tokens integer, route text, line_bytes integer, prefix_group text, prefix_path text,
   route_rule text, route_reason text, classifier_model text, classifier_pending integer) ON COMMIT DELETE ROWS`;
-const STAGED_ITEM_COLUMNS = ['ord', 'run_id', 'custom_id', 'seq', 'line', 'url', 'body', 'model', 'feature', 'priority', 'prompt_tokens_est', 'max_output_tokens', 'route', 'line_bytes', ...STAGED_ROUTING_COLUMNS] as const;
+const STAGED_ITEM_COLUMNS = ['ord', 'run_id', 'custom_id', 'seq', 'dispatch_seq', 'line', 'url', 'body', 'model', 'feature', 'priority', 'prompt_tokens_est', 'max_output_tokens', 'route', 'line_bytes', 'prefix_group', 'prefix_path', ...STAGED_ROUTING_COLUMNS] as const;
+const ITEM_COLUMNS = STAGED_ITEM_COLUMNS.slice(1).join(', ');
 
-const RESULT_NAMES = ['run_id', 'custom_id', 'status', 'attempts', 'model', 'mode', 'request_id', 'status_code', 'response', 'error', 'prompt_tokens', 'cached_tokens', 'completion_tokens', 'reasoning_tokens', 'cost_usd', 'cache_marker', 'saved_usd'] as const;
-const RESULT_TYPES = ['text', 'text', 'text', 'integer', 'text', 'text', 'text', 'integer', 'text', 'text', 'integer', 'integer', 'integer', 'integer', 'double precision', 'text', 'double precision'] as const;
+const RESULT_NAMES = ['run_id', 'custom_id', 'status', 'attempts', 'model', 'mode', 'request_id', 'status_code', 'response', 'error', 'prompt_tokens', 'cached_tokens', 'completion_tokens', 'reasoning_tokens', 'cost_usd', 'cache_marker', 'saved_usd', 'prompt_cache_saved_usd'] as const;
+const RESULT_TYPES = ['text', 'text', 'text', 'integer', 'text', 'text', 'text', 'integer', 'text', 'text', 'integer', 'integer', 'integer', 'integer', 'double precision', 'text', 'double precision', 'double precision'] as const;
 const STAGED_RESULTS = `CREATE TEMPORARY TABLE IF NOT EXISTS staged_results (${RESULT_NAMES.map((n, i) => `${n} ${RESULT_TYPES[i]}`).join(', ')}) ON COMMIT DELETE ROWS`;
 const SET_RESULT = `status = r.status, attempts = r.attempts, model = r.model, mode = r.mode, request_id = r.request_id,
     status_code = r.status_code, response = r.response, error = r.error, prompt_tokens = r.prompt_tokens, cached_tokens = r.cached_tokens,
     completion_tokens = r.completion_tokens, reasoning_tokens = r.reasoning_tokens, cost_usd = r.cost_usd, cache_marker = r.cache_marker,
-    saved_usd = r.saved_usd, updated_at = now()`;
+    saved_usd = r.saved_usd, prompt_cache_saved_usd = r.prompt_cache_saved_usd, updated_at = now()`;
 const RESULT_TARGET = `i.run_id = r.run_id AND i.custom_id = r.custom_id AND i.status <> 'succeeded'`;
 /** Results applied to their items, from a source `r` with RESULT_NAMES' columns; a success is never overwritten. */
 const applyResults = (source: string): string => `UPDATE items AS i SET ${SET_RESULT} FROM ${source} WHERE ${RESULT_TARGET}`;
@@ -155,7 +156,7 @@ export class PostgresItemStore implements ItemStore {
     if (items.length === 0) return { duplicates: [] };
     const staged = items.map((it, ord) => {
       const { body, route, lineBytes } = stagedFields(it);
-      return [ord, runId, it.customId, it.seq, it.line, it.url, body, it.model, it.feature, it.priority, it.promptTokens, it.maxOutputTokens, route, lineBytes, ...routingFields(it)];
+      return [ord, runId, it.customId, it.seq, it.seq, it.line, it.url, body, it.model, it.feature, it.priority, it.promptTokens, it.maxOutputTokens, route, lineBytes, it.prefixGroup, it.prefixPath, ...routingFields(it)];
     });
     return this.transaction(async (c) => {
       // The usual case, a first staging of new custom_ids, is copied straight into items (about
@@ -174,8 +175,8 @@ export class PostgresItemStore implements ItemStore {
       // The first line of the batch that holds a custom_id is the one inserted, as when
       // SQLite inserts the batch line by line.
       const { rowCount } = await c.query(`
-        INSERT INTO items (${STAGED_ITEM_COLUMNS.slice(1).join(', ')})
-        SELECT DISTINCT ON (custom_id) ${STAGED_ITEM_COLUMNS.slice(1).join(', ')}
+        INSERT INTO items (${ITEM_COLUMNS})
+        SELECT DISTINCT ON (custom_id) ${ITEM_COLUMNS}
         FROM staged_items ORDER BY custom_id, ord
         ON CONFLICT (run_id, custom_id) DO NOTHING`);
       // Every line inserted (a first staging, the usual case): no line can be a duplicate.
@@ -192,7 +193,7 @@ export class PostgresItemStore implements ItemStore {
   async pendingItems(runId: string, selection: ItemSelection, limit = -1): Promise<PendingItem[]> {
     const { from, params } = selectionSql(runId, selection);
     const rows = await this.query(
-      numbered(`SELECT custom_id, seq, url, body, model, prompt_tokens_est, max_output_tokens, attempts, ${ROUTING_COLUMNS} FROM ${from} WHERE status = 'pending' ORDER BY seq LIMIT ?`),
+      numbered(`SELECT ${PENDING_ITEM_COLUMNS} FROM ${from} WHERE status = 'pending' ORDER BY dispatch_seq LIMIT ?`),
       [...params, limit < 0 ? null : limit],
     );
     return rows.map(toPendingItem);
@@ -237,15 +238,16 @@ export class PostgresItemStore implements ItemStore {
 
   async planParts(runId: string, limits: PlanLimits): Promise<PartPlan> {
     const planner = new PartPlanner(limits);
-    // As SQLite: realtime first, then batch by model (byte order); each group walked by seq,
-    // a window of seqs at a time (see items()).
+    // As SQLite: realtime first, then batch by model (byte order); each group walked in
+    // dispatch order, a window of dispatch positions at a time (see items()).
     const batchModels = (await this.query(`SELECT DISTINCT model COLLATE "C" AS model FROM items WHERE run_id = $1 AND route = 'batch' ORDER BY 1`, [runId])).map((r) => String(r.model));
-    const last = await this.lastSeq(runId);
+    const [lastRow] = await this.query('SELECT max(dispatch_seq) AS last FROM items WHERE run_id = $1', [runId]);
+    const last = lastRow?.last === null || lastRow?.last === undefined ? -1 : num(lastRow.last);
     const walk = async (route: 'realtime' | 'batch', model: string | null): Promise<void> => {
       for (let after = -1; after < last; after += PLAN_WINDOW) {
         const rows = model === null
-          ? await this.query('SELECT seq, model, line_bytes FROM items WHERE run_id = $1 AND route = $2 AND seq > $3 AND seq <= $4 ORDER BY seq', [runId, route, after, after + PLAN_WINDOW])
-          : await this.query('SELECT seq, model, line_bytes FROM items WHERE run_id = $1 AND route = $2 AND model = $3 AND seq > $4 AND seq <= $5 ORDER BY seq', [runId, route, model, after, after + PLAN_WINDOW]);
+          ? await this.query('SELECT seq, model, line_bytes FROM items WHERE run_id = $1 AND route = $2 AND dispatch_seq > $3 AND dispatch_seq <= $4 ORDER BY dispatch_seq', [runId, route, after, after + PLAN_WINDOW])
+          : await this.query('SELECT seq, model, line_bytes FROM items WHERE run_id = $1 AND route = $2 AND model = $3 AND dispatch_seq > $4 AND dispatch_seq <= $5 ORDER BY dispatch_seq', [runId, route, model, after, after + PLAN_WINDOW]);
         if (rows.length === 0) continue;
         const seqs = rows.map((r) => num(r.seq));
         const parts = rows.map((r) => planner.add({ route, model: String(r.model), bytes: num(r.line_bytes) }));
@@ -385,6 +387,12 @@ export class PostgresItemStore implements ItemStore {
 
   async routeSpend(runId: string): Promise<RouteSpendRow[]> {
     return (await this.query(numbered(ROUTE_SPEND_SQL), [runId])).map(toRouteSpendRow);
+  }
+
+  async orderByPrefixGroup(runId: string): Promise<void> {
+    // One statement over the run, whatever the plan: a sort of the run and one update per row moved.
+    await this.query(numbered(`UPDATE items SET dispatch_seq = o.rn FROM (${PREFIX_ORDER_SQL}) AS o
+      WHERE items.run_id = ? AND items.custom_id = o.custom_id AND items.dispatch_seq IS DISTINCT FROM o.rn`), [runId, runId, runId]);
   }
 
   async deleteRun(runId: string): Promise<void> {

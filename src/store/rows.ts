@@ -4,7 +4,7 @@
 import { batchInputLine } from '../domain/batch-format.ts';
 import type { RejectRecord, Route } from '../domain/run-types.ts';
 import type { BatchRecord, CacheEntry, ItemTotals, MeasuredItem, NewItem, PendingItem, PendingRequest, StoredItem } from './item-store.ts';
-import { toRouting } from './route-sql.ts';
+import { ROUTING_COLUMNS, toRouting } from './route-sql.ts';
 
 export type Row = Record<string, unknown>;
 
@@ -46,7 +46,7 @@ export function toStoredItem(r: Row): StoredItem {
 
 /** A row of selection-sql.ts's TOTALS_COLUMNS. */
 export function toTotals(r: Row): ItemTotals {
-  return {
+  const t: ItemTotals = {
     items: num(r.items),
     succeeded: num(r.succeeded),
     failed: num(r.failed),
@@ -56,9 +56,13 @@ export function toTotals(r: Row): ItemTotals {
     batch: { succeeded: num(r.batch_succeeded), failed: num(r.batch_failed), costUsd: num(r.batch_cost) },
     cache: { hits: num(r.cache_hits), savedUsd: num(r.saved) },
   };
+  // Absent means nothing saved (so totals without prompt caching read as they always did).
+  const saved = num(r.prompt_cache_saved);
+  if (saved !== 0) t.promptCacheSavedUsd = saved;
+  return t;
 }
 
-/** custom_id, seq, url, body, model, prompt_tokens_est, max_output_tokens, attempts, and the routing columns */
+/** custom_id, seq, url, body, model, prompt_tokens_est, max_output_tokens, attempts, prefix_group, and the routing columns */
 export function toPendingItem(r: Row): PendingItem {
   const item: PendingItem = {
     customId: String(r.custom_id),
@@ -70,10 +74,15 @@ export function toPendingItem(r: Row): PendingItem {
     maxOutputTokens: num(r.max_output_tokens),
     attempts: num(r.attempts),
   };
+  const group = str(r.prefix_group);
+  if (group !== undefined) item.prefixGroup = group;
   const routing = toRouting(r);
   if (routing) item.routing = routing;
   return item;
 }
+
+/** The columns toPendingItem reads. */
+export const PENDING_ITEM_COLUMNS = `custom_id, seq, url, body, model, prompt_tokens_est, max_output_tokens, attempts, prefix_group, ${ROUTING_COLUMNS}`;
 
 /** seq, custom_id, url, model, body */
 export const toPendingRequest = (r: Row): PendingRequest => ({ seq: num(r.seq), customId: String(r.custom_id), url: String(r.url), model: String(r.model), bodyJson: String(r.body) });

@@ -25,7 +25,8 @@ export function selectionSql(runId: string, sel: ItemSelection): { from: string;
     };
   }
   if (isPart(sel)) return { from: '(SELECT * FROM items WHERE run_id = ? AND part = ?) AS sel', params: [runId, sel.part] };
-  return { from: '(SELECT * FROM items WHERE run_id = ? AND seq >= ? AND seq < ?) AS sel', params: [runId, sel.seqStart, sel.seqEnd] };
+  // A chunk is a range of dispatch positions (= seq unless the run was put in prefix-group order).
+  return { from: '(SELECT * FROM items WHERE run_id = ? AND dispatch_seq >= ? AND dispatch_seq < ?) AS sel', params: [runId, sel.seqStart, sel.seqEnd] };
 }
 
 /** ItemTotals' columns, to follow with `FROM items WHERE run_id = ?` or `FROM <selection>`. */
@@ -38,8 +39,19 @@ export const TOTALS_COLUMNS = `SELECT count(*) AS items,
     sum(CASE WHEN mode = 'batch' AND status = 'succeeded' THEN 1 ELSE 0 END) AS batch_succeeded,
     sum(CASE WHEN mode = 'batch' AND status = 'failed' THEN 1 ELSE 0 END) AS batch_failed,
     sum(CASE WHEN mode = 'batch' THEN cost_usd ELSE 0 END) AS batch_cost,
-    sum(CASE WHEN cache_marker IS NOT NULL AND status = 'succeeded' THEN 1 ELSE 0 END) AS cache_hits, sum(saved_usd) AS saved`;
+    sum(CASE WHEN cache_marker IS NOT NULL AND status = 'succeeded' THEN 1 ELSE 0 END) AS cache_hits, sum(saved_usd) AS saved,
+    sum(prompt_cache_saved_usd) AS prompt_cache_saved`;
 
 /** The stored-item columns that rows.ts's toStoredItem reads. */
 export const STORED_ITEM_COLUMNS = `custom_id, seq, status, attempts, model, feature, mode, request_id, status_code, response, error,
     prompt_tokens, cached_tokens, completion_tokens, reasoning_tokens, cost_usd, cache_marker, ${ROUTING_COLUMNS}`;
+
+/**
+ * The run's items renumbered in prefix-group order (see ItemStore.orderByPrefixGroup), as
+ * (custom_id, rn): a group sorts where its first item is in the input, then by prefix path,
+ * then input order. Parameters: run id twice.
+ */
+export const PREFIX_ORDER_SQL = `SELECT i.custom_id, row_number() OVER (ORDER BY coalesce(g.first_seq, i.seq), i.prefix_path, i.seq) - 1 AS rn
+  FROM items i LEFT JOIN (SELECT prefix_group, min(seq) AS first_seq FROM items WHERE run_id = ? AND prefix_group IS NOT NULL GROUP BY prefix_group) g
+    ON g.prefix_group = i.prefix_group
+  WHERE i.run_id = ?`;

@@ -7,14 +7,14 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { PartPlanner, type PartPlan, type PlanLimits } from '../domain/batch-plan.ts';
 import { isPart, isSample, type BatchRecord, type CacheEntry, type CacheScope, type ItemResult, type ItemRetry, type PendingRequest, type ItemSelection, type ItemStore, type ItemTotals, type MeasuredItem, type NewItem, type PendingEstimate, type PendingItem, type RejectRecord, type StageOutcome, type StoredItem } from './item-store.ts';
-import { selectionSql, STORED_ITEM_COLUMNS, TOTALS_COLUMNS } from './selection-sql.ts';
+import { PREFIX_ORDER_SQL, selectionSql, STORED_ITEM_COLUMNS, TOTALS_COLUMNS } from './selection-sql.ts';
 import { resultFields } from './result-row.ts';
 import { ResultStatements, SqliteWriterThread } from './sqlite-writer.ts';
 import { CACHE_ENTRY_COLUMNS, cacheEntryValues, preferredEntries, toCacheEntry } from './rows.ts';
 import { CLASSIFY_SQL, ROUTE_SPEND_SQL, ROUTING_COLUMN_TYPES, ROUTING_COLUMNS, routingFields, toRouteSpendRow } from './route-sql.ts';
 import type { ItemClassification } from './item-store.ts';
 import type { RouteSpendRow } from '../domain/route-spend.ts';
-import { num, stagedFields, toBatchRecord, toRejectRecord, toMeasuredItem, toPendingItem, toPendingRequest, toStoredItem, toTotals, type Row } from './rows.ts';
+import { num, PENDING_ITEM_COLUMNS, stagedFields, toBatchRecord, toRejectRecord, toMeasuredItem, toPendingItem, toPendingRequest, toStoredItem, toTotals, type Row } from './rows.ts';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS items (
@@ -90,6 +90,11 @@ const ADDED_COLUMNS: [string, string][] = [
   ['cache_marker', 'TEXT'],
   ['saved_usd', 'REAL NOT NULL DEFAULT 0'],
   ...ROUTING_COLUMN_TYPES,
+  // Provider prompt caching: the prompt's prefix group and path, the dispatch order, the saving.
+  ['prefix_group', 'TEXT'],
+  ['prefix_path', 'TEXT'],
+  ['dispatch_seq', 'INTEGER'],
+  ['prompt_cache_saved_usd', 'REAL NOT NULL DEFAULT 0'],
 ];
 
 
@@ -123,22 +128,25 @@ export class SqliteItemStore implements ItemStore {
     this.db.exec(SCHEMA);
     const have = new Set((this.db.prepare('PRAGMA table_info(items)').all() as Row[]).map((r) => String(r.name)));
     for (const [name, type] of ADDED_COLUMNS) if (!have.has(name)) this.db.exec(`ALTER TABLE items ADD COLUMN ${name} ${type}`);
+    // Items staged before dispatch_seq existed go out in input order, as they always did.
+    if (!have.has('dispatch_seq')) this.db.exec('UPDATE items SET dispatch_seq = seq WHERE dispatch_seq IS NULL');
     this.db.exec('CREATE INDEX IF NOT EXISTS items_by_part ON items (run_id, part, seq)');
+    this.db.exec('CREATE INDEX IF NOT EXISTS items_by_dispatch ON items (run_id, dispatch_seq)');
     // DO UPDATE ... WHERE line matches: a re-staged line changes 1 row, another line with
     // the same custom_id changes 0 rows and is reported as a duplicate.
     this.insertItem = this.db.prepare(`
-      INSERT INTO items (run_id, custom_id, seq, line, url, body, model, feature, priority, prompt_tokens_est, max_output_tokens, route, line_bytes, updated_at,
+      INSERT INTO items (run_id, custom_id, seq, dispatch_seq, line, url, body, model, feature, priority, prompt_tokens_est, max_output_tokens, route, line_bytes, prefix_group, prefix_path, updated_at,
         route_rule, route_reason, classifier_model, classifier_pending)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
       ON CONFLICT (run_id, custom_id) DO UPDATE SET line = excluded.line WHERE items.line = excluded.line`);
     this.findItem = this.db.prepare('SELECT line FROM items WHERE run_id = ? AND custom_id = ?');
     this.selectPending = this.db.prepare(`
-      SELECT custom_id, seq, url, body, model, prompt_tokens_est, max_output_tokens, attempts, ${ROUTING_COLUMNS}
-      FROM items WHERE run_id = ? AND seq >= ? AND seq < ? AND status = 'pending' ORDER BY seq LIMIT ?`);
+      SELECT ${PENDING_ITEM_COLUMNS}
+      FROM items WHERE run_id = ? AND dispatch_seq >= ? AND dispatch_seq < ? AND status = 'pending' ORDER BY dispatch_seq LIMIT ?`);
     this.resultWrites = new ResultStatements(this.db);
     this.writer = path === ':memory:' ? undefined : new SqliteWriterThread(path);
     const totals = `${TOTALS_COLUMNS} FROM items WHERE run_id = ?`;
-    this.selectTotalsRange = this.db.prepare(`${totals} AND seq >= ? AND seq < ?`);
+    this.selectTotalsRange = this.db.prepare(`${totals} AND dispatch_seq >= ? AND dispatch_seq < ?`);
     this.selectTotalsRun = this.db.prepare(totals);
     this.selectPage = this.db.prepare(`SELECT ${STORED_ITEM_COLUMNS} FROM items WHERE run_id = ? AND seq > ? ORDER BY seq LIMIT ?`);
   }
@@ -169,8 +177,8 @@ export class SqliteItemStore implements ItemStore {
       for (const it of items) {
         const { body, route, lineBytes } = stagedFields(it);
         const { changes } = this.insertItem.run(
-          runId, it.customId, it.seq, it.line, it.url, body, it.model,
-          it.feature ?? null, it.priority ?? null, it.promptTokens, it.maxOutputTokens, route, lineBytes, now, ...routingFields(it),
+          runId, it.customId, it.seq, it.seq, it.line, it.url, body, it.model,
+          it.feature ?? null, it.priority ?? null, it.promptTokens, it.maxOutputTokens, route, lineBytes, it.prefixGroup ?? null, it.prefixPath ?? null, now, ...routingFields(it),
         );
         if (num(changes) === 0) {
           const first = this.findItem.get(runId, it.customId) as Row | undefined;
@@ -183,8 +191,8 @@ export class SqliteItemStore implements ItemStore {
 
   async pendingItems(runId: string, selection: ItemSelection, limit = -1): Promise<PendingItem[]> {
     const rows = isSample(selection) || isPart(selection)
-      ? (this.cached(`SELECT custom_id, seq, url, body, model, prompt_tokens_est, max_output_tokens, attempts, ${ROUTING_COLUMNS}
-          FROM ${selectionSql(runId, selection).from} WHERE status = 'pending' ORDER BY seq LIMIT ?`).all(...selectionSql(runId, selection).params, limit) as Row[])
+      ? (this.cached(`SELECT ${PENDING_ITEM_COLUMNS}
+          FROM ${selectionSql(runId, selection).from} WHERE status = 'pending' ORDER BY dispatch_seq LIMIT ?`).all(...selectionSql(runId, selection).params, limit) as Row[])
       : (this.selectPending.all(runId, selection.seqStart, selection.seqEnd, limit) as Row[]);
     return rows.map(toPendingItem);
   }
@@ -226,9 +234,10 @@ export class SqliteItemStore implements ItemStore {
 
   async planParts(runId: string, limits: PlanLimits): Promise<PartPlan> {
     const planner = new PartPlanner(limits);
-    // Realtime first, then batch by model; each group paged by seq, so memory stays one page.
+    // Realtime first, then batch by model; each group paged in dispatch order (so a prefix group
+    // stays in one part as far as it fits), so memory stays one page.
     const batchModels = (this.db.prepare(`SELECT DISTINCT model FROM items WHERE run_id = ? AND route = 'batch' ORDER BY model`).all(runId) as Row[]).map((r) => String(r.model));
-    const page = this.db.prepare(`SELECT seq, model, line_bytes FROM items WHERE run_id = ? AND route = ? AND (? IS NULL OR model = ?) AND seq > ? ORDER BY seq LIMIT 5000`);
+    const page = this.db.prepare(`SELECT seq, dispatch_seq, model, line_bytes FROM items WHERE run_id = ? AND route = ? AND (? IS NULL OR model = ?) AND dispatch_seq > ? ORDER BY dispatch_seq LIMIT 5000`);
     const setPart = this.db.prepare('UPDATE items SET part = ? WHERE run_id = ? AND seq = ?');
     const walk = (route: 'realtime' | 'batch', model: string | null): void => {
       let after = -1;
@@ -238,10 +247,10 @@ export class SqliteItemStore implements ItemStore {
         this.transaction(() => {
           for (const r of rows) setPart.run(planner.add({ route, model: String(r.model), bytes: num(r.line_bytes) }), runId, num(r.seq));
         });
-        after = num(rows[rows.length - 1]!.seq);
+        after = num(rows[rows.length - 1]!.dispatch_seq);
       }
     };
-    // Realtime parts take items of every model in input order; batch parts one model each.
+    // Realtime parts take items of every model in dispatch order; batch parts one model each.
     walk('realtime', null);
     for (const model of batchModels) walk('batch', model);
     return { realtimeParts: planner.realtimeParts, batchParts: planner.batchParts, realtimeItems: planner.realtimeItems, batchItems: planner.batchItems };
@@ -338,6 +347,13 @@ export class SqliteItemStore implements ItemStore {
 
   async routeSpend(runId: string): Promise<RouteSpendRow[]> {
     return (this.cached(ROUTE_SPEND_SQL).all(runId) as Row[]).map(toRouteSpendRow);
+  }
+
+  async orderByPrefixGroup(runId: string): Promise<void> {
+    this.transaction(() => {
+      this.cached(`UPDATE items SET dispatch_seq = o.rn FROM (${PREFIX_ORDER_SQL}) AS o
+        WHERE items.run_id = ? AND items.custom_id = o.custom_id AND items.dispatch_seq IS NOT o.rn`).run(runId, runId, runId);
+    });
   }
 
   async deleteRun(runId: string): Promise<void> {

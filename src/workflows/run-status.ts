@@ -50,6 +50,8 @@ export interface RunProgress {
   /** --deadline as epoch ms, and whether it passed (batches cancelled, the rest realtime). */
   deadlineAt?: number;
   deadlinePassed: boolean;
+  /** What the provider's prompt cache saved (absent in runs started before it was counted: 0). */
+  promptCacheSavedUsd?: number;
 }
 
 const round9 = (n: number): number => Math.round(n * 1e9) / 1e9;
@@ -83,6 +85,8 @@ export function addDelta(p: RunProgress, after: ItemTotals, before: ItemTotals |
     p.cache.hits += hits;
     p.cache.savedUsd += after.cache.savedUsd - (b?.savedUsd ?? 0);
   }
+  const saved = (after.promptCacheSavedUsd ?? 0) - (('promptCacheSavedUsd' in before ? before.promptCacheSavedUsd : undefined) ?? 0);
+  if (saved !== 0) p.promptCacheSavedUsd = (p.promptCacheSavedUsd ?? 0) + saved;
   const b0 = 'batch' in before ? before.batch : undefined;
   if (after.batch) {
     p.batch.succeeded += after.batch.succeeded - (b0?.succeeded ?? 0);
@@ -103,6 +107,16 @@ export function pathSplit(p: RunProgress): RunStatus['paths'] {
     allRealtimeUsd: round9(allRealtimeUsd),
     savedUsd: round9(allRealtimeUsd - p.costUsd),
   };
+}
+
+/** The prompt cache's share of prompt tokens (cached ÷ prompt) and what it saved, as the provider reported and the table prices it. */
+export function promptCacheStatus(p: RunProgress): NonNullable<RunStatus['promptCache']> {
+  const out: NonNullable<RunStatus['promptCache']> = {
+    hitShare: p.tokens.prompt > 0 ? Math.round((p.tokens.cached / p.tokens.prompt) * 1e6) / 1e6 : 0,
+    savedUsd: round9(p.promptCacheSavedUsd ?? 0),
+  };
+  if (p.stage.promptPrefix) out.eligibleTokens = p.stage.promptPrefix.eligibleCachedTokens;
+  return out;
 }
 
 export function fillStatus(status: RunStatus, p: RunProgress, config: RunConfig, reservedUsd: number, inFlight: string[], batchInFlight: string[], totalChunks: number, now: string): void {
@@ -138,6 +152,8 @@ export function fillStatus(status: RunStatus, p: RunProgress, config: RunConfig,
   if (paths) status.paths = paths;
   if (p.cache) status.cache = { hits: p.cache.hits, savedUsd: round9(p.cache.savedUsd) };
   if (p.deadlineAt !== undefined) status.deadline = { at: new Date(p.deadlineAt).toISOString(), passed: p.deadlinePassed };
+  status.promptCache = promptCacheStatus(p);
+  if (stage.warnings?.length) status.warnings = stage.warnings;
   status.rejectsPath = stage.rejectsPath;
   status.updatedAt = now;
 }

@@ -294,6 +294,61 @@ export function itemStoreSuite(name: string, open: () => Promise<ItemStore>): vo
       });
     });
 
+    describe('prefix-group order (provider prompt caching)', () => {
+      // Lines of three documents' prefix groups, shuffled in the file, with short prompts (no group) between.
+      const grouped = (seq: number, group?: string, path = ''): NewItem => ({ ...item(seq), ...(group ? { prefixGroup: group, prefixPath: path } : {}) });
+      const stageShuffled = () => store.stageItems('r', [
+        grouped(0, 'B', 'x'), grouped(1), grouped(2, 'A', 'q'), grouped(3, 'B', 'w'), grouped(4, 'C'),
+        grouped(5, 'A', 'p'), grouped(6), grouped(7, 'B', 'x'), grouped(8, 'A', 'q'), grouped(9, 'C'),
+      ]);
+      const dispatchOrder = async (): Promise<string[]> => (await store.pendingItems('r', { seqStart: 0, seqEnd: 10 })).map((p) => p.customId);
+
+      it('ranges cover input order until the run is put in prefix-group order; then each group is contiguous', async () => {
+        await stageShuffled();
+        expect(await dispatchOrder()).toEqual(['c0', 'c1', 'c2', 'c3', 'c4', 'c5', 'c6', 'c7', 'c8', 'c9']);
+        await store.orderByPrefixGroup('r');
+        // Groups where they first appear (B at 0, A at 2, C at 4), each by prefix path then input
+        // order; lines without a group keep their place among them.
+        expect(await dispatchOrder()).toEqual(['c3', 'c0', 'c7', 'c1', 'c5', 'c2', 'c8', 'c4', 'c9', 'c6']);
+        expect((await store.pendingItems('r', { seqStart: 0, seqEnd: 3 })).map((p) => [p.customId, p.prefixGroup])).toEqual([['c3', 'B'], ['c0', 'B'], ['c7', 'B']]);
+        expect((await store.pendingItems('r', { seqStart: 3, seqEnd: 4 }))[0]!.prefixGroup).toBeUndefined();
+        // Chunk ranges still partition the run, totals per range follow them, and the export keeps input order.
+        expect((await store.totals('r', { seqStart: 0, seqEnd: 3 })).items).toBe(3);
+        expect((await store.totals('r', { seqStart: 3, seqEnd: 10 })).items).toBe(7);
+        expect((await allItems(store, 'r', 3)).map((i) => i.customId)).toEqual(['c0', 'c1', 'c2', 'c3', 'c4', 'c5', 'c6', 'c7', 'c8', 'c9']);
+        // Deterministic: a retried staging (the same lines again, ordered again) gives the same order.
+        await stageShuffled();
+        await store.orderByPrefixGroup('r');
+        expect(await dispatchOrder()).toEqual(['c3', 'c0', 'c7', 'c1', 'c5', 'c2', 'c8', 'c4', 'c9', 'c6']);
+        // Only that run is touched.
+        await store.stageItems('other', [grouped(0, 'B'), grouped(1), grouped(2, 'B')]);
+        await store.orderByPrefixGroup('r');
+        expect((await store.pendingItems('other', { seqStart: 0, seqEnd: 3 })).map((p) => p.customId)).toEqual(['c0', 'c1', 'c2']);
+      });
+
+      it('parts are planned in dispatch order, so a prefix group stays in one part', async () => {
+        await stageShuffled();
+        await store.orderByPrefixGroup('r');
+        expect(await store.planParts('r', { chunkSize: 3, maxLines: 100, maxBytes: 1e6 })).toMatchObject({ realtimeParts: 4 });
+        expect((await store.pendingItems('r', { part: 0 })).map((p) => p.customId)).toEqual(['c3', 'c0', 'c7']);
+        expect((await store.pendingItems('r', { part: 1 })).map((p) => p.customId)).toEqual(['c1', 'c5', 'c2']);
+      });
+
+      it('keeps what the prompt cache saved per item and sums it in totals', async () => {
+        await store.stageItems('r', [item(0), item(1), item(2)]);
+        await store.recordResults('r', [success('c0', { promptCacheSavedUsd: 0.25 }), success('c1', { promptCacheSavedUsd: 0.125 })]);
+        // Large batches (COPY in PostgreSQL) keep it too.
+        const many = Array.from({ length: 400 }, (_, i) => item(10 + i));
+        await store.stageItems('big', many);
+        await store.recordResults('big', many.map((it) => success(it.customId, { promptCacheSavedUsd: 0.5 })));
+        expect((await store.totals('r')).promptCacheSavedUsd).toBe(0.375);
+        expect((await store.totals('r', { seqStart: 1, seqEnd: 3 })).promptCacheSavedUsd).toBe(0.125);
+        expect((await store.totals('big')).promptCacheSavedUsd).toBe(200);
+        // Nothing saved reads as no saving at all.
+        expect((await store.totals('r', { seqStart: 2, seqEnd: 3 })).promptCacheSavedUsd).toBeUndefined();
+      });
+    });
+
     describe('reading a run', () => {
       it('items() streams the run in seq order across page boundaries, and only that run', async () => {
         const order = [13, 2, 21, 0, 8, 5, 17, 1, 24, 11, 3, 19, 6, 22, 9, 14, 4, 20, 7, 15, 10, 23, 12, 18, 16];

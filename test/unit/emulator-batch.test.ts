@@ -4,14 +4,15 @@ import { describe, expect, it } from 'vitest';
 import { BatchLineValidator, checkBatchUpload, firstLineModel } from '../../src/emulator/batch-input.ts';
 import { expiredLine, lineFails, outputLine, serverErrorLine, shuffledOrder } from '../../src/emulator/batch-lines.ts';
 import { checkMetadata } from '../../src/emulator/batches.ts';
-import { buildChatCompletion, countWordsTokens, PromptCache } from '../../src/emulator/chat.ts';
+import { buildChatCompletion, countWordsTokens } from '../../src/emulator/chat.ts';
+import { DEFAULT_PROMPT_CACHE, PromptCacheModel } from '../../src/emulator/prompt-cache.ts';
 import { createEndpoints } from '../../src/emulator/inference.ts';
 import { pageOf, pageQuery } from '../../src/emulator/list-page.ts';
 import { resolveOptions } from '../../src/emulator/options.ts';
 import { emulatorOptionsFromCli } from '../../src/cli/emulator.ts';
 import { countTextTokens } from '../../src/llm/tokens.ts';
 
-const endpoints = createEndpoints(new PromptCache());
+const endpoints = createEndpoints(new PromptCacheModel(() => DEFAULT_PROMPT_CACHE, Math.random));
 const line = (o: unknown) => JSON.stringify(o);
 const chat = (id: string, body: Record<string, unknown> = {}) =>
   line({ custom_id: id, method: 'POST', url: '/v1/chat/completions', body: { model: 'gpt-4o-mini', messages: [{ role: 'user', content: id }], ...body } });
