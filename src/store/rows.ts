@@ -4,7 +4,7 @@
 import { batchInputLine } from '../domain/batch-format.ts';
 import type { RejectRecord, Route } from '../domain/run-types.ts';
 import type { BatchRecord, CacheEntry, ItemTotals, MeasuredItem, NewItem, PendingItem, PendingRequest, StoredItem } from './item-store.ts';
-import { ROUTING_COLUMNS, toRouting } from './route-sql.ts';
+import { toRouting } from './route-sql.ts';
 
 export type Row = Record<string, unknown>;
 
@@ -80,9 +80,6 @@ export function toPendingItem(r: Row): PendingItem {
   if (routing) item.routing = routing;
   return item;
 }
-
-/** The columns toPendingItem reads. */
-export const PENDING_ITEM_COLUMNS = `custom_id, seq, url, body, model, prompt_tokens_est, max_output_tokens, attempts, prefix_group, ${ROUTING_COLUMNS}`;
 
 /** seq, custom_id, url, model, body */
 export const toPendingRequest = (r: Row): PendingRequest => ({ seq: num(r.seq), customId: String(r.custom_id), url: String(r.url), model: String(r.model), bodyJson: String(r.body) });

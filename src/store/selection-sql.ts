@@ -42,6 +42,9 @@ export const TOTALS_COLUMNS = `SELECT count(*) AS items,
     sum(CASE WHEN cache_marker IS NOT NULL AND status = 'succeeded' THEN 1 ELSE 0 END) AS cache_hits, sum(saved_usd) AS saved,
     sum(prompt_cache_saved_usd) AS prompt_cache_saved`;
 
+/** The columns rows.ts's toPendingItem reads. */
+export const PENDING_ITEM_COLUMNS = `custom_id, seq, url, body, model, prompt_tokens_est, max_output_tokens, attempts, prefix_group, ${ROUTING_COLUMNS}`;
+
 /** The stored-item columns that rows.ts's toStoredItem reads. */
 export const STORED_ITEM_COLUMNS = `custom_id, seq, status, attempts, model, feature, mode, request_id, status_code, response, error,
     prompt_tokens, cached_tokens, completion_tokens, reasoning_tokens, cost_usd, cache_marker, ${ROUTING_COLUMNS}`;
