@@ -2,7 +2,7 @@
 // exact prompt tokens, route it and serialize its body. Pure (no I/O), so it runs the same
 // on the staging thread (stage-thread.ts) as in the tests; the store then only writes.
 import type { RejectRecord, RunMode } from '../domain/run-types.ts';
-import { parseInputLine, type PromptDefaults } from '../domain/schemas.ts';
+import { parseInputLine, type ParsedLine, type PromptDefaults } from '../domain/schemas.ts';
 import { routeOf, type UrgentClause } from '../domain/routing.ts';
 import type { NewItem } from '../store/item-store.ts';
 import { countRequestPromptTokens, maxOutputTokens, DEFAULT_MAX_OUTPUT_TOKENS } from '../llm/tokens.ts';
@@ -36,7 +36,7 @@ export function prepareLine(ctx: LineContext, text: string, lineNumber: number):
     model: line.body.model,
     route: routeOf(ctx.mode, line, ctx.rule),
     promptTokens: countRequestPromptTokens(line.url, line.body),
-    maxOutputTokens: line.url === '/v1/embeddings' ? 0 : maxOutputTokens(line.body, DEFAULT_MAX_OUTPUT_TOKENS),
+    maxOutputTokens: outputCapOf(line),
   };
   if (line.feature !== undefined) item.feature = line.feature;
   if (line.priority !== undefined) item.priority = line.priority;
@@ -47,3 +47,6 @@ export function prepareLine(ctx: LineContext, text: string, lineNumber: number):
 export function prepareLines(ctx: LineContext, texts: readonly string[], firstLine: number): PreparedLine[] {
   return texts.map((text, i) => prepareLine(ctx, text, firstLine + i));
 }
+
+/** The most output a line may produce, as staging reserves it: max_tokens, or the default cap; none for embeddings. */
+export const outputCapOf = (line: ParsedLine): number => (line.url === '/v1/embeddings' ? 0 : maxOutputTokens(line.body, DEFAULT_MAX_OUTPUT_TOKENS));
