@@ -132,14 +132,15 @@ export async function countFile(path: string, opts: EstimateFileOptions): Promis
   const threads: PrepareOptions = small ? { threads: 0, ...opts.threads } : { ...opts.threads };
   for await (const batch of pooledBatches(readLines(path), ctx, estimatePreparer, threads)) {
     counts.lines += batch.lines;
-    for (const r of batch.rejects) reject(r);
+    // This batch's rejects, in line order once its duplicate custom_ids join them.
+    const rejects = [...batch.rejects];
     const firsts: { item: EstimatedItem; at: number }[] = [];
     for (let i = 0; i < batch.items.length; i++) {
       const item = batch.items[i]!;
       const at = i * DIGEST_WORDS;
       const first = ids.getOrAdd(batch.digests, at, item.line);
       if (first !== undefined) {
-        reject({ line: item.line, custom_id: item.customId, code: 'duplicate_custom_id', message: `custom_id "${item.customId}" was already used on line ${first}` });
+        rejects.push({ line: item.line, custom_id: item.customId, code: 'duplicate_custom_id', message: `custom_id "${item.customId}" was already used on line ${first}` });
         continue;
       }
       counts.accepted++;
@@ -154,6 +155,8 @@ export async function countFile(path: string, opts: EstimateFileOptions): Promis
         }
       }
     }
+    if (rejects.length > batch.rejects.length) rejects.sort((a, b) => a.line - b.line);
+    for (const r of rejects) reject(r);
     if (levers.cachedKeys && counts.cacheHits && firsts.length > 0) {
       const hits = await levers.cachedKeys(firsts.map((f) => hexOf(batch.digests, f.at + 4)));
       for (const f of firsts) {
