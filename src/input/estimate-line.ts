@@ -11,6 +11,7 @@ import { canonicalJson } from '../domain/cache-key.ts';
 import { kindOfUrl, type CountedLine } from '../domain/estimate.ts';
 import type { PrefixBoundary } from '../domain/estimate-levers.ts';
 import { exactCacheKey } from '../cache/exact-key.ts';
+import { murmur128 } from '../domain/murmur128.ts';
 import {
   CHAT_REPLY_PRIMING_TOKENS,
   chatMessageTokens,
@@ -51,7 +52,7 @@ export interface EstimatedItem extends CountedLine {
   boundaries?: PrefixBoundary[];
 }
 
-/** Words per item in EstimateBatch.digests: the custom_id's digest (4), then the exact-cache key (8). */
+/** Words per item in EstimateBatch.digests: the custom_id's digest (4, MurmurHash3 x86_128), then the exact-cache key (8, its SHA-256). */
 export const DIGEST_WORDS = 12;
 
 /** A batch of consecutive lines, counted. */
@@ -188,9 +189,9 @@ export function estimateLines(ctx: EstimateContext, texts: readonly string[], fi
       rejects.push({ line: lineNumber, custom_id: result.reject.customId ?? null, code: result.reject.code, message: result.reject.message });
       continue;
     }
-    const at = items.length * DIGEST_WORDS * 4;
-    bytes.set(createHash('sha256').update(result.line.customId).digest().subarray(0, 16), at);
-    bytes.set(Buffer.from(exactCacheKey(result.line.url, result.line.body), 'hex'), at + 16);
+    const at = items.length * DIGEST_WORDS;
+    murmur128(result.line.customId, digests, at);
+    bytes.set(Buffer.from(exactCacheKey(result.line.url, result.line.body), 'hex'), (at + 4) * 4);
     items.push(countLine(ctx, result.line, lineNumber));
   }
   // A copy when lines were rejected: a view would carry the whole buffer across threads.

@@ -6,6 +6,7 @@ import { cachedPrefixSavings, kindOfModel, kindOfUrl, Tally, tallyCost, type Cou
 import { buildEstimateReport, type EstimateCounts } from '../../src/domain/estimate-report.ts';
 import { estimateCostUsd, parsePricingTable, UnknownModelError } from '../../src/domain/pricing.ts';
 import { DigestMap } from '../../src/domain/digest-map.ts';
+import { murmur128 } from '../../src/domain/murmur128.ts';
 
 // USD per million tokens; batch at 40%.
 const pricing = parsePricingTable(
@@ -207,5 +208,31 @@ describe('DigestMap', () => {
     expect(m.getOrAdd(a, 0, 1)).toBeUndefined();
     expect(m.getOrAdd(b, 0, 2)).toBeUndefined();
     expect([m.getOrAdd(a, 0, 0), m.getOrAdd(b, 0, 0)]).toEqual([1, 2]);
+  });
+});
+
+describe('murmur128', () => {
+  // Reference vectors of MurmurHash3_x86_128, seed 0, over bytes; a string whose UTF-16 code units pack those bytes hashes the same.
+  const packed = (ascii: string): string => {
+    let s = '';
+    for (let i = 0; i < ascii.length; i += 2) s += String.fromCharCode(ascii.charCodeAt(i) | (ascii.charCodeAt(i + 1) << 8));
+    return s;
+  };
+  const hex = (s: string): string => {
+    const o = new Uint32Array(4);
+    murmur128(s, o, 0);
+    return [...o].map((w) => w.toString(16).padStart(8, '0')).join('');
+  };
+  it('matches the reference implementation', () => {
+    expect(hex(packed('Hello World!'))).toBe('6bee9883eb1be4f59dfb7172ae3fbea9');
+    expect(hex(packed('Hello World! Hello World! He'))).toBe('846027381e604d1d88f1ce28caafed7d');
+    expect(hex(packed('He'))).toBe('47f82b373b8fc7283b8fc7283b8fc728');
+    expect(hex('')).toBe('00000000000000000000000000000000');
+  });
+
+  it('tells apart 200,000 custom_ids that differ by a character', () => {
+    const seen = new Set<string>();
+    for (let i = 0; i < 200_000; i++) seen.add(hex(`ticket-${i}-summary`));
+    expect(seen.size).toBe(200_000);
   });
 });
