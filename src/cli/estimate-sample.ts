@@ -26,6 +26,9 @@ export interface SampleOptions {
   pollMs?: number;
 }
 
+/** After this long in staging, the user hears that a worker may be missing. */
+const NO_WORKER_HINT_MS = 20_000;
+
 /** The run options of the sampling run: the defaults of `run`, with a sample and approval. */
 export function sampleRunOptions(o: SampleOptions): RunOptions {
   const opts: RunOptions = {
@@ -56,6 +59,8 @@ export async function measureSample(client: Client, file: string, o: SampleOptio
   const say = (m: string): void => void (o.quiet || process.stderr.write(`${m}\n`));
   say(`sampling ${o.sample} items through the provider: run ${config.runId} (llm-batch status ${config.runId}) …`);
   let last = '';
+  const started = Date.now();
+  let hinted = false;
   for (;;) {
     const s = await getRunStatus(client, config.runId);
     if (s.state === 'awaiting_approval') {
@@ -64,6 +69,10 @@ export async function measureSample(client: Client, file: string, o: SampleOptio
     }
     if (isFinished(s)) {
       throw new CliError(`the sampling run ${config.runId} ended in state ${s.state} before its sample was measured${s.error ? `: ${s.error}` : ''}`, EXIT.runNotCompleted);
+    }
+    if (s.state === 'staging' && !hinted && Date.now() - started > NO_WORKER_HINT_MS) {
+      hinted = true;
+      say(`  still staging after ${NO_WORKER_HINT_MS / 1000} s: is a worker running on this task queue? (llm-batch dev, or llm-batch worker)`);
     }
     const now = `  ${s.state}: ${s.counts.succeeded + s.counts.failed} done`;
     if (now !== last) say(now);
