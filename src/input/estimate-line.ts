@@ -167,7 +167,7 @@ function countIn(ctx: EstimateContext, enc: EncodingName, line: ParsedLine, item
     return;
   }
   const messages = (line.body.messages ?? []) as MessageLike[];
-  const ends = ctx.prefix && enc === encodingOf(item.model) ? [] : undefined;
+  const ends = ctx.prefix && enc === ownEncoding(item.model) ? [] : undefined;
   tokens[enc] = chatTokens(enc, messages, ends);
   if (ends) {
     const keys = prefixKeys(line.body, messages);
@@ -176,6 +176,18 @@ function countIn(ctx: EstimateContext, enc: EncodingName, line: ParsedLine, item
 }
 
 const ENCODINGS: readonly EncodingName[] = ['o200k_base', 'cl100k_base'];
+
+/** encodingOf is a regex test: remembered per model name (a file names few). */
+const encodingByModel = new Map<string, EncodingName>();
+function ownEncoding(model: string): EncodingName {
+  let enc = encodingByModel.get(model);
+  if (enc === undefined) {
+    if (encodingByModel.size > 1000) encodingByModel.clear();
+    enc = encodingOf(model);
+    encodingByModel.set(model, enc);
+  }
+  return enc;
+}
 
 /** Consecutive lines, the first numbered `firstLine`, validated and counted. */
 export function estimateLines(ctx: EstimateContext, texts: readonly string[], firstLine: number): EstimateBatch {
@@ -199,10 +211,11 @@ export function estimateLines(ctx: EstimateContext, texts: readonly string[], fi
   }
   // One encoding at a time over the whole batch: each tokenizer's tables stay in the CPU's
   // caches (counting line by line in both encodings in turn is markedly slower).
+  const wanted = { chat: new Set(ctx.encodings.chat), embeddings: new Set(ctx.encodings.embeddings) };
   for (const enc of ENCODINGS) {
     for (let i = 0; i < items.length; i++) {
       const item = items[i]!;
-      if (enc === encodingOf(item.model) || ctx.encodings[item.kind].includes(enc)) countIn(ctx, enc, parsed[i]!, item);
+      if (wanted[item.kind].has(enc) || enc === ownEncoding(item.model)) countIn(ctx, enc, parsed[i]!, item);
     }
   }
   // A copy when lines were rejected: a view would carry the whole buffer across threads.
