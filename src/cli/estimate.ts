@@ -16,6 +16,7 @@ import { openEstimateLevers } from './estimate-levers.ts';
 import { measureSample, nextStepLine } from './estimate-sample.ts';
 import { BOUNDS_NOTE, cheapestLine, headerLine, leversTable, modelsTable, rejectLines, routingMixLine, sampleLines, type SampleView } from './estimate-format.ts';
 import { CliError, EXIT, positiveInt } from './options.ts';
+import { dim } from './format.ts';
 
 export interface EstimateCliOptions {
   model?: string;
@@ -85,11 +86,13 @@ function progressLine(): { update(lines: number): void; done(): void } {
   };
 }
 
-function printReport(r: EstimateReport, path: string, sample: SampleView | undefined): void {
+function printReport(r: EstimateReport, path: string, sample: SampleView | undefined, modelsAsked: boolean): void {
   for (const line of rejectLines(r, (rec) => describeReject(path, rec))) console.error(line);
   console.log(headerLine(r));
   console.log(modelsTable(r));
   console.log('* the model(s) the file names. ' + BOUNDS_NOTE);
+  // Only for --models: by default the table's embedding models are left out of a chat file silently.
+  if (modelsAsked && r.modelsWithoutLines.length > 0) console.log(dim(`Not shown: ${r.modelsWithoutLines.join(', ')} (the file has no request of their kind).`));
   console.log(leversTable(r));
   const mix = routingMixLine(r);
   if (mix) console.log(mix);
@@ -190,7 +193,7 @@ export function registerEstimateCommand(program: Command): void {
         console.log(JSON.stringify(out, null, 2));
         return;
       }
-      printReport(report, file, sample);
+      printReport(report, file, sample, opts.models !== undefined);
       if (report.accepted === 0 && report.rejected > 0) process.exitCode = EXIT.usage;
     });
 }

@@ -47,6 +47,8 @@ export interface EstimateReport {
   /** Every line at the model it names: what `run` stages (its upper bound is costUsd.realtime). */
   asIs: { promptTokens: number; maxOutputTokens: number; costUsd: ModeCosts };
   models: ModelRow[];
+  /** Models asked for that would price no line: the file has no request of their kind (chat or embeddings). */
+  modelsWithoutLines: string[];
   /** Savings on the file as it is (each line at its own model), in each mode. */
   levers: {
     duplicates: LeverFigure & { repeatedBodies?: number };
@@ -174,6 +176,7 @@ export function buildEstimateReport(input: ReportInput): EstimateReport {
     fileModels,
     asIs: { promptTokens: all.promptTokens(encodingOf), maxOutputTokens: all.outputTokens(), costUsd: asIsCost },
     models,
+    modelsWithoutLines: input.models.filter((m) => !kinds.has(kindOfModel(m))),
     levers: {
       duplicates: { ...exactLever(counts.duplicates, ''), repeatedBodies: counts.repeatedBodies },
       cacheHits: exactLever(counts.cacheHits, input.why.cachedKeys),

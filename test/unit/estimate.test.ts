@@ -123,6 +123,7 @@ describe('buildEstimateReport', () => {
     const r = buildEstimateReport({ file: 'f.jsonl', pricing, encodingOf, models: Object.keys(pricing.models), counts: counts(), why });
     // No embeddings line: the embedding model is left out.
     expect(r.models.map((m) => m.model)).toEqual(['small', 'big', 'legacy']);
+    expect(r.modelsWithoutLines).toEqual(['text-embedding-x']);
     const small = r.models.find((m) => m.model === 'small')!;
     expect(small).toMatchObject({ inFile: true, encoding: 'A', kind: 'chat', promptTokens: 4000, maxOutputTokens: 500 });
     expect(r.models.find((m) => m.model === 'legacy')).toMatchObject({ inFile: false, encoding: 'B', promptTokens: 4400 });
