@@ -4,6 +4,7 @@ import { registerDevCommand } from './dev.ts';
 import { registerWorkerCommand } from './worker.ts';
 import { registerEmulatorCommand } from './emulator.ts';
 import { registerRunCommand } from './run.ts';
+import { registerEstimateCommand } from './estimate.ts';
 import { registerStatusCommand } from './status.ts';
 import { registerResultsCommand } from './results.ts';
 import { registerControlCommands } from './control.ts';
@@ -29,6 +30,8 @@ Operating a run (each sends a signal to the run's workflow; also possible from t
   llm-batch cancel RUN                  stop and export; items not done go to errors.jsonl as cancelled
   llm-batch probe RUN                   while the circuit is open: probe the provider now
 
+Before a run:  llm-batch estimate FILE   every model × mode, and what each lever saves (--sample N measures outputs)
+
 Quick start:  npm run demo     then     npx llm-batch dev  +  npx llm-batch run FILE --wait`);
 
 // Before the commands are added, so that they inherit it: a bad option value on a
@@ -40,6 +43,7 @@ registerDevCommand(program);
 registerWorkerCommand(program);
 registerEmulatorCommand(program);
 registerRunCommand(program);
+registerEstimateCommand(program);
 registerStatusCommand(program);
 registerResultsCommand(program);
 registerControlCommands(program);

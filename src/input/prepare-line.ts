@@ -3,7 +3,7 @@
 // serialize its body. Pure (no I/O), so it runs the same on the staging thread
 // (stage-thread.ts) as in the tests; the store then only writes.
 import type { RejectRecord, RunMode } from '../domain/run-types.ts';
-import { parseInputLine, type PromptDefaults } from '../domain/schemas.ts';
+import { parseInputLine, type ParsedLine, type PromptDefaults } from '../domain/schemas.ts';
 import { routeOf, type UrgentClause } from '../domain/routing.ts';
 import type { NewItem } from '../store/item-store.ts';
 import { maxOutputTokens, DEFAULT_MAX_OUTPUT_TOKENS } from '../llm/tokens.ts';
@@ -67,3 +67,6 @@ export function prepareLine(ctx: LineContext, text: string, lineNumber: number):
 export function prepareLines(ctx: LineContext, texts: readonly string[], firstLine: number): PreparedLine[] {
   return texts.map((text, i) => prepareLine(ctx, text, firstLine + i));
 }
+
+/** The most output a line may produce, as staging reserves it: max_tokens, or the default cap; none for embeddings. */
+export const outputCapOf = (line: ParsedLine): number => (line.url === '/v1/embeddings' ? 0 : maxOutputTokens(line.body, DEFAULT_MAX_OUTPUT_TOKENS));

@@ -2,6 +2,8 @@
 // the threads validate and count tokens while the main thread reads the file and writes to
 // the store. Batches come back in input order; a bounded number are in flight, so memory
 // stays flat whatever the file size. The threads are terminated however staging ends.
+// The pool is generic over what a batch's preparation is (`BatchPreparer`): staging
+// prepares items for the store, `estimate` counts lines for its figures (estimate-line.ts).
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { LineContext, PreparedLine } from './prepare-line.ts';
@@ -12,7 +14,21 @@ export interface PrepareRequest {
   texts: string[];
 }
 
-export type PrepareReply = { id: number; lines: PreparedLine[] } | { id: number; error: { name: string; message: string; stack: string } };
+export type PrepareReply<B = PreparedLine[]> = { id: number; lines: B } | { id: number; error: { name: string; message: string; stack: string } };
+
+/** What the threads do with a batch of consecutive lines: the same function on a thread (entry) and on this thread (load). */
+export interface BatchPreparer<C, B> {
+  /** The thread's entry module: answers PrepareRequests with PrepareReply<B> (see serveBatches in batch-thread.ts). */
+  entry: URL;
+  /** The function itself, for this thread's share of the batches. */
+  load(): Promise<(ctx: C, texts: readonly string[], firstLine: number) => B>;
+}
+
+/** Staging's preparation: validated items for the store (prepare-line.ts). */
+export const stagingPreparer: BatchPreparer<LineContext, PreparedLine[]> = {
+  entry: new URL('./stage-thread.ts', import.meta.url),
+  load: async () => (await import('./prepare-line.ts')).prepareLines,
+};
 
 export interface PrepareOptions {
   /** Staging threads (0: prepare on this thread); default one per core beyond the main thread's, at least 1, at most 4. */
@@ -29,24 +45,24 @@ export interface PrepareOptions {
 
 export const defaultThreads = (): number => Math.max(1, Math.min(4, availableParallelism() - 1));
 
-type Task = { resolve: (lines: PreparedLine[]) => void; reject: (e: Error) => void };
+type Task<B> = { resolve: (lines: B) => void; reject: (e: Error) => void };
 
 let running = 0;
 /** Staging threads started and not yet exited, in this process (the tests check none is left behind). */
 export const runningStageThreads = (): number => running;
 
 /** One staging thread and the batches it holds, answered in the order they were sent. */
-class StageThread {
+class StageThread<C, B> {
   private readonly worker: Worker;
-  private readonly tasks = new Map<number, Task>();
+  private readonly tasks = new Map<number, Task<B>>();
   private failure: Error | undefined;
   private closing = false;
 
   /** `onAnswer` hears each answered batch: the thread has room for another. */
-  constructor(ctx: LineContext, entry: URL, onAnswer: () => void) {
+  constructor(ctx: C, entry: URL, onAnswer: () => void) {
     this.worker = new Worker(entry, { workerData: ctx });
     running++;
-    this.worker.on('message', (reply: PrepareReply) => {
+    this.worker.on('message', (reply: PrepareReply<B>) => {
       const task = this.tasks.get(reply.id);
       if (!task) return;
       this.tasks.delete(reply.id);
@@ -78,7 +94,7 @@ class StageThread {
     return this.tasks.size;
   }
 
-  prepare(req: PrepareRequest): Promise<PreparedLine[]> {
+  prepare(req: PrepareRequest): Promise<B> {
     if (this.failure) return Promise.reject(this.failure);
     return new Promise((resolve, reject) => {
       this.tasks.set(req.id, { resolve, reject });
@@ -113,23 +129,33 @@ export async function* lineBatches(source: AsyncIterable<{ lineNumber: number; t
  * gives them. Stopping the iteration (a store error, say) terminates the threads and closes
  * the source.
  */
-export async function* preparedBatches(
+export function preparedBatches(
   source: AsyncIterable<{ lineNumber: number; text: string }>,
   ctx: LineContext,
   opts: PrepareOptions = {},
 ): AsyncGenerator<PreparedLine[]> {
+  return pooledBatches(source, ctx, stagingPreparer, opts);
+}
+
+/** The batches of `source`, each prepared by `preparer`, in input order (as preparedBatches, for any preparation). */
+export async function* pooledBatches<C, B>(
+  source: AsyncIterable<{ lineNumber: number; text: string }>,
+  ctx: C,
+  preparer: BatchPreparer<C, B>,
+  opts: PrepareOptions = {},
+): AsyncGenerator<B> {
   const batches = lineBatches(source, opts.batchLines ?? 500);
   const count = opts.threads ?? defaultThreads();
   if (count === 0) {
-    const { prepareLines } = await import('./prepare-line.ts');
-    for await (const { firstLine, texts } of batches) yield prepareLines(ctx, texts, firstLine);
+    const prepare = await preparer.load();
+    for await (const { firstLine, texts } of batches) yield prepare(ctx, texts, firstLine);
     return;
   }
   const depth = opts.depth ?? 4;
   // Batches held here at most: each thread's `depth`, and as many again (this thread's own, and answers queued behind an older batch).
   const cap = 2 * depth * (count + 1);
-  const queue: { result: Promise<PreparedLine[]>; done: boolean }[] = [];
-  const track = (result: Promise<PreparedLine[]>): void => {
+  const queue: { result: Promise<B>; done: boolean }[] = [];
+  const track = (result: Promise<B>): void => {
     const entry = { result, done: false };
     // Awaited in turn below; until then a failure must not count as unhandled.
     result.then(() => (entry.done = true), () => (entry.done = true));
@@ -141,8 +167,8 @@ export async function* preparedBatches(
   let chain: Promise<void> = Promise.resolve();
   let queued = 0;
   let readError: { e: unknown } | undefined;
-  let inline: typeof import('./prepare-line.ts').prepareLines | undefined;
-  const withRoom = (): StageThread | undefined => threads.find((t) => t.holding < depth);
+  let inline: ((ctx: C, texts: readonly string[], firstLine: number) => B) | undefined;
+  const withRoom = (): StageThread<C, B> | undefined => threads.find((t) => t.holding < depth);
   /** In turn: reads the next batch for a thread with room, or (`here`) for this thread when none has. */
   const advance = (here: boolean): Promise<void> => {
     queued++;
@@ -173,10 +199,10 @@ export async function* preparedBatches(
     return step;
   };
   // A thread that answers gets its next batch at once, even while the consumer awaits the store.
-  const threads = Array.from({ length: count }, () => new StageThread(ctx, opts.entry ?? new URL('./stage-thread.ts', import.meta.url), () => void advance(false).catch(() => {})));
+  const threads = Array.from({ length: count }, () => new StageThread<C, B>(ctx, opts.entry ?? preparer.entry, () => void advance(false).catch(() => {})));
   try {
     // Loaded while the threads start; without help this thread never needs the tokenizer's tables.
-    if (opts.help ?? true) inline = (await import('./prepare-line.ts')).prepareLines;
+    if (opts.help ?? true) inline = await preparer.load();
     for (;;) {
       const room = threads.reduce((n, t) => n + Math.max(0, depth - t.holding), 0);
       for (let i = queued; i < room; i++) void advance(false).catch(() => {});

@@ -3,13 +3,16 @@
 import { createRequire } from 'node:module';
 import { messageText } from '../domain/prompt-prefix.ts';
 
-type Encoder = { countTokens(text: string): number; encode(text: string): number[] };
+/** What counting needs (the estimate wraps encoders that only count). */
+export type Encoder = { countTokens(text: string): number };
+/** A loaded encoding: counts, and encodes (the prompt-cache fingerprint reads token ids). */
+export type TokenEncoder = Encoder & { encode(text: string): number[] };
 
 // Each encoding's tables are loaded on first use (synchronously, through require): most runs
 // need one of the two, and a worker should not hold the other's in its heap.
 const require = createRequire(import.meta.url);
-let o200k: Encoder | undefined;
-let cl100k: Encoder | undefined;
+let o200k: TokenEncoder | undefined;
+let cl100k: TokenEncoder | undefined;
 
 type Encoding = {
   countTokens(text: string, options: { disallowedSpecial: Set<string> }): number;
@@ -19,21 +22,28 @@ type Encoding = {
 // Text such as "<|endoftext|>" in a user's prompt is plain text to the API, not a special
 // token: counted as such (gpt-tokenizer would otherwise throw and fail the whole staging).
 const PLAIN_TEXT = { disallowedSpecial: new Set<string>() };
-const plain = (enc: Encoding): Encoder => ({ countTokens: (text) => enc.countTokens(text, PLAIN_TEXT), encode: (text) => enc.encode(text, PLAIN_TEXT) });
+const plain = (enc: Encoding): TokenEncoder => ({ countTokens: (text) => enc.countTokens(text, PLAIN_TEXT), encode: (text) => enc.encode(text, PLAIN_TEXT) });
+
+export type EncodingName = 'o200k_base' | 'cl100k_base';
 
 /** gpt-4 / gpt-3.5 families use cl100k_base; every current model (gpt-4o, 4.1, 5, o-series) uses o200k_base. */
-export function encoderFor(model: string): Encoder {
-  if (/^(gpt-4(?!o|\.)|gpt-3\.5|text-embedding-(ada|3))/.test(model)) return (cl100k ??= plain(require('gpt-tokenizer/encoding/cl100k_base') as Encoding));
+export const encodingOf = (model: string): EncodingName => (/^(gpt-4(?!o|\.)|gpt-3\.5|text-embedding-(ada|3))/.test(model) ? 'cl100k_base' : 'o200k_base');
+
+export function encoderNamed(name: EncodingName): TokenEncoder {
+  if (name === 'cl100k_base') return (cl100k ??= plain(require('gpt-tokenizer/encoding/cl100k_base') as Encoding));
   return (o200k ??= plain(require('gpt-tokenizer/encoding/o200k_base') as Encoding));
 }
+
+export const encoderFor = (model: string): TokenEncoder => encoderNamed(encodingOf(model));
 
 export function countTextTokens(model: string, text: string): number {
   return encoderFor(model).countTokens(text);
 }
 
-type MessageLike = { role?: unknown; name?: unknown; content?: unknown };
+export type MessageLike = { role?: unknown; name?: unknown; content?: unknown };
 
-const contentText = messageText;
+/** The text of a message's content: a string, or the text parts of an array. */
+export const contentText = messageText;
 
 /**
  * Prompt tokens of a chat request, counted the way OpenAI bills them:
@@ -41,17 +51,27 @@ const contentText = messageText;
  */
 export function countChatPromptTokens(model: string, messages: readonly MessageLike[]): number {
   const enc = encoderFor(model);
-  let total = 3;
-  for (const m of messages) {
-    total += 3 + enc.countTokens(typeof m.role === 'string' ? m.role : '') + enc.countTokens(contentText(m.content));
-    if (typeof m.name === 'string') total += 1 + enc.countTokens(m.name);
-  }
+  let total = CHAT_REPLY_PRIMING_TOKENS;
+  for (const m of messages) total += chatMessageTokens(enc, m);
   return total;
+}
+
+/** The tokens that prime the reply, counted once per chat request. */
+export const CHAT_REPLY_PRIMING_TOKENS = 3;
+
+/** One message's share of a chat prompt: its framing, role, content and name. */
+export function chatMessageTokens(enc: Encoder, m: MessageLike): number {
+  let n = 3 + enc.countTokens(typeof m.role === 'string' ? m.role : '') + enc.countTokens(contentText(m.content));
+  if (typeof m.name === 'string') n += 1 + enc.countTokens(m.name);
+  return n;
 }
 
 /** Prompt tokens of an embeddings request (`input` is a string or an array of strings). */
 export function countEmbeddingInputTokens(model: string, input: unknown): number {
-  const enc = encoderFor(model);
+  return countEmbeddingInputTokensWith(encoderFor(model), input);
+}
+
+export function countEmbeddingInputTokensWith(enc: Encoder, input: unknown): number {
   if (typeof input === 'string') return enc.countTokens(input);
   if (Array.isArray(input)) return input.reduce<number>((n, s) => n + (typeof s === 'string' ? enc.countTokens(s) : Array.isArray(s) ? s.length : 0), 0);
   return 0;

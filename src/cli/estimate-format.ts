@@ -1,0 +1,97 @@
+// How `llm-batch estimate` prints its report: the models table, the levers table and a
+// one-line summary of the cheapest option. Pure functions of the report (colours only on a
+// TTY, through format.ts), so they are tested without a terminal.
+import Table from 'cli-table3';
+import type { EstimateReport, LeverFigure, RoutingFigure } from '../domain/estimate-report.ts';
+import type { ModeCosts } from '../domain/estimate.ts';
+import type { SampleEstimate } from '../domain/run-types.ts';
+import { bold, dim, int, isTty, usd } from './format.ts';
+
+/** Colours only on a TTY (as format.ts draws its tables); compact: no rule between rows (not with spanned cells, which need them). */
+const tableStyle = (compact = true): Table.TableConstructorOptions => ({
+  style: { head: isTty() ? ['cyan'] : [], border: isTty() ? ['grey'] : [] },
+  ...(compact ? { chars: { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' } } : {}),
+});
+
+const money = (c: ModeCosts): string[] => [usd(c.realtime), usd(c.batch), usd(c.hybrid)];
+const right = (cells: string[]): { content: string; hAlign: 'right' }[] => cells.map((content) => ({ content, hAlign: 'right' }));
+
+/** The line above the tables: the file, its lines, the pricing table. */
+export function headerLine(r: EstimateReport): string {
+  const rejected = r.rejected > 0 ? `, ${int(r.rejected)} rejected` : '';
+  const urgent = `${int(r.urgentLines)} urgent (realtime in hybrid mode${r.urgentIf ? `, --urgent-if ${r.urgentIf}` : ''})`;
+  return `${bold(r.file)}: ${int(r.lines)} lines, ${int(r.accepted)} accepted${rejected} · ${urgent} · pricing ${r.pricing.version}, Batch API ×${r.pricing.batchDiscount}`;
+}
+
+/** Every model compared, cheapest realtime first; the file's own model(s) marked with *. */
+export function modelsTable(r: EstimateReport): string {
+  const t = new Table({ ...tableStyle(), head: ['model', 'encoding', 'prompt tokens', 'output ≤', 'realtime', 'batch', 'hybrid'] });
+  const single = r.fileModels.length === 1 && r.models.some((m) => m.model === r.fileModels[0]);
+  if (!single) t.push([`as in the file (${r.fileModels.join(', ')})`, '', ...right([int(r.asIs.promptTokens), int(r.asIs.maxOutputTokens), ...money(r.asIs.costUsd)])]);
+  for (const m of [...r.models].sort((a, b) => a.costUsd.realtime - b.costUsd.realtime)) {
+    t.push([m.inFile ? bold(`${m.model} *`) : m.model, m.encoding, ...right([int(m.promptTokens), int(m.maxOutputTokens), ...money(m.costUsd)])]);
+  }
+  return t.toString();
+}
+
+function leverRow(name: string, f: LeverFigure | RoutingFigure, tokens: string): Table.HorizontalTableRow {
+  if (!f.available) return [name, { content: dim(`n/a (${f.reason})`), colSpan: 5 }];
+  return [name, ...right([int(f.lines), tokens, ...money(f.savedUsd)])];
+}
+
+/** What each lever saves on the file as it is, in each mode; n/a with the reason for a lever not available. */
+export function leversTable(r: EstimateReport): string {
+  const t = new Table({ ...tableStyle(false), head: ['lever (on the file as it is)', 'lines', 'tokens', 'realtime saves', 'batch saves', 'hybrid saves'] });
+  const { duplicates, cacheHits, promptPrefix, routing } = r.levers;
+  const tok = (f: LeverFigure): string => (f.available ? int(f.promptTokens) : '');
+  t.push(leverRow('exact duplicates in the file', duplicates, tok(duplicates)));
+  t.push(leverRow('hits in the cache from earlier runs', cacheHits, tok(cacheHits)));
+  t.push(leverRow('prompt-prefix cache (cached input)', promptPrefix, tok(promptPrefix)));
+  t.push(leverRow('routing rules', routing, ''));
+  return t.toString();
+}
+
+/** `routing mix: feature=summary → gpt-4.1-mini 800 · default → gpt-4o-mini 1,600`, when routing rules were given. */
+export function routingMixLine(r: EstimateReport): string | undefined {
+  const f = r.levers.routing;
+  if (!f.available || f.mix.length === 0) return undefined;
+  return `routing mix: ${f.mix.map((m) => `${m.rule} → ${m.model}${m.route ? ` (${m.route})` : ''} ${int(m.lines)}`).join(' · ')}`;
+}
+
+const MODE_WORDS = { realtime: 'realtime', batch: 'through the Batch API', hybrid: 'hybrid' } as const;
+
+/** `Cheapest: gpt-5-nano through the Batch API, at most $0.0123 (the file as it is, realtime: $0.1963)…` */
+export function cheapestLine(r: EstimateReport): string {
+  const c = r.cheapest;
+  if (!c) return 'Nothing to estimate: no line of the file was accepted.';
+  const exact = c.exactLeversSaveUsd > 0 ? `; sending each duplicate body once${r.levers.cacheHits.available ? ' and cache hits' : ''} takes ${usd(c.exactLeversSaveUsd)} off that` : '';
+  return `${bold('Cheapest:')} ${c.model} ${MODE_WORDS[c.mode]}, at most ${usd(c.usd)} (the file as it is, realtime: ${usd(c.asIsRealtimeUsd)})${exact}.`;
+}
+
+/** The first rejects, as `run --strict` prints them, and how many there were by reason. */
+export function rejectLines(r: EstimateReport, describe: (rec: EstimateReport['rejects']['first'][number]) => string): string[] {
+  if (r.rejected === 0) return [];
+  const byCode = Object.entries(r.rejects.byCode).map(([code, n]) => `${code} ${int(n)}`).join(', ');
+  const shown = r.rejects.first.length < r.rejected ? ` (first ${r.rejects.first.length} shown)` : '';
+  return [...r.rejects.first.map(describe), `${int(r.rejected)} invalid line${r.rejected === 1 ? '' : 's'}${shown}: ${byCode}. They are left out of every figure, as a run leaves them out.`];
+}
+
+export const BOUNDS_NOTE = 'Upper bounds: prompt tokens exact (each model\'s own tokenizer), output at max_tokens. `--sample N` measures real output lengths.';
+
+/** A run's measured sample and the total it extrapolates to, for `estimate --sample`. */
+export interface SampleView {
+  runId: string;
+  mode: string;
+  spentUsd: number;
+  sample: SampleEstimate;
+}
+
+export function sampleLines(s: SampleView, meanMaxOutput: number): string[] {
+  const x = s.sample;
+  if (x.measured === 0) return [`Sample (run ${s.runId}): no sampled item succeeded, so nothing was measured; see llm-batch status ${s.runId}.`];
+  const t = x.totalUsd;
+  return [
+    `${bold('Sample:')} ${int(x.measured)} items measured through the provider (run ${s.runId}, ${usd(s.spentUsd)} spent): ${Math.round(x.meanInputTokens)} prompt / ${Math.round(x.meanOutputTokens)} output tokens on average (max_tokens allows ${Math.round(meanMaxOutput)}).`,
+    `${bold('Total')} for the file, ${s.mode}: ≈ ${usd(t.estimate)} (90% interval ${usd(t.low)}–${usd(t.high)}).`,
+  ];
+}
