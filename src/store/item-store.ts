@@ -4,8 +4,10 @@
 // test/support/item-store-suite.ts.
 import type { ItemTotals, RejectRecord, Route, TokenTotals } from '../domain/run-types.ts';
 import type { PartPlan, PlanLimits } from '../domain/batch-plan.ts';
+import type { NewSemanticEntry, SemanticEntry, SemanticSpace } from './semantic-rows.ts';
 
 export type { ItemTotals, RejectRecord };
+export type { NewSemanticEntry, SemanticEntry, SemanticSpace };
 
 export type ItemStatus = 'pending' | 'succeeded' | 'failed';
 
@@ -177,6 +179,15 @@ export interface ItemStore {
   recordRejects(runId: string, rejects: RejectRecord[]): Promise<void>;
   /** The run's rejects in line order, page by page. */
   rejects(runId: string, pageSize?: number): AsyncIterable<RejectRecord>;
+  /**
+   * Keeps a prompt's embedding for the semantic cache (store/semantic-rows.ts). Returns its
+   * id, or undefined when that answer (exactKey) already has a vector in this space.
+   */
+  semanticPut(entry: NewSemanticEntry): Promise<number | undefined>;
+  /** The space's entries with an id above `afterId` and created at or after `createdFrom` (epoch ms, default 0), by id, at most `limit`. */
+  semanticEntriesSince(space: SemanticSpace, afterId: number, limit: number, createdFrom?: number): Promise<SemanticEntry[]>;
+  /** Deletes the semantic cache's entries created before `createdBefore` (epoch ms); returns how many. */
+  semanticPrune(createdBefore: number): Promise<number>;
   /** Forgets a run's items (and rejects and batch records), so a run id can be staged afresh. */
   deleteRun(runId: string): Promise<void>;
   close(): Promise<void>;

@@ -10,6 +10,7 @@
 // token counts are integers (sums come back as 64-bit); cost is double precision, as SQLite's
 // REAL; uploaded_at is epoch milliseconds, which needs 64 bits.
 import type { Pool } from 'pg';
+import { POSTGRES_SEMANTIC_MIGRATION } from './semantic-rows.ts';
 
 export interface Migration {
   version: number;
@@ -78,6 +79,7 @@ CREATE TABLE rejects (
   PRIMARY KEY (run_id, line)
 );`,
   },
+  { version: 3, name: 'semantic cache', sql: POSTGRES_SEMANTIC_MIGRATION },
 ];
 
 /** Any constant shared by every llm-batch process: 'llmbatch' read as a 64-bit integer. */

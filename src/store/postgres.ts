@@ -11,6 +11,7 @@ import type { BatchRecord, ItemResult, ItemRetry, ItemSelection, ItemStore, Item
 import { selectionSql, STORED_ITEM_COLUMNS, TOTALS_COLUMNS } from './selection-sql.ts';
 import { num, stagedFields, toBatchRecord, toRejectRecord, toMeasuredItem, toPendingItem, toPendingRequest, toStoredItem, toTotals, type Row } from './rows.ts';
 import { copyRows } from './postgres-copy.ts';
+import { DELETE_SEMANTIC_BEFORE, INSERT_SEMANTIC, SELECT_SEMANTIC_SINCE, semanticInsertParams, toSemanticEntry, type NewSemanticEntry, type SemanticEntry, type SemanticSpace } from './semantic-rows.ts';
 import { migrate } from './postgres-schema.ts';
 import { foldResults, foldRetries } from './result-fold.ts';
 import { resultFields, type ResultField } from './result-row.ts';
@@ -336,6 +337,21 @@ export class PostgresItemStore implements ItemStore {
       if (rows.length < pageSize) return;
       after = num(rows[rows.length - 1]!.line);
     }
+  }
+
+  async semanticPut(entry: NewSemanticEntry): Promise<number | undefined> {
+    const [row] = await this.query(numbered(INSERT_SEMANTIC), semanticInsertParams(entry));
+    return row ? num(row.id) : undefined;
+  }
+
+  async semanticEntriesSince(space: SemanticSpace, afterId: number, limit: number, createdFrom = 0): Promise<SemanticEntry[]> {
+    const rows = await this.query(numbered(SELECT_SEMANTIC_SINCE), [space.embeddingModel, space.dimensions, afterId, createdFrom, limit]);
+    return rows.map(toSemanticEntry);
+  }
+
+  async semanticPrune(createdBefore: number): Promise<number> {
+    const { rowCount } = await this.retrying(() => this.pool.query(DELETE_SEMANTIC_BEFORE.replace('?', '$1'), [createdBefore]));
+    return rowCount ?? 0;
   }
 
   async deleteRun(runId: string): Promise<void> {

@@ -10,6 +10,7 @@ import { isPart, isSample, type BatchRecord, type ItemResult, type ItemRetry, ty
 import { selectionSql, STORED_ITEM_COLUMNS, TOTALS_COLUMNS } from './selection-sql.ts';
 import { resultFields } from './result-row.ts';
 import { ResultStatements, SqliteWriterThread } from './sqlite-writer.ts';
+import { DELETE_SEMANTIC_BEFORE, INSERT_SEMANTIC, SELECT_SEMANTIC_SINCE, SQLITE_SEMANTIC_SCHEMA, semanticInsertParams, toSemanticEntry, type NewSemanticEntry, type SemanticEntry, type SemanticSpace } from './semantic-rows.ts';
 import { num, stagedFields, toBatchRecord, toRejectRecord, toMeasuredItem, toPendingItem, toPendingRequest, toStoredItem, toTotals, type Row } from './rows.ts';
 
 const SCHEMA = `
@@ -96,6 +97,7 @@ export class SqliteItemStore implements ItemStore {
     this.db.exec('PRAGMA page_size = 16384; PRAGMA cache_size = -65536;');
     this.db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000; PRAGMA wal_autocheckpoint = 4000;');
     this.db.exec(SCHEMA);
+    this.db.exec(SQLITE_SEMANTIC_SCHEMA);
     const have = new Set((this.db.prepare('PRAGMA table_info(items)').all() as Row[]).map((r) => String(r.name)));
     for (const [name, type] of ADDED_COLUMNS) if (!have.has(name)) this.db.exec(`ALTER TABLE items ADD COLUMN ${name} ${type}`);
     this.db.exec('CREATE INDEX IF NOT EXISTS items_by_part ON items (run_id, part, seq)');
@@ -274,6 +276,20 @@ export class SqliteItemStore implements ItemStore {
       if (rows.length < pageSize) return;
       after = num(rows[rows.length - 1]!.line);
     }
+  }
+
+  async semanticPut(entry: NewSemanticEntry): Promise<number | undefined> {
+    const row = this.cached(INSERT_SEMANTIC).get(...(semanticInsertParams(entry) as (string | number | Uint8Array)[])) as Row | undefined;
+    return row ? num(row.id) : undefined;
+  }
+
+  async semanticEntriesSince(space: SemanticSpace, afterId: number, limit: number, createdFrom = 0): Promise<SemanticEntry[]> {
+    const rows = this.cached(SELECT_SEMANTIC_SINCE).all(space.embeddingModel, space.dimensions, afterId, createdFrom, limit) as Row[];
+    return rows.map(toSemanticEntry);
+  }
+
+  async semanticPrune(createdBefore: number): Promise<number> {
+    return num(this.cached(DELETE_SEMANTIC_BEFORE).run(createdBefore).changes);
   }
 
   async deleteRun(runId: string): Promise<void> {
