@@ -33,20 +33,22 @@
 // order), at most every `syncIntervalMs`, at the same time as the lookup's embedding call.
 // Memory: 4 bytes per dimension per entry (6 KiB at 1536) plus the prompt's text.
 //
-// Use (one instance per process and embedding model/size; all methods are safe to call concurrently):
-//   const cache = new SemanticCache({ store, provider, pricing }, { threshold: DEFAULT_SEMANTIC_THRESHOLD });
-//   const found = await cache.lookup({ url, body, customId });   // before the chat call
-//   spend += found.embedding?.costUsd ?? 0;                       // the embedding is paid for, hit or not
+// Use: one instance per worker process (and embedding model/size), shared by every run; the
+// run's provider client, pricing table and threshold come with each lookup. Safe to call
+// concurrently.
+//   const cache = new SemanticCache(store);                        // worker start
+//   const found = await cache.lookup({ url, body, customId }, { provider, pricing, threshold, signal, stop, health });
+//   spend += found.embedding?.costUsd ?? 0;                        // the embedding is paid for, hit or not
 //   if (found.hit) → serve the exact cache's answer under found.hit.key (a miss if it is gone);
-//   else, after the chat call succeeded and the answer is in the exact cache under exactKey:
-//     await cache.remember(found.probe, exactKey);                // found.probe is absent when skipped
+//   else, once the chat call succeeded and its answer is in the exact cache under exactKey:
+//     if (found.probe) await cache.remember(found.probe, exactKey);
 import { createHash } from 'node:crypto';
 import type { PricingTable } from '../domain/pricing.ts';
 import { IdFollower } from '../domain/id-follower.ts';
 import { guardRefusal, type GuardReason } from '../domain/semantic-guard.ts';
 import { semanticPrompt, type SemanticPrompt } from '../domain/semantic-prompt.ts';
 import type { ItemStore, SemanticEntry, SemanticSpace } from '../store/item-store.ts';
-import { Embedder, type EmbeddingCharge } from '../llm/embedder.ts';
+import { embed, embeddingSpace, type EmbeddingCharge } from '../llm/embedder.ts';
 import type { CallOptions, ProviderClient } from '../llm/provider.ts';
 import { VectorIndex } from './vector-index.ts';
 
@@ -59,17 +61,7 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 /** Rows read per query while following the table. */
 const PAGE = 1000;
 
-export interface SemanticCacheDeps {
-  store: ItemStore;
-  /** The client the run's calls go through (its rate limiter, retries and circuit apply). */
-  provider: ProviderClient;
-  /** Prices the embedding calls. */
-  pricing: PricingTable;
-}
-
 export interface SemanticCacheOptions {
-  /** Cosine similarity a stored prompt needs to be a candidate, in (0, 1]. */
-  threshold: number;
   /** Default text-embedding-3-small. */
   embeddingModel?: string;
   /** Default: the model's native size (1536 for text-embedding-3-small). */
@@ -85,6 +77,16 @@ export interface SemanticCacheOptions {
   /** Passed to each VectorIndex. */
   exactScanBelow?: number;
   now?: () => number;
+}
+
+/** What a lookup needs of its run, besides the request. */
+export interface SemanticLookupContext extends CallOptions {
+  /** The run's client: its rate limiter, retries and circuit apply to the embedding call. */
+  provider: ProviderClient;
+  /** Prices the embedding call (a table without the embedding model makes lookup throw its UnknownModelError). */
+  pricing: PricingTable;
+  /** Cosine similarity a stored prompt needs, in (0, 1]; default DEFAULT_SEMANTIC_THRESHOLD. */
+  threshold?: number;
 }
 
 export interface SemanticRequest {
@@ -137,10 +139,8 @@ interface Remembered {
 export const scopeKeyOf = (scope: string): string => createHash('sha256').update(scope).digest('hex');
 
 export class SemanticCache {
-  readonly threshold: number;
   readonly space: SemanticSpace;
   private readonly store: ItemStore;
-  private readonly embedder: Embedder;
   private readonly opts: Required<Omit<SemanticCacheOptions, 'embeddingModel' | 'dimensions' | 'exactScanBelow'>> & Pick<SemanticCacheOptions, 'exactScanBelow'>;
   private readonly indexes = new Map<string, VectorIndex>();
   private readonly entries = new Map<number, Remembered>();
@@ -148,14 +148,10 @@ export class SemanticCache {
   private syncing: Promise<void> | undefined;
   private syncedAt = -Infinity;
 
-  constructor(deps: SemanticCacheDeps, opts: SemanticCacheOptions) {
-    if (!(opts.threshold > 0 && opts.threshold <= 1)) throw new Error(`the semantic cache's threshold is a cosine similarity in (0, 1], not ${opts.threshold}`);
-    this.store = deps.store;
-    this.embedder = new Embedder(deps.provider, deps.pricing, { model: opts.embeddingModel, dimensions: opts.dimensions });
-    this.space = { embeddingModel: this.embedder.model, dimensions: this.embedder.dimensions };
-    this.threshold = opts.threshold;
+  constructor(store: ItemStore, opts: SemanticCacheOptions = {}) {
+    this.store = store;
+    this.space = embeddingSpace(opts.embeddingModel, opts.dimensions);
     this.opts = {
-      threshold: opts.threshold,
       candidates: opts.candidates ?? CANDIDATES,
       ttlMs: opts.ttlMs ?? 30 * DAY_MS,
       syncIntervalMs: opts.syncIntervalMs ?? 500,
@@ -171,11 +167,17 @@ export class SemanticCache {
     return this.entries.size;
   }
 
-  /** Looks for a stored prompt that may share its answer with this request. Never throws for a provider failure: it reports `skipped`. */
-  async lookup(req: SemanticRequest, callOpts: CallOptions = {}): Promise<SemanticLookup> {
+  /**
+   * Looks for a stored prompt that may share its answer with this request. A provider
+   * failure does not throw: it comes back as `skipped`, with what the call cost (nothing).
+   */
+  async lookup(req: SemanticRequest, ctx: SemanticLookupContext): Promise<SemanticLookup> {
+    const { provider, pricing, threshold = DEFAULT_SEMANTIC_THRESHOLD, ...callOpts } = ctx;
+    if (!(threshold > 0 && threshold <= 1)) throw new Error(`the semantic cache's threshold is a cosine similarity in (0, 1], not ${threshold}`);
     const p = semanticPrompt(req.url, req.body);
     if (!p.ok) return { skipped: { code: 'not_cacheable', message: p.reason } };
-    const [embedded] = await Promise.all([this.embedder.embed(p.prompt.embeddingInput, `${req.customId}#embedding`, callOpts), this.sync()]);
+    const via = { provider, pricing, ...this.space };
+    const [embedded] = await Promise.all([embed(via, p.prompt.embeddingInput, `${req.customId}#embedding`, callOpts), this.sync()]);
     if (!embedded.ok) return { skipped: { code: embedded.code, message: embedded.message }, embedding: embedded.charge };
     const probe: SemanticProbe = { prompt: p.prompt, scopeKey: scopeKeyOf(p.prompt.scope), vector: embedded.vector };
     const out: SemanticLookup = { embedding: embedded.charge, probe };
@@ -184,7 +186,7 @@ export class SemanticCache {
     const oldest = this.opts.now() - this.opts.ttlMs;
     for (const n of index.search(probe.vector, this.opts.candidates)) {
       const e = this.entries.get(n.key);
-      if (!e || n.similarity < this.threshold || e.createdAt < oldest) continue;
+      if (!e || n.similarity < threshold || e.createdAt < oldest) continue;
       const refusal = guardRefusal(p.prompt.text, e.text);
       if (!refusal) {
         out.hit = { key: e.exactKey, similarity: n.similarity, matchedText: e.text, text: p.prompt.text };

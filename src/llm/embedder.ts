@@ -42,51 +42,44 @@ export function decodeEmbedding(body: unknown): Float32Array | undefined {
   return undefined;
 }
 
-export class Embedder {
-  readonly model: string;
-  readonly dimensions: number;
-  private readonly provider: ProviderClient;
-  private readonly pricing: PricingTable;
-  /** Sent only when it differs from the native size (ada-002 refuses the parameter). */
-  private readonly sendDimensions: boolean;
+/** An embedding model and size, checked: an integer size up to the model's native one. */
+export function embeddingSpace(model = DEFAULT_EMBEDDING_MODEL, dimensions?: number): { embeddingModel: string; dimensions: number } {
+  const native = nativeEmbeddingDimensions(model);
+  const dims = dimensions ?? native;
+  if (!Number.isInteger(dims) || dims < 1 || dims > native) throw new Error(`embedding dimensions must be an integer from 1 to ${native} for ${model}, not ${dimensions}`);
+  return { embeddingModel: model, dimensions: dims };
+}
 
-  constructor(provider: ProviderClient, pricing: PricingTable, opts: { model?: string; dimensions?: number } = {}) {
-    this.provider = provider;
-    this.pricing = pricing;
-    this.model = opts.model ?? DEFAULT_EMBEDDING_MODEL;
-    // Fails now, with the pricing table's own message, if the model has no price.
-    priceFor(pricing, this.model);
-    const native = nativeEmbeddingDimensions(this.model);
-    this.dimensions = opts.dimensions ?? native;
-    if (!Number.isInteger(this.dimensions) || this.dimensions < 1 || this.dimensions > native) {
-      throw new Error(`embedding dimensions must be an integer from 1 to ${native} for ${this.model}, not ${opts.dimensions}`);
-    }
-    this.sendDimensions = this.dimensions !== native;
-  }
+export interface EmbedVia {
+  provider: ProviderClient;
+  /** Prices the call; throws the pricing table's own UnknownModelError if it lacks the embedding model. */
+  pricing: PricingTable;
+  embeddingModel: string;
+  dimensions: number;
+}
 
-  /** The embedding of `input`. `requestId` goes out as X-Client-Request-Id. */
-  async embed(input: string, requestId: string, opts: CallOptions = {}): Promise<EmbedOutcome> {
-    const body: Record<string, unknown> = { model: this.model, input, encoding_format: 'base64' };
-    if (this.sendDimensions) body.dimensions = this.dimensions;
-    const outcome = await this.provider.call(
-      { customId: requestId, url: '/v1/embeddings', body, chargeTokens: countEmbeddingInputTokens(this.model, input), priorAttempts: 0 },
-      opts,
-    );
-    const charge: EmbeddingCharge = { model: this.model, usage: NO_USAGE, costUsd: 0, attempts: outcome.attempts };
-    if (outcome.kind !== 'succeeded') {
-      const message = outcome.kind === 'failed' || outcome.kind === 'unavailable' ? outcome.error.message : outcome.kind === 'quota_exhausted' ? outcome.message : 'stopped before the call';
-      const code = outcome.kind === 'failed' ? 'embedding_failed' : outcome.kind;
-      if ('requestId' in outcome && outcome.requestId) charge.requestId = outcome.requestId;
-      return { ok: false, code, message, charge };
-    }
-    // Answered: billed, whatever the vector looks like.
-    charge.usage = outcome.usage;
-    charge.costUsd = costOfUsage(this.pricing, this.model, { promptTokens: outcome.usage.prompt, cachedTokens: 0, completionTokens: 0, reasoningTokens: 0 });
-    if (outcome.requestId) charge.requestId = outcome.requestId;
-    const vector = decodeEmbedding(outcome.body);
-    if (!vector || vector.length !== this.dimensions) {
-      return { ok: false, code: 'embedding_failed', message: `the embeddings answer holds ${vector ? `a vector of ${vector.length} dimensions, not ${this.dimensions}` : 'no vector'}`, charge };
-    }
-    return { ok: true, vector, charge };
+/** The embedding of `input` (one call, with the client's retries). `requestId` goes out as X-Client-Request-Id. */
+export async function embed(via: EmbedVia, input: string, requestId: string, opts: CallOptions = {}): Promise<EmbedOutcome> {
+  const { provider, pricing, embeddingModel: model, dimensions } = via;
+  priceFor(pricing, model);
+  const body: Record<string, unknown> = { model, input, encoding_format: 'base64' };
+  // Sent only when it differs from the native size (ada-002 refuses the parameter).
+  if (dimensions !== nativeEmbeddingDimensions(model)) body.dimensions = dimensions;
+  const outcome = await provider.call({ customId: requestId, url: '/v1/embeddings', body, chargeTokens: countEmbeddingInputTokens(model, input), priorAttempts: 0 }, opts);
+  const charge: EmbeddingCharge = { model, usage: NO_USAGE, costUsd: 0, attempts: outcome.attempts };
+  if (outcome.kind !== 'succeeded') {
+    const message = outcome.kind === 'failed' || outcome.kind === 'unavailable' ? outcome.error.message : outcome.kind === 'quota_exhausted' ? outcome.message : 'stopped before the call';
+    const code = outcome.kind === 'failed' ? 'embedding_failed' : outcome.kind;
+    if ('requestId' in outcome && outcome.requestId) charge.requestId = outcome.requestId;
+    return { ok: false, code, message, charge };
   }
+  // Answered: billed, whatever the vector looks like.
+  charge.usage = outcome.usage;
+  charge.costUsd = costOfUsage(pricing, model, { promptTokens: outcome.usage.prompt, cachedTokens: 0, completionTokens: 0, reasoningTokens: 0 });
+  if (outcome.requestId) charge.requestId = outcome.requestId;
+  const vector = decodeEmbedding(outcome.body);
+  if (!vector || vector.length !== dimensions) {
+    return { ok: false, code: 'embedding_failed', message: `the embeddings answer holds ${vector ? `a vector of ${vector.length} dimensions, not ${dimensions}` : 'no vector'}`, charge };
+  }
+  return { ok: true, vector, charge };
 }
