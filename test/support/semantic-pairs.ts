@@ -2,12 +2,12 @@
 // (scripts/make-example.ts shows how those tickets are made). Each pair is two chat requests
 // that differ only in their user message (same model, parameters and system prompt, so the
 // same scope):
-// - paraphrase pairs, which SHOULD share an answer: the ticket reworded with synonyms
-//   ('synonyms'), its clauses reordered ('reorder'), its punctuation and case changed
-//   ('format'), or all three ('mixed');
-// - near-miss pairs, which must NOT: negation added or removed, sometimes on top of a
-//   rewording ('negation'); a changed number ('number'), date or time ('date'), account id
-//   ('account'), customer name ('name') or quoted error message ('quote');
+// - paraphrase pairs, which SHOULD share an answer: one to four of the ticket's phrases
+//   replaced by synonyms ('synonyms'), its clauses reordered ('reorder'), its punctuation and
+//   case changed ('format'), or a synonym or reorder change with a format change on top ('mixed');
+// - near-miss pairs, which must NOT: negation added or removed, a third of them with a
+//   format change on top ('negation'); a changed number ('number'), date or time ('date'),
+//   account id ('account'), customer name ('name') or quoted error message ('quote');
 // - 'topic' pairs, the same ticket about another product: no guard rule covers them, only
 //   the threshold does. They are reported on their own (see the test's note).
 // Each ticket of the file is used by one pair at most, so no two pairs share a prompt.
