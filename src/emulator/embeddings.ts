@@ -1,11 +1,12 @@
-// Deterministic embeddings: a unit vector per input seeded by a hash of (model, input);
+// The embeddings endpoint. Each input's vector is lexical (lexical-embedding.ts: hashed word
+// and character n-grams), so similar texts are near and unrelated ones far, deterministically;
 // a shorter `dimensions` gives the renormalised prefix of the full vector, as OpenAI's
 // Matryoshka embeddings do. Values are float32, so 'float' and 'base64' answers agree.
 import { z } from 'zod';
 import { countEmbeddingInputTokens } from '../llm/tokens.ts';
 import { invalidRequest, type ErrorAnswer } from './errors.ts';
 import { zodToInvalidRequest } from './chat.ts';
-import { rngFromDigest, sha256 } from './random.ts';
+import { lexicalEmbedding } from './lexical-embedding.ts';
 
 export const EmbeddingsRequestSchema = z.looseObject({
   model: z.string().min(1),
@@ -59,19 +60,15 @@ function inputList(input: EmbeddingsRequest['input']): (string | number[])[] {
   return input as (string | number[])[];
 }
 
-/** The deterministic float32 unit vector of one input. */
+/** The deterministic float32 unit vector of one input: the renormalised prefix of the model's full vector. */
 export function embedVector(model: string, input: string | number[], dimensions: number): Float32Array {
-  const rng = rngFromDigest(sha256(`${model}\u0000${typeof input === 'string' ? input : JSON.stringify(input)}`));
-  const v = new Float64Array(dimensions);
+  const full = lexicalEmbedding(model, input, nativeDimensions(model));
+  if (dimensions >= full.length) return full;
   let norm = 0;
-  for (let i = 0; i < dimensions; i++) {
-    const x = rng() * 2 - 1;
-    v[i] = x;
-    norm += x * x;
-  }
+  for (let i = 0; i < dimensions; i++) norm += full[i]! * full[i]!;
   norm = Math.sqrt(norm) || 1;
   const out = new Float32Array(dimensions);
-  for (let i = 0; i < dimensions; i++) out[i] = v[i] / norm;
+  for (let i = 0; i < dimensions; i++) out[i] = full[i]! / norm;
   return out;
 }
 

@@ -5,8 +5,10 @@
 import type { ItemTotals, RejectRecord, Route, TokenTotals } from '../domain/run-types.ts';
 import type { PartPlan, PlanLimits } from '../domain/batch-plan.ts';
 import type { RouteSpendRow } from '../domain/route-spend.ts';
+import type { NewSemanticEntry, SemanticEntry, SemanticSpace } from './semantic-rows.ts';
 
 export type { ItemTotals, RejectRecord };
+export type { NewSemanticEntry, SemanticEntry, SemanticSpace };
 
 export type ItemStatus = 'pending' | 'succeeded' | 'failed';
 
@@ -283,6 +285,15 @@ export interface ItemStore {
    * a retried staging gives the same order; seq, and so the export's input order, is untouched.
    */
   orderByPrefixGroup(runId: string): Promise<void>;
+  /**
+   * Keeps a prompt's embedding for the semantic cache (store/semantic-rows.ts). Returns its
+   * id, or undefined when that answer (exactKey) already has a vector in this space.
+   */
+  semanticPut(entry: NewSemanticEntry): Promise<number | undefined>;
+  /** The space's entries with an id above `afterId` and created at or after `createdFrom` (epoch ms, default 0), by id, at most `limit`. */
+  semanticEntriesSince(space: SemanticSpace, afterId: number, limit: number, createdFrom?: number): Promise<SemanticEntry[]>;
+  /** Deletes the semantic cache's entries created before `createdBefore` (epoch ms); returns how many. */
+  semanticPrune(createdBefore: number): Promise<number>;
   /** Forgets a run's items (and rejects, batch records and its unshared cache entries), so a run id can be staged afresh. */
   deleteRun(runId: string): Promise<void>;
   close(): Promise<void>;

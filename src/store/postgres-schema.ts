@@ -10,6 +10,7 @@
 // token counts are integers (sums come back as 64-bit); cost is double precision, as SQLite's
 // REAL; uploaded_at is epoch milliseconds, which needs 64 bits.
 import type { Pool } from 'pg';
+import { POSTGRES_SEMANTIC_MIGRATION } from './semantic-rows.ts';
 
 export interface Migration {
   version: number;
@@ -130,6 +131,7 @@ BEGIN NEW.dispatch_seq := NEW.seq; RETURN NEW; END $$;
 CREATE TRIGGER items_dispatch_seq_default BEFORE INSERT ON items FOR EACH ROW
   WHEN (NEW.dispatch_seq IS NULL) EXECUTE FUNCTION items_dispatch_seq_default();`,
   },
+  { version: 6, name: 'semantic cache', sql: POSTGRES_SEMANTIC_MIGRATION },
 ];
 
 /** Any constant shared by every llm-batch process: 'llmbatch' read as a 64-bit integer. */

@@ -15,6 +15,7 @@ import { copyRows } from './postgres-copy.ts';
 import { ROUTE_SPEND_SQL, ROUTING_COLUMNS, routingFields, STAGED_ROUTING_COLUMNS, toRouteSpendRow } from './route-sql.ts';
 import type { ItemClassification } from './item-store.ts';
 import type { RouteSpendRow } from '../domain/route-spend.ts';
+import { DELETE_SEMANTIC_BEFORE, INSERT_SEMANTIC, SELECT_SEMANTIC_SINCE, semanticInsertParams, toSemanticEntry, type NewSemanticEntry, type SemanticEntry, type SemanticSpace } from './semantic-rows.ts';
 import { migrate } from './postgres-schema.ts';
 import { foldResults, foldRetries } from './result-fold.ts';
 import { resultFields, type ResultField } from './result-row.ts';
@@ -393,6 +394,21 @@ export class PostgresItemStore implements ItemStore {
     // One statement over the run, whatever the plan: a sort of the run and one update per row moved.
     await this.query(numbered(`UPDATE items SET dispatch_seq = o.rn FROM (${PREFIX_ORDER_SQL}) AS o
       WHERE items.run_id = ? AND items.custom_id = o.custom_id AND items.dispatch_seq IS DISTINCT FROM o.rn`), [runId, runId, runId]);
+  }
+
+  async semanticPut(entry: NewSemanticEntry): Promise<number | undefined> {
+    const [row] = await this.query(numbered(INSERT_SEMANTIC), semanticInsertParams(entry));
+    return row ? num(row.id) : undefined;
+  }
+
+  async semanticEntriesSince(space: SemanticSpace, afterId: number, limit: number, createdFrom = 0): Promise<SemanticEntry[]> {
+    const rows = await this.query(numbered(SELECT_SEMANTIC_SINCE), [space.embeddingModel, space.dimensions, afterId, createdFrom, limit]);
+    return rows.map(toSemanticEntry);
+  }
+
+  async semanticPrune(createdBefore: number): Promise<number> {
+    const { rowCount } = await this.retrying(() => this.pool.query(DELETE_SEMANTIC_BEFORE.replace('?', '$1'), [createdBefore]));
+    return rowCount ?? 0;
   }
 
   async deleteRun(runId: string): Promise<void> {

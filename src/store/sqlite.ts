@@ -14,6 +14,7 @@ import { CACHE_ENTRY_COLUMNS, cacheEntryValues, preferredEntries, toCacheEntry }
 import { CLASSIFY_SQL, ROUTE_SPEND_SQL, ROUTING_COLUMN_TYPES, ROUTING_COLUMNS, routingFields, toRouteSpendRow } from './route-sql.ts';
 import type { ItemClassification } from './item-store.ts';
 import type { RouteSpendRow } from '../domain/route-spend.ts';
+import { DELETE_SEMANTIC_BEFORE, INSERT_SEMANTIC, SELECT_SEMANTIC_SINCE, SQLITE_SEMANTIC_SCHEMA, semanticInsertParams, toSemanticEntry, type NewSemanticEntry, type SemanticEntry, type SemanticSpace } from './semantic-rows.ts';
 import { num, stagedFields, toBatchRecord, toRejectRecord, toMeasuredItem, toPendingItem, toPendingRequest, toStoredItem, toTotals, type Row } from './rows.ts';
 
 const SCHEMA = `
@@ -126,6 +127,7 @@ export class SqliteItemStore implements ItemStore {
     this.db.exec('PRAGMA page_size = 16384; PRAGMA cache_size = -65536;');
     this.db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000; PRAGMA wal_autocheckpoint = 4000;');
     this.db.exec(SCHEMA);
+    this.db.exec(SQLITE_SEMANTIC_SCHEMA);
     const have = new Set((this.db.prepare('PRAGMA table_info(items)').all() as Row[]).map((r) => String(r.name)));
     for (const [name, type] of ADDED_COLUMNS) if (!have.has(name)) this.db.exec(`ALTER TABLE items ADD COLUMN ${name} ${type}`);
     // Items staged before dispatch_seq existed go out in input order, as they always did.
@@ -354,6 +356,20 @@ export class SqliteItemStore implements ItemStore {
       this.cached(`UPDATE items SET dispatch_seq = o.rn FROM (${PREFIX_ORDER_SQL}) AS o
         WHERE items.run_id = ? AND items.custom_id = o.custom_id AND items.dispatch_seq IS NOT o.rn`).run(runId, runId, runId);
     });
+  }
+
+  async semanticPut(entry: NewSemanticEntry): Promise<number | undefined> {
+    const row = this.cached(INSERT_SEMANTIC).get(...(semanticInsertParams(entry) as (string | number | Uint8Array)[])) as Row | undefined;
+    return row ? num(row.id) : undefined;
+  }
+
+  async semanticEntriesSince(space: SemanticSpace, afterId: number, limit: number, createdFrom = 0): Promise<SemanticEntry[]> {
+    const rows = this.cached(SELECT_SEMANTIC_SINCE).all(space.embeddingModel, space.dimensions, afterId, createdFrom, limit) as Row[];
+    return rows.map(toSemanticEntry);
+  }
+
+  async semanticPrune(createdBefore: number): Promise<number> {
+    return num(this.cached(DELETE_SEMANTIC_BEFORE).run(createdBefore).changes);
   }
 
   async deleteRun(runId: string): Promise<void> {
