@@ -26,7 +26,8 @@ type OutLine = {
 
 /** Every row of the store's response_cache, read straight from the file. */
 function cacheRows(home: string): Record<string, unknown>[] {
-  const db = new DatabaseSync(storePath(home), { readOnly: true });
+  // A worker may still hold a write lock for a moment (its last writes, its shutdown): wait for it.
+  const db = new DatabaseSync(storePath(home), { readOnly: true, timeout: 10_000 });
   try {
     return db.prepare('SELECT * FROM response_cache').all() as Record<string, unknown>[];
   } finally {
@@ -210,6 +211,7 @@ describe('exact cache: a worker killed mid-run', () => {
     workers.push(second);
     const status = (await handle.result()) as RunStatus;
     second.kill('SIGTERM');
+    await new Promise((r) => (second.exitCode === null ? second.once('exit', r) : r(undefined)));
 
     expect(status.state).toBe('completed');
     expect(status.counts).toMatchObject({ total: 1500, succeeded: 1500, failed: 0, pending: 0 });
@@ -227,7 +229,7 @@ describe('exact cache: a worker killed mid-run', () => {
     expect(paid).toHaveLength(1300);
     expect(status.costUsd.spent).toBeCloseTo(paid.reduce((s, l) => s + outputLineCostUsd(l, false), 0), 9);
     expect(status.cache!.hits).toBe(200);
-  });
+  }, 240_000);
 });
 
 describe('exact cache: Batch API mode', () => {
