@@ -39,7 +39,7 @@ const DETAILS = [
 const NAMES = ['Lena', 'Aiko', 'Grace', 'Omar', 'Priya', 'Tomás', 'Wei', 'Fatima'];
 
 /** mulberry32: a tiny seeded PRNG, so every bench run sends the same input. */
-function rng(seed: number): () => number {
+export function rng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

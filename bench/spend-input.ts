@@ -7,6 +7,7 @@
 // - every line asks for gpt-4o, and each carries metadata.feature: model routing.
 import { writeFileSync } from 'node:fs';
 import { countChatPromptTokens } from '../src/llm/tokens.ts';
+import { rng } from './input.ts';
 
 export const SPEND_MODEL = 'gpt-4o';
 export const SPEND_LINES = 4000;
@@ -18,17 +19,6 @@ const DOC_TASKS = [
   { feature: 'doc-classify', task: 'Classify the document above as incident, policy, proposal or minutes, then give a one-line reason.', maxTokens: 30 },
   { feature: 'doc-title', task: 'Write a short title for the document above.', maxTokens: 20 },
 ] as const;
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const PRODUCTS = ['the mobile app', 'the web dashboard', 'invoice export', 'SSO login', 'the API', 'team billing', 'CSV import', 'email notifications'];
 const PROBLEMS = ['keeps logging me out every few minutes', 'shows a blank page after the last update', 'charged us twice this month', 'times out when the file is over 20 MB', 'sends notifications in the wrong time zone', 'rejects valid addresses with an error 422', 'is much slower since Tuesday', 'lost the filters I had saved'];

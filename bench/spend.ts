@@ -11,7 +11,7 @@
 // provider calls the emulator served, wall time, the prompt tokens served from the provider's
 // cache, and each variant's cost and wall time as a ratio to the baseline measured in this run.
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -46,7 +46,19 @@ interface Outcome {
   promptTokens: number;
   cachedTokens: number;
   cacheHits: number;
+  /** Answers cut at max_tokens (finish_reason "length"): never cached, so their repeats call again. */
+  truncated: number;
   byModel: Record<string, number>;
+}
+
+/** Output lines whose answer was cut at max_tokens. */
+function truncatedAnswers(outputPath: string | undefined): number {
+  if (!outputPath) return 0;
+  let n = 0;
+  for (const text of readFileSync(outputPath, 'utf8').split('\n')) {
+    if (text.includes('"finish_reason":"length"')) n++;
+  }
+  return n;
 }
 
 async function runVariant(v: Variant, i: number, dir: string, inputPath: string, temporalAddress: string): Promise<Outcome> {
@@ -75,9 +87,10 @@ async function runVariant(v: Variant, i: number, dir: string, inputPath: string,
       promptTokens: status.tokens.prompt,
       cachedTokens: status.tokens.cached,
       cacheHits: status.cache?.hits ?? 0,
+      truncated: truncatedAnswers(status.outputPath),
       byModel,
     };
-    log(`${v.name}: $${out.costUsd.toFixed(4)}, ${out.calls} calls, ${(wallMs / 1000).toFixed(1)} s, ${out.succeeded} succeeded, ${out.cacheHits} cache hits, prompt tokens ${(100 * out.cachedTokens / Math.max(1, out.promptTokens)).toFixed(1)}% cached`);
+    log(`${v.name}: $${out.costUsd.toFixed(4)}, ${out.calls} calls, ${(wallMs / 1000).toFixed(1)} s, ${out.succeeded} succeeded, ${out.cacheHits} cache hits, ${out.truncated} answers cut at max_tokens, prompt tokens ${(100 * out.cachedTokens / Math.max(1, out.promptTokens)).toFixed(1)}% cached`);
     return out;
   } finally {
     await worker.stop();
@@ -105,9 +118,10 @@ export async function benchSpend(): Promise<number> {
       `${(o.wallMs / base.wallMs).toFixed(2)}×`,
       pct(o.cachedTokens, o.promptTokens),
       String(o.cacheHits),
+      String(o.truncated),
       Object.entries(o.byModel).map(([m, n]) => `${m} ${n}`).join(', '),
     ]);
-    const head = ['variant', 'cost', 'cost ÷ baseline', 'provider calls', 'wall', 'wall ÷ baseline', 'prompt tokens cached', 'exact-cache hits', 'calls by model'];
+    const head = ['variant', 'cost', 'cost ÷ baseline', 'provider calls', 'wall', 'wall ÷ baseline', 'prompt tokens cached', 'exact-cache hits', 'answers cut at max_tokens', 'calls by model'];
     const widths = head.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
     const line = (r: string[]) => `| ${r.map((x, c) => x.padEnd(widths[c]!)).join(' | ')} |`;
     console.log([line(head), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n'));

@@ -4,6 +4,7 @@
 // the first rule that matches sends the item to its model and/or path (realtime or batch,
 // in hybrid mode), or to a classifier (a cheap model rates the item, route-classifier.ts).
 // Pure: the canary's bucket is a hash computed here, so reruns route every item the same.
+import { hash32 } from './hash32.ts';
 import { z } from 'zod';
 import type { Route, RunMode } from './run-types.ts';
 import { priceFor, type PricingTable } from './pricing.ts';
@@ -142,23 +143,6 @@ export interface RouteDecision {
   classifier?: ClassifierRule;
 }
 
-/**
- * 32-bit FNV-1a over the UTF-16 code units, finished with murmur3's fmix32 so that ids that
- * differ only in their last characters (item-00001, item-00002, …) spread over the range.
- */
-export function hash32(s: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
 
 /** An item's canary bucket for a rule, in [0, 100): the same for the same custom_id and rule on every run. */
 export const canaryBucket = (customId: string, rule: string): number => (hash32(`${customId}\u0000${rule}`) / 2 ** 32) * 100;

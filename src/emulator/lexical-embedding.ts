@@ -14,6 +14,7 @@
 // the text: OpenAI documents that a shortened embedding (`dimensions`) is the full one cut
 // and renormalised, and callers rely on prefixes of 64 and more remaining usable.
 // The model name seeds the hashes: two models give unrelated vectors for the same text.
+import { hash32 } from '../domain/hash32.ts';
 
 const FUNCTION_WORDS = new Set(
   'a an the and or but of to in on at for with by from as is are was were be been being it its this that these those i me my we us our you your he she they them their there here do does did has have had will would can could should may might shall am so if then than too very just also about into over after before up out'.split(' '),
@@ -31,20 +32,6 @@ function scales(native: number): { buckets: number; weight: number }[] {
   return out;
 }
 
-/** FNV-1a over UTF-16 code units, with a seed; then a murmur3 finaliser to spread the bits. */
-function hash32(text: string, seed: number): number {
-  let h = (0x811c9dc5 ^ seed) >>> 0;
-  for (let i = 0; i < text.length; i++) {
-    h ^= text.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
 
 /** Lower-cased words (letters and digits) of a text; an input given as token ids uses the ids. */
 export function words(input: string | number[]): string[] {

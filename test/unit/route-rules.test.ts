@@ -1,7 +1,8 @@
 // Model routing rules (src/domain/route-rules.ts): each condition, first match, the canary's
 // determinism and share, the path in hybrid mode, and what makes rules unusable for a run.
 import { describe, expect, it } from 'vitest';
-import { canaryBucket, evaluateRoute, hash32, lastUserText, modelsOf, pathOf, routeRulesProblem, routeRulesSchema, type RouteRules, type RouteSubject } from '../../src/domain/route-rules.ts';
+import { canaryBucket, evaluateRoute, lastUserText, modelsOf, pathOf, routeRulesProblem, routeRulesSchema, type RouteRules, type RouteSubject } from '../../src/domain/route-rules.ts';
+import { hash32 } from '../../src/domain/hash32.ts';
 import { loadDefaultPricing } from '../../src/llm/pricing-file.ts';
 
 const rules = (r: unknown): RouteRules => routeRulesSchema.parse(r);
