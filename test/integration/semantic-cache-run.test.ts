@@ -159,6 +159,7 @@ describe('semantic cache in a run', () => {
     expect(file.pairs.filter((p) => p.kind === 'negation' && isComplete(line.get(p.a)!)).length).toBeGreaterThanOrEqual(12);
     expect(semanticHits).toBe(formatComplete + synonymHits);
     console.log(`semantic run: ${2 * firsts} lines, ${semanticHits} semantic hits: ${formatComplete} of 24 case/punctuation rewordings (all whose first answer was complete), ${synonymHits} of 12 synonym rewordings, 0 of 32 near misses`);
+    for (const h of hits.filter((l) => l.custom_id.startsWith('synonyms-'))) console.log(`a synonym rewording reused: ${JSON.stringify(h.llm_batch)}`);
     // Remembered: exactly the prompts that were called and got a complete answer (never a hit, never a truncated one).
     expect(semanticRows(home)).toBe(out.filter((l) => !l.llm_batch && isComplete(l)).length);
 
