@@ -18,7 +18,13 @@ import { DEFAULT_EMBEDDING_MODEL } from './llm/embedder.ts';
 /** A run's gate and tripwire are dropped once unused this long: a worker lives through many runs. */
 const RUN_STATE_IDLE_MS = 60 * 60_000;
 
-export function createWorkerDeps(store: ItemStore, home: string, provider: ProviderEnv, limiters = new LimiterRegistry(provider)): ActivityDeps {
+/** The activities' dependencies, and what the worker stops when it stops. */
+export interface WorkerDeps extends ActivityDeps {
+  /** Stops background work (the semantic caches' index building) so the process can exit. */
+  close(): void;
+}
+
+export function createWorkerDeps(store: ItemStore, home: string, provider: ProviderEnv, limiters = new LimiterRegistry(provider)): WorkerDeps {
   const clients = new Map<string, ProviderClient>();
   const slots = new Map<string, LimitFunction>();
   const health = new Map<string, SharedProviderHealth>();
@@ -49,6 +55,9 @@ export function createWorkerDeps(store: ItemStore, home: string, provider: Provi
       let cache = semanticCaches.get(embeddingModel);
       if (!cache) semanticCaches.set(embeddingModel, (cache = new SemanticCache(store, { embeddingModel })));
       return cache;
+    },
+    close(): void {
+      for (const cache of semanticCaches.values()) cache.close();
     },
     runDir: (runId) => runDirOf(home, runId),
     pricingFor: async (config: RunConfig) => loadPricing(config.pricingPath),
