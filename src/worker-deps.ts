@@ -12,15 +12,25 @@ import { SharedProviderHealth } from './llm/provider-health.ts';
 import { loadPricing } from './llm/pricing-file.ts';
 import { runDirOf, type ProviderEnv } from './settings.ts';
 import { SingleFlight } from './cache/single-flight.ts';
+import { SemanticCache } from './cache/semantic-cache.ts';
+import { DEFAULT_EMBEDDING_MODEL } from './llm/embedder.ts';
 
 /** A run's gate and tripwire are dropped once unused this long: a worker lives through many runs. */
 const RUN_STATE_IDLE_MS = 60 * 60_000;
 
-export function createWorkerDeps(store: ItemStore, home: string, provider: ProviderEnv, limiters = new LimiterRegistry(provider)): ActivityDeps {
+/** The activities' dependencies, and what the worker stops when it stops. */
+export interface WorkerDeps extends ActivityDeps {
+  /** Stops background work (the semantic caches' index building) so the process can exit. */
+  close(): void;
+}
+
+export function createWorkerDeps(store: ItemStore, home: string, provider: ProviderEnv, limiters = new LimiterRegistry(provider)): WorkerDeps {
   const clients = new Map<string, ProviderClient>();
   const slots = new Map<string, LimitFunction>();
   const health = new Map<string, SharedProviderHealth>();
   const batchClients = new Map<number, BatchClient>();
+  // One semantic cache per embedding model: its index follows the store's table for every run.
+  const semanticCaches = new Map<string, SemanticCache>();
   // Per-run state, swept at most once a minute: runs that ended (or sleep) leave nothing behind.
   const lastUsed = new Map<string, number>();
   let sweptAt = Date.now();
@@ -41,6 +51,14 @@ export function createWorkerDeps(store: ItemStore, home: string, provider: Provi
   return {
     store,
     cacheFlights: new SingleFlight(),
+    semanticCacheFor(embeddingModel = DEFAULT_EMBEDDING_MODEL): SemanticCache {
+      let cache = semanticCaches.get(embeddingModel);
+      if (!cache) semanticCaches.set(embeddingModel, (cache = new SemanticCache(store, { embeddingModel })));
+      return cache;
+    },
+    close(): void {
+      for (const cache of semanticCaches.values()) cache.close();
+    },
     runDir: (runId) => runDirOf(home, runId),
     pricingFor: async (config: RunConfig) => loadPricing(config.pricingPath),
     providerFor(config: RunConfig): ProviderClient {

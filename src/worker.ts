@@ -3,7 +3,7 @@
 import { NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import { createActivities } from './activities/index.ts';
 import { openItemStore } from './store/open.ts';
-import { createWorkerDeps } from './worker-deps.ts';
+import { createWorkerDeps, type WorkerDeps } from './worker-deps.ts';
 import { databaseUrl, dataDir, providerEnv, redisUrl, taskQueue, type ProviderEnv } from './settings.ts';
 import { LimiterRegistry } from './llm/limiter-registry.ts';
 import { connectSharedPacing, type SharedPacing } from './llm/shared-pacing.ts';
@@ -46,9 +46,10 @@ export async function createWorker(settings: WorkerSettings = {}): Promise<LlmBa
   let shared: SharedPacing | undefined;
   let ownConnection: NativeConnection | undefined;
   let worker: Worker;
+  let deps: WorkerDeps | undefined;
   try {
     shared = url ? await connectSharedPacing(url, log) : undefined;
-    const deps = createWorkerDeps(store, home, provider, new LimiterRegistry(provider, shared?.storeFor));
+    deps = createWorkerDeps(store, home, provider, new LimiterRegistry(provider, shared?.storeFor));
     let connection = settings.connection;
     let namespace = settings.namespace;
     if (!connection) {
@@ -80,6 +81,7 @@ export async function createWorker(settings: WorkerSettings = {}): Promise<LlmBa
     storeWhere: where,
     run() {
       running ??= worker.run().finally(async () => {
+        deps?.close();
         await store.close();
         await shared?.close();
         await ownConnection?.close();

@@ -23,6 +23,8 @@ import { ResultWriter } from './result-writer.ts';
 import { RealtimeExactCache } from '../cache/realtime-cache.ts';
 import type { SingleFlight } from '../cache/single-flight.ts';
 import type { SharedAnswer } from '../cache/cache-results.ts';
+import type { SemanticCache } from '../cache/semantic-cache.ts';
+import { SemanticStep } from '../cache/semantic-step.ts';
 import { classifierCostOf, routeAtDispatch } from '../llm/classifier.ts';
 
 export interface ChunkInput {
@@ -57,6 +59,8 @@ export interface RealtimeDeps {
   providerHealth(config: RunConfig, epoch: number): SharedProviderHealth;
   /** Identical requests in flight in this process, sent once (the exact cache's in-run dedupe). */
   cacheFlights: SingleFlight<SharedAnswer>;
+  /** The process's semantic cache for an embedding model (--semantic-cache), shared by every run. */
+  semanticCacheFor(embeddingModel: string | undefined): SemanticCache;
 }
 
 const HEARTBEAT_MS = 1000;
@@ -91,7 +95,9 @@ export function makeProcessChunk(deps: RealtimeDeps) {
     const slots = deps.runSlots(config);
     const health = deps.providerHealth(config, input.circuitEpoch);
     const writer = new ResultWriter(deps.store, config.runId);
-    const cache = new RealtimeExactCache(deps.store, deps.cacheFlights, config, pricing);
+    // --semantic-cache: a step of the cache between the exact lookup and the call (src/cache/semantic-step.ts).
+    const semantic = config.semanticThreshold === undefined ? undefined : new SemanticStep({ cache: deps.semanticCacheFor(config.embeddingModel), provider: deps.providerFor(config), pricing, threshold: config.semanticThreshold });
+    const cache = new RealtimeExactCache(deps.store, deps.cacheFlights, config, pricing, Date.now, semantic);
     // --route: items of a classifier rule are rated just before their call (llm/classifier.ts).
     const classifier = { runId: config.runId, rules: config.routeRules, store: deps.store, provider: deps.providerFor(config), pricing, priority: priorityOf(config) };
     const progress: ChunkProgress = {
@@ -187,15 +193,15 @@ export function makeProcessChunk(deps: RealtimeDeps) {
             committedUsd += routed.costUsd;
             const { body, model } = requestOf(item, input.model);
             // The exact cache (--cache) answers it, or lets it call (src/cache/realtime-cache.ts).
-            const answered = await cache.through(item, body, model, () => send(item, body, model));
+            const answered = await cache.through(item, body, model, () => send(item, body, model), { signal: hardAbort.signal, stop: stop.signal, health });
             if (answered === undefined) return;
+            // A failed call costs nothing itself, but a semantic lookup's embedding before it was paid.
             const callUsd = answered.costUsd ?? 0;
-            if (answered.status === 'succeeded') {
-              progress.succeeded++;
-              progress.costUsd += callUsd;
-              committedUsd += callUsd;
-            } else progress.failed++;
-            // The item's cost is all it took: its call (or $0 for a cache hit) and its rating calls.
+            progress.costUsd += callUsd;
+            committedUsd += callUsd;
+            if (answered.status === 'succeeded') progress.succeeded++;
+            else progress.failed++;
+            // The item's cost is all it took: its call (or $0 for an exact hit), its embedding, and its rating calls.
             const rating = classifierCostOf(item);
             const result: ItemResult = rating > 0 ? { ...answered, costUsd: callUsd + rating } : answered;
             progress.done++;

@@ -11,13 +11,19 @@
 //   not a refusal).
 // - The entry is written before the item's result: a worker killed between the two leaves
 //   an entry of the item itself, which the resumed run records as that item's call.
+// - With --semantic-cache, a miss here goes through the semantic step (cache/semantic-step.ts)
+//   before calling: a prompt that means the same as one answered before reuses its answer.
+//   Requests waiting on a semantic hit do not share it (the marker is the hit's own): each
+//   looks for itself.
 import { cachePolicy, DEFAULT_CACHE_TTL_MS, uncacheableReason } from '../domain/exact-cache.ts';
 import type { PricingTable } from '../domain/pricing.ts';
 import type { RunConfig } from '../domain/run-types.ts';
 import type { ItemResult, ItemStore } from '../store/item-store.ts';
+import type { CallOptions } from '../llm/provider.ts';
 import { answerOfEntry, answerOfResult, entryOf, hitResult, ownResult, savedUsdOf, type SharedAnswer } from './cache-results.ts';
 import { exactCacheKey } from './exact-key.ts';
 import type { SingleFlight } from './single-flight.ts';
+import { embeddingCostOf, semanticHitResult, withEmbeddingCost, type SemanticStep } from './semantic-step.ts';
 
 export interface CachedItem {
   customId: string;
@@ -32,20 +38,24 @@ export class RealtimeExactCache {
   private readonly config: RunConfig;
   private readonly pricing: PricingTable;
   private readonly now: () => number;
+  private readonly semantic: SemanticStep | undefined;
 
-  constructor(store: ItemStore, flights: SingleFlight<SharedAnswer>, config: RunConfig, pricing: PricingTable, now: () => number = Date.now) {
+  /** `semantic`: the run's semantic step (--semantic-cache), consulted after an exact miss. */
+  constructor(store: ItemStore, flights: SingleFlight<SharedAnswer>, config: RunConfig, pricing: PricingTable, now: () => number = Date.now, semantic?: SemanticStep) {
     this.store = store;
     this.flights = flights;
     this.config = config;
     this.pricing = pricing;
     this.now = now;
+    this.semantic = semantic;
   }
 
   /**
    * The item's result: from the cache, or from `call` (which returns undefined when the item
-   * was not done: stopped, or left pending). `body` and `model` are the request as sent.
+   * was not done: stopped, or left pending). `body` and `model` are the request as sent;
+   * `callOpts` stop the semantic step's embedding call with the item's.
    */
-  async through(item: CachedItem, body: unknown, model: string, call: () => Promise<ItemResult | undefined>): Promise<ItemResult | undefined> {
+  async through(item: CachedItem, body: unknown, model: string, call: () => Promise<ItemResult | undefined>, callOpts: CallOptions = {}): Promise<ItemResult | undefined> {
     const policy = cachePolicy(this.config.cache);
     if (!policy.dedupe) return call();
     const runId = this.config.runId;
@@ -65,15 +75,28 @@ export class RealtimeExactCache {
           answer = answerOfEntry(entry);
           return entry.runId === runId && entry.customId === item.customId ? ownResult(item, model, 'realtime', entry) : this.hit(item, model, answer);
         }
+        const found = await this.semantic?.lookup(item, body, callOpts);
+        const embeddingUsd = embeddingCostOf(found);
+        if (found?.hit) {
+          const matched = (await this.store.cacheLookup([found.hit.key], scope)).get(found.hit.key);
+          // The matched prompt's answer, if this run may still use it (else: a miss).
+          if (matched) {
+            const reused = answerOfEntry(matched);
+            return semanticHitResult(item, model, reused, found.hit, savedUsdOf(this.pricing, model, reused.usage, false), embeddingUsd);
+          }
+        }
         const result = await call();
-        if (result?.status !== 'succeeded') return result;
+        if (result === undefined) return undefined;
+        if (result.status !== 'succeeded') return withEmbeddingCost(result, embeddingUsd);
         const shared = answerOfResult(runId, result);
         result.responseJson = shared.responseJson; // stored as the same text, serialised once
         if (uncacheableReason(result.response ?? JSON.parse(shared.responseJson)) === undefined) {
           await this.store.cachePut([entryOf(shared, key, item.url, model, policy.share, this.now())]);
+          if (found) await this.semantic!.remember(found, key);
         }
         answer = shared;
-        return result;
+        // The entry keeps the call's own cost (what a hit saves); the item's cost adds its embedding.
+        return withEmbeddingCost(result, embeddingUsd);
       } finally {
         joined.lead.land(answer);
       }

@@ -45,6 +45,7 @@
 import { createHash } from 'node:crypto';
 import type { PricingTable } from '../domain/pricing.ts';
 import { IdFollower } from '../domain/id-follower.ts';
+import { DEFAULT_SEMANTIC_THRESHOLD } from '../domain/semantic-threshold.ts';
 import { guardRefusal, type GuardReason } from '../domain/semantic-guard.ts';
 import { semanticPrompt, type SemanticPrompt } from '../domain/semantic-prompt.ts';
 import type { ItemStore, SemanticEntry, SemanticSpace } from '../store/item-store.ts';
@@ -54,7 +55,8 @@ import { VectorIndex } from './vector-index.ts';
 
 export type { EmbeddingCharge };
 
-export const DEFAULT_SEMANTIC_THRESHOLD = 0.92;
+// The constant lives in domain/ so the CLI and workflows can read it without this module's native index.
+export { DEFAULT_SEMANTIC_THRESHOLD };
 /** Candidates the guard may look at per lookup. */
 export const CANDIDATES = 5;
 const DAY_MS = 24 * 60 * 60 * 1000;

@@ -161,12 +161,16 @@ export function pathsLine(s: RunStatus): string | undefined {
   return `${path('realtime', p.realtime)} · ${path('Batch API', p.batch)} · all-realtime ${usd(p.allRealtimeUsd)} (saved ${usd(p.savedUsd)})`;
 }
 
-/** The exact cache: `540 hits (13.5% of items) · saved $0.0123`; nothing before the first hit. */
+/**
+ * The caches: `540 hits (13.5% of items) · saved $0.0123`, with `, 40 semantic` after the share
+ * when the semantic cache answered some of them; nothing before the first hit.
+ */
 export function cacheLine(s: RunStatus): string | undefined {
   const c = s.cache;
   if (!c || c.hits === 0) return undefined;
   const share = s.counts.total > 0 ? ` (${((100 * c.hits) / s.counts.total).toFixed(1)}% of items)` : '';
-  return `${int(c.hits)} hit${c.hits === 1 ? '' : 's'}${share} · saved ${usd(c.savedUsd)}`;
+  const semantic = c.semanticHits ? `, ${int(c.semanticHits)} semantic` : '';
+  return `${int(c.hits)} hit${c.hits === 1 ? '' : 's'}${share}${semantic} · saved ${usd(c.savedUsd)}`;
 }
 
 /**

@@ -14,6 +14,7 @@ import { stageHere } from './stage-here.ts';
 import { databaseUrl } from '../settings.ts';
 import { CACHE_MODES, DEFAULT_CACHE_MODE, DEFAULT_CACHE_TTL_MS, type CacheMode } from '../domain/exact-cache.ts';
 import { ROUTE_HELP, routeOption } from './route-option.ts';
+import { checkSemanticOptions, EMBEDDING_MODEL_HELP, SEMANTIC_CACHE_HELP, semanticThreshold } from './semantic-option.ts';
 
 export interface RunOptions {
   model?: string;
@@ -57,6 +58,8 @@ export interface RunOptions {
   cacheTtl?: number;
   route?: string;
   promptCache?: 'on' | 'off';
+  semanticCache?: number;
+  embeddingModel?: string;
   strict?: boolean;
   wait?: boolean;
   json?: boolean;
@@ -112,7 +115,9 @@ export function addRunOptions(cmd: Command): Command {
     .addOption(new Option('--cache-ttl <duration>', 'reuse cached answers no older than this (e.g. 12h, 30d)').argParser(durationMs).default(DEFAULT_CACHE_TTL_MS, msText(DEFAULT_CACHE_TTL_MS)))
     .option('--route <file>', ROUTE_HELP)
     // The provider's prompt cache (prompts of 1,024 tokens and more).
-    .addOption(new Option('--prompt-cache <on|off>', "provider prompt caching. on: items whose prompts share their first 1,024 tokens are dispatched together (results still come out in input order) and each such prefix group's calls carry a prompt_cache_key (a line's own key is kept), so the provider can serve the shared prefix from its cache at the cached-input price. off: input order, no keys").choices(['on', 'off']).default('on'));
+    .addOption(new Option('--prompt-cache <on|off>', "provider prompt caching. on: items whose prompts share their first 1,024 tokens are dispatched together (results still come out in input order) and each such prefix group's calls carry a prompt_cache_key (a line's own key is kept), so the provider can serve the shared prefix from its cache at the cached-input price. off: input order, no keys").choices(['on', 'off']).default('on'))
+    .option('--semantic-cache <threshold>', SEMANTIC_CACHE_HELP, semanticThreshold)
+    .option('--embedding-model <name>', EMBEDDING_MODEL_HELP);
 }
 
 /** Checks of option combinations that single option parsers cannot see; usage errors (exit 2). */
@@ -130,6 +135,7 @@ export function checkRunOptions(opts: RunOptions): void {
   if (opts.deadline !== undefined && mode === 'realtime') throw new CliError('--deadline applies to Batch API work: use it with --mode batch or --mode hybrid');
   if ((opts.maxBatchLines ?? 0) > DEFAULTS.maxBatchLines) throw new CliError(`--max-batch-lines: the Batch API takes at most ${DEFAULTS.maxBatchLines} lines per file`);
   if ((opts.maxBatchBytes ?? 0) > DEFAULTS.maxBatchBytes) throw new CliError(`--max-batch-bytes: the Batch API takes at most ${DEFAULTS.maxBatchBytes} bytes (200 MB) per file`);
+  checkSemanticOptions(opts);
   if (opts.cacheTtl !== undefined && opts.cacheTtl <= 0) throw new CliError('--cache-ttl must be longer than 0 (to reuse nothing from earlier runs, use --cache write or --cache off)');
   const pollInitial = opts.batchPollInterval ?? DEFAULTS.batchPollInitialMs;
   const pollMax = opts.batchPollMax ?? DEFAULTS.batchPollMaxMs;
@@ -200,6 +206,8 @@ export function runConfigFrom(inputPath: string, opts: RunOptions): RunConfig {
   config.cache = opts.cache ?? DEFAULT_CACHE_MODE;
   if (opts.cacheTtl !== undefined) config.cacheTtlMs = opts.cacheTtl;
   if (opts.promptCache === 'off') config.promptCache = 'off';
+  if (opts.semanticCache !== undefined) config.semanticThreshold = opts.semanticCache;
+  if (opts.embeddingModel !== undefined) config.embeddingModel = opts.embeddingModel;
   if (opts.budget !== undefined) config.budgetUsd = opts.budget;
   if (opts.fallbackModel) config.fallbackModel = opts.fallbackModel;
   if (opts.sample !== undefined) config.sampleSize = opts.sample;

@@ -118,6 +118,14 @@ export interface RunConfig {
    * long prompt prefix together and sets a prompt_cache_key per prefix group; `off` does neither.
    */
   promptCache?: 'on' | 'off';
+  // ── Semantic cache (cache/semantic-cache.ts, cache/semantic-step.ts) ──
+  /**
+   * --semantic-cache: the cosine similarity a stored prompt needs for its answer to be reused
+   * (after the guard); absent: off. Realtime calls only; needs the exact cache (`cache` not off).
+   */
+  semanticThreshold?: number;
+  /** The embeddings model the semantic cache compares prompts with; text-embedding-3-small when absent. */
+  embeddingModel?: string;
 }
 
 export interface TokenTotals {
@@ -193,6 +201,8 @@ export interface BatchTotals {
 export interface CacheTotals {
   hits: number;
   savedUsd: number;
+  /** Of the hits, those the semantic cache answered (absent when none). */
+  semanticHits?: number;
 }
 
 /** Counts, tokens and money over a set of items (a chunk, or a whole run). */
@@ -306,7 +316,7 @@ export interface RunStatus {
   chunks: { total: number; done: number; inFlight: string[]; batchInFlight?: string[] };
   /** Batch and hybrid runs: items and cost of each path. */
   paths?: PathSplit;
-  /** Items answered from the exact cache and the dollars that saved (runs with --cache other than off). */
+  /** Items answered from the exact cache (and the semantic cache: semanticHits) and the dollars that saved (runs with --cache other than off). */
   cache?: CacheTotals;
   /** The batches in flight, as their chunks report them (filled in by the client, not the run). */
   batches?: BatchChunkView[];

@@ -56,6 +56,9 @@ export function toTotals(r: Row): ItemTotals {
     batch: { succeeded: num(r.batch_succeeded), failed: num(r.batch_failed), costUsd: num(r.batch_cost) },
     cache: { hits: num(r.cache_hits), savedUsd: num(r.saved) },
   };
+  // Absent when none, so totals of runs without the semantic cache read as they always did.
+  const semanticHits = num(r.semantic_hits);
+  if (semanticHits !== 0) t.cache!.semanticHits = semanticHits;
   // Absent means nothing saved (so totals without prompt caching read as they always did).
   const saved = num(r.prompt_cache_saved);
   if (saved !== 0) t.promptCacheSavedUsd = saved;

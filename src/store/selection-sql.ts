@@ -29,7 +29,10 @@ export function selectionSql(runId: string, sel: ItemSelection): { from: string;
   return { from: '(SELECT * FROM items WHERE run_id = ? AND dispatch_seq >= ? AND dispatch_seq < ?) AS sel', params: [runId, sel.seqStart, sel.seqEnd] };
 }
 
-/** ItemTotals' columns, to follow with `FROM items WHERE run_id = ?` or `FROM <selection>`. */
+/**
+ * ItemTotals' columns, to follow with `FROM items WHERE run_id = ?` or `FROM <selection>`.
+ * Semantic hits are told apart by their marker's start (domain/semantic-marker.ts SEMANTIC_MARKER_PREFIX).
+ */
 export const TOTALS_COLUMNS = `SELECT count(*) AS items,
     sum(CASE WHEN status = 'succeeded' THEN 1 ELSE 0 END) AS succeeded,
     sum(CASE WHEN status = 'failed' THEN 1 ELSE 0 END) AS failed,
@@ -40,6 +43,7 @@ export const TOTALS_COLUMNS = `SELECT count(*) AS items,
     sum(CASE WHEN mode = 'batch' AND status = 'failed' THEN 1 ELSE 0 END) AS batch_failed,
     sum(CASE WHEN mode = 'batch' THEN cost_usd ELSE 0 END) AS batch_cost,
     sum(CASE WHEN cache_marker IS NOT NULL AND status = 'succeeded' THEN 1 ELSE 0 END) AS cache_hits, sum(saved_usd) AS saved,
+    sum(CASE WHEN cache_marker LIKE '{"cache":"semantic"%' AND status = 'succeeded' THEN 1 ELSE 0 END) AS semantic_hits,
     sum(prompt_cache_saved_usd) AS prompt_cache_saved`;
 
 /** The columns rows.ts's toPendingItem reads. */

@@ -84,6 +84,8 @@ export function addDelta(p: RunProgress, after: ItemTotals, before: ItemTotals |
     p.cache ??= { hits: 0, savedUsd: 0 };
     p.cache.hits += hits;
     p.cache.savedUsd += after.cache.savedUsd - (b?.savedUsd ?? 0);
+    const semantic = (after.cache.semanticHits ?? 0) - (b?.semanticHits ?? 0);
+    if (semantic !== 0) p.cache.semanticHits = (p.cache.semanticHits ?? 0) + semantic;
   }
   const saved = (after.promptCacheSavedUsd ?? 0) - (('promptCacheSavedUsd' in before ? before.promptCacheSavedUsd : undefined) ?? 0);
   if (saved !== 0) p.promptCacheSavedUsd = (p.promptCacheSavedUsd ?? 0) + saved;
@@ -150,7 +152,10 @@ export function fillStatus(status: RunStatus, p: RunProgress, config: RunConfig,
   if (p.plan) status.chunks.batchInFlight = batchInFlight;
   const paths = pathSplit(p);
   if (paths) status.paths = paths;
-  if (p.cache) status.cache = { hits: p.cache.hits, savedUsd: round9(p.cache.savedUsd) };
+  if (p.cache) {
+    status.cache = { hits: p.cache.hits, savedUsd: round9(p.cache.savedUsd) };
+    if (p.cache.semanticHits) status.cache.semanticHits = p.cache.semanticHits;
+  }
   if (p.deadlineAt !== undefined) status.deadline = { at: new Date(p.deadlineAt).toISOString(), passed: p.deadlinePassed };
   status.promptCache = promptCacheStatus(p);
   if (stage.warnings?.length) status.warnings = stage.warnings;
@@ -186,6 +191,7 @@ export function currentDetails(s: RunStatus): string {
     ? ` · ${s.chunks.batchInFlight.length} batch(es) at the provider: their spend counts when collected and cannot be stopped mid-batch`
     : '';
   const split = s.paths ? ` · realtime $${s.paths.realtime.costUsd.toFixed(4)} + batch $${s.paths.batch.costUsd.toFixed(4)} (all-realtime $${s.paths.allRealtimeUsd.toFixed(4)})` : '';
-  const cache = s.cache && s.cache.hits > 0 ? ` · ${s.cache.hits} cache hits (saved $${s.cache.savedUsd.toFixed(4)})` : '';
+  const semantic = s.cache?.semanticHits ? `, ${s.cache.semanticHits} semantic` : '';
+  const cache = s.cache && s.cache.hits > 0 ? ` · ${s.cache.hits} cache hits${semantic} (saved $${s.cache.savedUsd.toFixed(4)})` : '';
   return `**${s.state}** · ${c.succeeded + c.failed}/${c.total} done · ${c.failed} failed · ${c.rejected} rejected · ${money}${circuit}${sw}${split}${cache} · chunks ${s.chunks.done}/${s.chunks.total}${atProvider}`;
 }

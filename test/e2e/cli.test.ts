@@ -148,6 +148,37 @@ describe('llm-batch CLI', () => {
     expect(ok.code).toBe(3);
   });
 
+  it('run --semantic-cache takes a similarity in (0, 1] or "default", needs the exact cache, says so in --help; bad values exit 2 naming it', async () => {
+    const unreachable = { TEMPORAL_ADDRESS: '127.0.0.1:1' };
+    const { path } = writeChatInput(tempDir(), 3);
+    const [helpOut, high, word, off, batch, unpriced, ok] = await Promise.all([
+      cli(['run', '--help']),
+      cli(['run', path, '--semantic-cache', '1.2'], unreachable),
+      cli(['run', path, '--semantic-cache', 'strict'], unreachable),
+      cli(['run', path, '--semantic-cache', 'default', '--cache', 'off'], unreachable),
+      cli(['run', path, '--semantic-cache', '0.9', '--mode', 'batch'], unreachable),
+      cli(['run', path, '--semantic-cache', '0.9', '--embedding-model', 'my-embedder'], unreachable),
+      cli(['run', path, '--semantic-cache', 'default', '--embedding-model', 'text-embedding-3-large'], unreachable),
+    ]);
+    const help = helpOut.stdout.replace(/\s+/g, ' ');
+    expect(help).toContain('--semantic-cache <threshold> semantic cache (off unless given): before a realtime call, embed the prompt (text-embedding-3-small, priced and counted in spend, hit or not)');
+    expect(help).toContain('or "default" for 0.92');
+    expect(help).toContain('--embedding-model <name> with --semantic-cache');
+    for (const r of [high, word]) {
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain("option '--semantic-cache <threshold>' argument");
+      expect(r.stderr).toContain('expected a cosine similarity in (0, 1]');
+    }
+    expect(off.code).toBe(2);
+    expect(off.stderr).toContain('--semantic-cache reuses answers the exact cache keeps: it cannot run with --cache off');
+    expect(batch.code).toBe(2);
+    expect(batch.stderr).toContain('--mode batch');
+    expect(unpriced.code).toBe(2);
+    expect(unpriced.stderr).toContain('--embedding-model my-embedder: the pricing table has no price for it');
+    // Good values pass validation and only then meet the unreachable server.
+    expect(ok.code).toBe(3);
+  });
+
   it('run --route refuses an invalid rules file, naming file, line and field, before contacting anything', async () => {
     const unreachable = { TEMPORAL_ADDRESS: '127.0.0.1:1' };
     const dir = tempDir();

@@ -459,6 +459,23 @@ export function itemStoreSuite(name: string, open: () => Promise<ItemStore>): vo
         expect(c1).toMatchObject({ mode: 'cache', costUsd: 0, responseJson: '{"id":"x"}', cacheMarker: marker });
       });
 
+      it('semantic hits count among the hits and apart (by their marker), and only when they succeeded', async () => {
+        await store.stageItems('r', [item(0), item(1), item(2), item(3)]);
+        const exact = '{"cache":"exact","from_run":"a","from_custom_id":"c9","saved_usd":0.25}';
+        const semantic = '{"cache":"semantic","similarity":0.97,"text":"hi, the app","matched_text":"Hi. The app","from_run":"a","from_custom_id":"c8","saved_usd":0.25}';
+        const hit = { mode: 'cache', usage: { prompt: 0, cached: 0, completion: 0, reasoning: 0 }, responseJson: '{"id":"x"}', savedUsd: 0.25 };
+        await store.recordResults('r', [
+          success('c0', { ...hit, costUsd: 0, cacheMarker: exact }),
+          // A semantic hit costs its embedding.
+          success('c1', { ...hit, costUsd: 0.000002, cacheMarker: semantic }),
+          success('c2', { ...hit, costUsd: 0.000002, cacheMarker: semantic }),
+        ]);
+        expect(await store.totals('r')).toMatchObject({ succeeded: 3, costUsd: 0.000004, cache: { hits: 3, semanticHits: 2, savedUsd: 0.75 } });
+        expect((await store.totals('r', { seqStart: 0, seqEnd: 1 })).cache).toEqual({ hits: 1, savedUsd: 0.25 });
+        const [, c1] = await allItems(store, 'r');
+        expect(c1!.cacheMarker).toBe(semantic);
+      });
+
       it('deleteRun forgets the run\'s unshared entries and keeps those it shared', async () => {
         await store.cachePut([cacheEntry('s', 'r', t0), cacheEntry('p', 'r', t0, { shared: false })]);
         await store.deleteRun('r');

@@ -211,4 +211,9 @@ describe('cache line', () => {
     expect(summaryTable(s, 1000)).toMatch(/cache\s+│ 135 hits \(13\.5% of items\) · saved \$0\.0123/);
     expect(plainLine(s)).toContain('cache 135 hits');
   });
+
+  it('counts the semantic cache\'s hits among them, said apart', () => {
+    const s = status({ cache: { hits: 135, semanticHits: 40, savedUsd: 0.0123 } });
+    expect(cacheLine(s)).toBe(`135 hits (13.5% of items), 40 semantic · saved ${usd(0.0123)}`);
+  });
 });

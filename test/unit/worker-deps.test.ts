@@ -33,3 +33,16 @@ describe('createWorkerDeps: per-run state', () => {
     await inFlight;
   });
 });
+
+describe('createWorkerDeps: the semantic cache', () => {
+  it('is one per embedding model in the process, shared by every run, and closed with the worker', () => {
+    const deps = createWorkerDeps({} as ItemStore, '/tmp/unused', { baseURL: 'http://127.0.0.1:1/v1' });
+    const small = deps.semanticCacheFor(undefined);
+    expect(deps.semanticCacheFor('text-embedding-3-small')).toBe(small);
+    expect(small.space).toEqual({ embeddingModel: 'text-embedding-3-small', dimensions: 1536 });
+    const large = deps.semanticCacheFor('text-embedding-3-large');
+    expect(large).not.toBe(small);
+    expect(large.space).toEqual({ embeddingModel: 'text-embedding-3-large', dimensions: 3072 });
+    deps.close();
+  });
+});
