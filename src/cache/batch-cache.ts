@@ -137,7 +137,9 @@ export class CollectCache {
     if (key === undefined) return;
     const answer = answerOfResult(this.config.runId, result);
     if (this.waiting.has(key) && !this.answers.has(key)) this.answers.set(key, { answer, model: result.model });
-    if (uncacheableReason(body) === undefined) this.queued.push(entryOf(answer, key, this.url, result.model, this.policy.share, Date.now()));
+    const unfit = uncacheableReason(body);
+    // A truncated answer is kept for this run's own repeats only (see realtime-cache.ts).
+    if (unfit === undefined || unfit === 'truncated') this.queued.push(entryOf(answer, key, this.url, result.model, unfit === undefined && this.policy.share, Date.now()));
   }
 
   /** The answers to remember noted since the last call: written once their results are recorded. */

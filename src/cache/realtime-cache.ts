@@ -8,7 +8,7 @@
 //   one of them calling.
 // - A successful answer is given to the requests that waited on that very call; it is stored
 //   for later requests and runs only when complete (domain/exact-cache.ts: not truncated,
-//   not a refusal).
+//   not a refusal). A truncated one is stored for this run's own repeats only.
 // - The entry is written before the item's result: a worker killed between the two leaves
 //   an entry of the item itself, which the resumed run records as that item's call.
 // - With --semantic-cache, a miss here goes through the semantic step (cache/semantic-step.ts)
@@ -90,9 +90,15 @@ export class RealtimeExactCache {
         if (result.status !== 'succeeded') return withEmbeddingCost(result, embeddingUsd);
         const shared = answerOfResult(runId, result);
         result.responseJson = shared.responseJson; // stored as the same text, serialised once
-        if (uncacheableReason(result.response ?? JSON.parse(shared.responseJson)) === undefined) {
+        const unfit = uncacheableReason(result.response ?? JSON.parse(shared.responseJson));
+        if (unfit === undefined) {
           await this.store.cachePut([entryOf(shared, key, item.url, model, policy.share, this.now())]);
           if (found) await this.semantic!.remember(found, key);
+        } else if (unfit === 'truncated') {
+          // Kept for this run only: its own repeats get the same answer (the request is the
+          // same, so its answer would be cut the same way), while other runs, and the semantic
+          // cache, never see it (a rerun is how a user asks for a longer answer).
+          await this.store.cachePut([entryOf(shared, key, item.url, model, false, this.now())]);
         }
         answer = shared;
         // The entry keeps the call's own cost (what a hit saves); the item's cost adds its embedding.

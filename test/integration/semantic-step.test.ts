@@ -122,7 +122,7 @@ describe('the semantic step of the realtime cache', () => {
     expect(await rows()).toBe(2);
   });
 
-  it('a failed call costs its embedding and is not remembered; a truncated answer is not remembered; a stop records nothing', async () => {
+  it('a failed call costs its embedding and is not remembered; a truncated answer is not remembered (only exact repeats in its own run get it); a stop records nothing', async () => {
     const c = cacheFor('run-f');
     chat.answer = 'fail';
     const failed = (await send(c, 'f1', ASKED))!;
@@ -131,8 +131,10 @@ describe('the semantic step of the realtime cache', () => {
     expect(failed.costUsd).toBeGreaterThan(0);
     chat.answer = 'truncated';
     expect(await send(c, 'f2', ASKED)).toMatchObject({ status: 'succeeded', mode: 'realtime' });
+    // The run's own repeat gets the truncated answer from the exact cache (kept for this run only), with no call.
+    expect(await send(c, 'f2-again', ASKED)).toMatchObject({ status: 'succeeded', mode: 'cache', cacheMarker: expect.stringContaining('"cache":"exact"') });
     chat.answer = 'stopped';
-    expect(await send(c, 'f3', ASKED)).toBeUndefined();
+    expect(await send(c, 'f3', REWORDED)).toBeUndefined();
     expect(await rows()).toBe(0);
     // So a rewording calls too.
     chat.answer = 'ok';

@@ -123,15 +123,19 @@ describe('RealtimeExactCache', () => {
     expect(await send(c, 'f4', 'doomed')).toMatchObject({ status: 'succeeded', mode: 'realtime' });
   });
 
-  it('a truncated answer goes to the requests that waited on that call, and is not stored: a later one calls again', async () => {
+  it('a truncated answer goes to every repeat in its own run, never to another run nor to the shared cache', async () => {
     const c = cacheFor('run-t', 'read-write');
     provider.answer = 'truncated';
     const [t1, t2] = await Promise.all([send(c, 't1', 'long'), send(c, 't2', 'long')]);
     expect(t1).toMatchObject({ mode: 'realtime' });
     expect(t2).toMatchObject({ mode: 'cache', cacheMarker: expect.stringContaining('"from_custom_id":"t1"') });
-    expect(await send(c, 't3', 'long')).toMatchObject({ mode: 'realtime' });
-    expect(provider.calls).toEqual(['t1', 't3']);
+    // A later repeat in the same run: the same answer, no call.
+    expect(await send(c, 't3', 'long')).toMatchObject({ mode: 'cache', cacheMarker: expect.stringContaining('"from_custom_id":"t1"') });
+    expect(provider.calls).toEqual(['t1']);
+    // Not shared: estimates see no cached key, and another run calls for itself.
     expect(await store.cachedKeys([exactCacheKey(URL, body('long'))], 0)).toEqual([]);
+    expect(await send(cacheFor('run-t2', 'read-write'), 'u1', 'long')).toMatchObject({ mode: 'realtime' });
+    expect(provider.calls).toEqual(['t1', 'u1']);
   });
 
   it('an entry of the item itself (the worker died after writing it, before the result) is recorded as that item\'s call, not sent again', async () => {
