@@ -81,12 +81,16 @@ export function routingTable(r: EstimateReport): string | undefined {
   return t.toString();
 }
 
-/** `routing mix: summary-canary → gpt-4.1-nano 40 · reply-draft → gpt-4.1 (rated by gpt-4.1-nano) 800 · …`, when routing rules were given. */
+/**
+ * `routing mix: triage 696 → gpt-4.1-nano · reply-draft 689 → rated by gpt-4.1-nano, priced at
+ * gpt-4.1 (its "otherwise" model) · …`, when routing rules were given.
+ */
 export function routingMixLine(r: EstimateReport): string | undefined {
   const f = r.levers.routing;
   if (!f.available || f.mix.length === 0) return undefined;
-  const what = (m: (typeof f.mix)[number]): string => `${m.model}${m.classifier ? ` (until rated by ${m.classifier})` : ''}${m.route ? ` (${m.route} in hybrid)` : ''}`;
-  return `routing mix: ${f.mix.map((m) => `${m.rule} → ${what(m)} ${int(m.lines)}`).join(' · ')}`;
+  const what = (m: (typeof f.mix)[number]): string =>
+    `${m.classifier ? `rated by ${m.classifier}, priced at ${m.model} (its "otherwise" model)` : m.model}${m.route ? ` (${m.route} in hybrid)` : ''}`;
+  return `routing mix: ${f.mix.map((m) => `${m.rule} ${int(m.lines)} → ${what(m)}`).join(' · ')}`;
 }
 
 const MODE_WORDS = { realtime: 'realtime', batch: 'through the Batch API', hybrid: 'hybrid' } as const;
@@ -102,7 +106,8 @@ export function cheapestLine(r: EstimateReport): string {
   const prefix = c.promptPrefixSaveUsd !== null && c.promptPrefixSaveUsd > 0 ? `; the provider's prompt cache up to ${usd(c.promptPrefixSaveUsd)} more` : '';
   const asIs = `(the file as it is, realtime: ${usd(c.asIsRealtimeUsd)})`;
   if (c.routing) {
-    const exactLevers = r.levers.duplicates.available && r.levers.duplicates.lines > 0 || (r.levers.cacheHits.available && r.levers.cacheHits.lines > 0) ? ', duplicates and cache hits left out,' : '';
+    const taken = (f: EstimateReport['levers']['duplicates']): boolean => f.available && f.lines > 0;
+    const exactLevers = taken(r.levers.duplicates) || taken(r.levers.cacheHits) ? ', duplicates and cache hits left out,' : '';
     return `${bold('Cheapest:')} the routing rules' mix (${c.model})${exactLevers} ${MODE_WORDS[c.mode]}, at most ${usd(c.usd)} ${asIs}${prefix}.`;
   }
   const hits = r.levers.cacheHits.available && r.levers.cacheHits.lines > 0;

@@ -88,7 +88,7 @@ describe('llm-batch estimate', () => {
     expect(table.stdout).toMatch(/│ routing rules \(examples\/routes\.yaml\)\s+│ lines\s+│ realtime\s+│ batch\s+│ hybrid\s+│/);
     expect(table.stdout).toMatch(/│ gpt-4o-mini\s+│\s+2,400 → 0 │/);
     expect(table.stdout).toMatch(/│ rating calls \(gpt-4\.1-nano\)\s+│\s+0 → \d+/);
-    expect(table.stdout).toMatch(/^routing mix: .*reply-draft → gpt-4\.1 \(until rated by gpt-4\.1-nano\) \d+/m);
+    expect(table.stdout).toMatch(/^routing mix: .*reply-draft \d+ → rated by gpt-4\.1-nano, priced at gpt-4\.1 \(its "otherwise" model\)/m);
     expect(json.code, json.stderr).toBe(0);
     const report = JSON.parse(json.stdout) as EstimateReport;
     const f = report.levers.routing;

@@ -74,7 +74,7 @@ describe('estimate output', () => {
     expect(t).toMatch(/│ prompt-prefix cache \(cached input\)\s+│\s+1 │\s+1,024 │\s+\$0\.0005 │/);
     // The urgent big line routed to small: 2,000 × $9 + 100 × $18 per million saved, less the rating call (100 × $1 + 20 × $2) paid realtime.
     expect(t).toMatch(/│ routing rules\s+│\s+1 │\s+│\s+\$0\.0197 │\s+\$0\.0098 │\s+\$0\.0197 │/);
-    expect(routingMixLine(report)).toBe('routing mix: feature=x → small (realtime in hybrid) 1 · rated → small (until rated by small) 1');
+    expect(routingMixLine(report)).toBe('routing mix: feature=x 1 → small (realtime in hybrid) · rated 1 → rated by small, priced at small (its "otherwise" model)');
     expect(leverNotes(report)).toEqual([
       'Cache hits: answers cached in /data/items.sqlite in the last 30d (--cache-ttl).',
       'Prompt-prefix cache on the routed requests: 2,048 tokens on 2 lines, saving $0.0010 / $0.0005 / $0.0003 (realtime / batch / hybrid).',
