@@ -184,10 +184,17 @@ describe('llm-batch estimate', () => {
     });
 
     it('measures N items through the provider, prints the total with its 90% interval, and leaves the run awaiting approval', async () => {
-      const { path } = writeChatInput(tempDir(), 30);
+      const dir = tempDir();
+      const { path } = writeChatInput(dir, 30);
+      // The rules the estimate shows are the rules of the run it starts (and `approve` continues).
+      const rules = join(dir, 'rules.yaml');
+      writeFileSync(rules, 'rules:\n  - name: all-nano\n    model: gpt-4.1-nano\n');
       const runId = `e2e-est-${Date.now()}`;
-      const r = await cli(['estimate', path, '--sample', '4', '--run-id', runId, '--models', 'gpt-4o-mini'], env);
+      emu.resetStats();
+      const r = await cli(['estimate', path, '--sample', '4', '--run-id', runId, '--models', 'gpt-4o-mini', '--route', rules], env);
       expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/^routing mix: all-nano 30 → gpt-4\.1-nano$/m);
+      expect(emu.stats().byModel).toEqual({ 'gpt-4.1-nano': expect.objectContaining({ served: 4 }) });
       expect(r.stdout).toMatch(new RegExp(`^Sample: 4 items measured through the provider \\(run ${runId}, \\$\\S+ spent\\): \\d+ prompt / \\d+ output tokens on average \\(max_tokens allows 40\\)\\.$`, 'm'));
       expect(r.stdout).toMatch(/^Total for the file, realtime: ≈ \$\S+ \(90% interval \$\S+–\$\S+\)\.$/m);
       expect(r.stdout).toContain(`llm-batch approve ${runId} runs the rest of the file; llm-batch reject ${runId} ends it`);
