@@ -51,21 +51,68 @@ export function leversTable(r: EstimateReport): string {
   return t.toString();
 }
 
-/** `routing mix: feature=summary → gpt-4.1-mini 800 · default → gpt-4o-mini 1,600`, when routing rules were given. */
+/** Notes under the levers table: where the cache was looked up, lower bounds, the prompt cache on the routed requests. */
+export function leverNotes(r: EstimateReport): string[] {
+  const out: string[] = [];
+  const { cacheHits, promptPrefix, routing } = r.levers;
+  if (cacheHits.available && cacheHits.note) out.push(`Cache hits: ${cacheHits.note}.`);
+  if (promptPrefix.available && promptPrefix.note) out.push(`Prompt-prefix cache: ${promptPrefix.note}.`);
+  if (routing.available && routing.promptPrefix && routing.promptPrefix.promptTokens > 0) {
+    const p = routing.promptPrefix;
+    out.push(`Prompt-prefix cache on the routed requests: ${int(p.promptTokens)} tokens on ${int(p.lines)} lines, saving ${money(p.savedUsd).join(' / ')} (realtime / batch / hybrid).`);
+  }
+  return out;
+}
+
+const arrow = (a: string, b: string): string => `${a} → ${b}`;
+
+/** With --route: lines and cost per model of the lines sent, without the rules → with them, and the rating calls. */
+export function routingTable(r: EstimateReport): string | undefined {
+  const f = r.levers.routing;
+  if (!f.available) return undefined;
+  const t = new Table({ ...tableStyle(), head: [`routing rules (${f.file})`, 'lines', 'realtime', 'batch', 'hybrid'] });
+  const cells = (a: ModeCosts, b: ModeCosts): string[] => [arrow(usd(a.realtime), usd(b.realtime)), arrow(usd(a.batch), usd(b.batch)), arrow(usd(a.hybrid), usd(b.hybrid))];
+  for (const m of f.models) t.push([m.model, ...right([arrow(int(m.without.lines), int(m.with.lines)), ...cells(m.without.costUsd, m.with.costUsd)])]);
+  const zero = { realtime: 0, batch: 0, hybrid: 0 };
+  for (const x of f.ratings) t.push([`rating calls (${x.model})`, ...right([arrow('0', int(x.calls)), ...cells(zero, x.costUsd)])]);
+  const sent = f.models.reduce((n, m) => n + m.without.lines, 0);
+  const without = { realtime: f.routedUsd.realtime + f.savedUsd.realtime, batch: f.routedUsd.batch + f.savedUsd.batch, hybrid: f.routedUsd.hybrid + f.savedUsd.hybrid };
+  t.push([bold('lines sent, in all'), ...right([arrow(int(sent), int(sent)), ...cells(without, f.routedUsd)])]);
+  return t.toString();
+}
+
+/**
+ * `routing mix: triage 696 → gpt-4.1-nano · reply-draft 689 → rated by gpt-4.1-nano, priced at
+ * gpt-4.1 (its "otherwise" model) · …`, when routing rules were given.
+ */
 export function routingMixLine(r: EstimateReport): string | undefined {
   const f = r.levers.routing;
   if (!f.available || f.mix.length === 0) return undefined;
-  return `routing mix: ${f.mix.map((m) => `${m.rule} → ${m.model}${m.route ? ` (${m.route})` : ''} ${int(m.lines)}`).join(' · ')}`;
+  const what = (m: (typeof f.mix)[number]): string =>
+    `${m.classifier ? `rated by ${m.classifier}, priced at ${m.model} (its "otherwise" model)` : m.model}${m.route ? ` (${m.route} in hybrid)` : ''}`;
+  return `routing mix: ${f.mix.map((m) => `${m.rule} ${int(m.lines)} → ${what(m)}`).join(' · ')}`;
 }
 
 const MODE_WORDS = { realtime: 'realtime', batch: 'through the Batch API', hybrid: 'hybrid' } as const;
 
-/** `Cheapest: gpt-5-nano through the Batch API, at most $0.0123 (the file as it is, realtime: $0.1963)…` */
+/**
+ * `Cheapest: gpt-5-nano through the Batch API, at most $0.0617 (the file as it is, realtime:
+ * $0.1971); sending each duplicate body once takes $0.0012 off that; the provider's prompt
+ * cache up to $0.0004 more.`
+ */
 export function cheapestLine(r: EstimateReport): string {
   const c = r.cheapest;
   if (!c) return 'Nothing to estimate: no line of the file was accepted.';
-  const exact = c.exactLeversSaveUsd > 0 ? `; sending each duplicate body once${r.levers.cacheHits.available ? ' and cache hits' : ''} takes ${usd(c.exactLeversSaveUsd)} off that` : '';
-  return `${bold('Cheapest:')} ${c.model} ${MODE_WORDS[c.mode]}, at most ${usd(c.usd)} (the file as it is, realtime: ${usd(c.asIsRealtimeUsd)})${exact}.`;
+  const prefix = c.promptPrefixSaveUsd !== null && c.promptPrefixSaveUsd > 0 ? `; the provider's prompt cache up to ${usd(c.promptPrefixSaveUsd)} more` : '';
+  const asIs = `(the file as it is, realtime: ${usd(c.asIsRealtimeUsd)})`;
+  if (c.routing) {
+    const taken = (f: EstimateReport['levers']['duplicates']): boolean => f.available && f.lines > 0;
+    const exactLevers = taken(r.levers.duplicates) || taken(r.levers.cacheHits) ? ', duplicates and cache hits left out,' : '';
+    return `${bold('Cheapest:')} the routing rules' mix (${c.model})${exactLevers} ${MODE_WORDS[c.mode]}, at most ${usd(c.usd)} ${asIs}${prefix}.`;
+  }
+  const hits = r.levers.cacheHits.available && r.levers.cacheHits.lines > 0;
+  const exact = c.exactLeversSaveUsd > 0 ? `; sending each duplicate body once${hits ? ' and reusing cache hits' : ''} takes ${usd(c.exactLeversSaveUsd)} off that` : '';
+  return `${bold('Cheapest:')} ${c.model} ${MODE_WORDS[c.mode]}, at most ${usd(c.usd)} ${asIs}${exact}${prefix}.`;
 }
 
 /** The first rejects, as `run --strict` prints them, and how many there were by reason. */

@@ -19,6 +19,9 @@ export interface SampleOptions {
   maxTokens?: number;
   pricing?: string;
   urgentIf?: string;
+  /** --route FILE and --cache-ttl: the run `approve` continues uses the rules and the cache the estimate measured. */
+  route?: string;
+  cacheTtl?: number;
   runId?: string;
   /** No progress lines on stderr. */
   quiet?: boolean;
@@ -49,6 +52,8 @@ export function sampleRunOptions(o: SampleOptions): RunOptions {
   if (o.maxTokens !== undefined) opts.maxTokens = o.maxTokens;
   if (o.pricing !== undefined) opts.pricing = o.pricing;
   if (o.urgentIf !== undefined) opts.urgentIf = o.urgentIf;
+  if (o.route !== undefined) opts.route = o.route;
+  if (o.cacheTtl !== undefined) opts.cacheTtl = o.cacheTtl;
   if (o.runId !== undefined) opts.runId = o.runId;
   return opts;
 }

@@ -14,9 +14,13 @@ import { describeReject, detectFormat } from '../input/reader.ts';
 import { estimateFile } from '../input/estimate-file.ts';
 import { openEstimateLevers } from './estimate-levers.ts';
 import { measureSample, nextStepLine } from './estimate-sample.ts';
-import { BOUNDS_NOTE, cheapestLine, headerLine, leversTable, modelsTable, rejectLines, routingMixLine, sampleLines, type SampleView } from './estimate-format.ts';
-import { CliError, EXIT, positiveInt } from './options.ts';
+import { BOUNDS_NOTE, cheapestLine, headerLine, leverNotes, leversTable, modelsTable, rejectLines, routingMixLine, routingTable, sampleLines, type SampleView } from './estimate-format.ts';
+import { CliError, durationMs, EXIT, positiveInt } from './options.ts';
 import { dim } from './format.ts';
+import { routeOption } from './route-option.ts';
+import type { RouteRules } from '../domain/route-rules.ts';
+import { DEFAULT_CACHE_TTL_MS } from '../domain/exact-cache.ts';
+import { databaseUrl, dataDir } from '../settings.ts';
 
 export interface EstimateCliOptions {
   model?: string;
@@ -29,12 +33,14 @@ export interface EstimateCliOptions {
   mode: RunMode;
   runId?: string;
   json?: boolean;
+  cacheTtl: number;
+  route?: string;
 }
 
 const modelList = (value: string): string[] => value.split(',').map((m) => m.trim()).filter((m) => m !== '');
 
 /** Usage errors, before the file is read or anything is contacted (exit 2). */
-async function checkOptions(path: string, opts: EstimateCliOptions): Promise<PricingTable> {
+async function checkOptions(path: string, opts: EstimateCliOptions): Promise<{ pricing: PricingTable; routes?: { rules: RouteRules; file: string } }> {
   if (!existsSync(path)) throw new CliError(`${path}: no such file`);
   if (!statSync(path).isFile()) throw new CliError(`${path}: not a file`);
   if ((await detectFormat(path)) === 'prompts' && !opts.model) {
@@ -47,6 +53,7 @@ async function checkOptions(path: string, opts: EstimateCliOptions): Promise<Pri
   if (opts.sample === undefined && (opts.runId !== undefined || opts.mode !== 'realtime')) {
     throw new CliError('--mode and --run-id apply to the run that --sample N starts: add --sample N');
   }
+  if (opts.cacheTtl <= 0) throw new CliError('--cache-ttl must be longer than 0');
   let pricing: PricingTable;
   try {
     pricing = loadPricing(opts.pricing);
@@ -64,7 +71,9 @@ async function checkOptions(path: string, opts: EstimateCliOptions): Promise<Pri
       }
     }
   }
-  return pricing;
+  if (opts.route === undefined) return { pricing };
+  // Read and checked as `run --route` checks them; hybrid: the estimate shows every mode, and a classifier rule has one in realtime and hybrid.
+  return { pricing, routes: { rules: routeOption(opts.route, 'hybrid', opts.pricing).rules, file: opts.route } };
 }
 
 /** "estimate: 120,000 lines · 34,000 lines/s" on stderr, redrawn in place, on a TTY only. */
@@ -94,8 +103,12 @@ function printReport(r: EstimateReport, path: string, sample: SampleView | undef
   // Only for --models: by default the table's embedding models are left out of a chat file silently.
   if (modelsAsked && r.modelsWithoutLines.length > 0) console.log(dim(`Not shown: ${r.modelsWithoutLines.join(', ')} (the file has no request of their kind).`));
   console.log(leversTable(r));
-  const mix = routingMixLine(r);
-  if (mix) console.log(mix);
+  for (const note of leverNotes(r)) console.log(dim(note));
+  const routing = routingTable(r);
+  if (routing) {
+    console.log(routing);
+    console.log(routingMixLine(r));
+  }
   console.log(cheapestLine(r));
   if (sample) {
     const meanMax = r.accepted > 0 ? r.asIs.maxOutputTokens / r.accepted : 0;
@@ -115,14 +128,25 @@ the file sent to that model (chat models for chat lines, embedding models for em
   batch          the same through the Batch API, at the table's batchDiscount
   hybrid         urgent lines (metadata.priority "urgent", or --urgent-if) realtime, the rest batch
 
-The levers table: what each lever would take off the file as it is (each line at its own model):
+The levers table: what each lever would take off the file as it is (each line at its own model),
+each on what the levers above it leave to send:
   exact duplicates in the file        lines whose request body an earlier line has (same model and
                                       parameters; custom_id and metadata aside): sent once, reused
-  hits in the cache from earlier runs bodies the exact cache already holds an answer for
-  prompt-prefix cache                 prompt tokens the provider's prompt cache can serve (prefixes
-                                      of 1,024 tokens and more), at the cached-input price
-  routing rules                       the rules' model mix against each line's own model
-A lever shows "n/a (why)" when it is not available. The last line names the cheapest option.
+  hits in the cache from earlier runs bodies the exact cache already holds an answer for: looked up
+                                      in the item store run uses (LLM_BATCH_DATABASE_URL, else the
+                                      data dir LLM_BATCH_HOME), answers no older than --cache-ttl
+  prompt-prefix cache                 prompt tokens the provider's prompt cache can serve when each
+                                      prefix group is dispatched together, as run does: per group of
+                                      n lines sharing C ≥ 1,024 tokens, (n − 1) × C in 128-token
+                                      steps (staging's own count), at the cached-input price
+  routing rules                       with --route FILE: the rules' model mix (each line as staging
+                                      routes it; a classifier rule's lines at its "otherwise" model,
+                                      plus the rating calls at their upper bound) against each line's
+                                      own model; a table shows lines and cost per model, with and
+                                      without the rules. A rule's route (realtime/batch) shapes the
+                                      hybrid column; a classifier rule's lines are realtime in all.
+A lever shows "n/a (why)" when it is not available. The last line names the cheapest option: the
+model (or the rules' mix) and mode that cost least once duplicates and cache hits are taken off.
 
 --sample N starts a real run of the file (the run's machinery of --sample N --approve): N items
 go through the provider, priced and counted in the store like any run, and the run's measured
@@ -146,12 +170,15 @@ export function registerEstimateCommand(program: Command): void {
     .option('--sample <n>', 'also measure real output lengths on N items through the provider (starts a run that then awaits approval; needs Temporal and a worker)', positiveInt)
     .addOption(new Option('--mode <mode>', 'with --sample: the mode of the run it starts, which `approve` continues').choices(['realtime', 'batch', 'hybrid']).default('realtime'))
     .option('--run-id <id>', 'with --sample: id of the run it starts')
+    .addOption(new Option('--cache-ttl <duration>', 'count cache hits on answers no older than this (e.g. 12h, 30d), as run --cache-ttl').argParser(durationMs).default(DEFAULT_CACHE_TTL_MS, `${DEFAULT_CACHE_TTL_MS / 86_400_000}d`))
+    .option('--route <file>', 'routing rules (YAML or JSON, as run --route): show their model mix and what it saves')
     .option('--json', 'machine output: the whole report as JSON')
     .addHelpText('after', HELP)
     .action(async (file: string, opts: EstimateCliOptions) => {
       const path = resolve(file);
-      const pricing = await checkOptions(path, opts);
-      const { levers, close } = await openEstimateLevers();
+      const { pricing, routes } = await checkOptions(path, opts);
+      const url = databaseUrl();
+      const { levers, close } = await openEstimateLevers({ home: dataDir(), ...(url ? { databaseUrl: url } : {}), cacheTtlMs: opts.cacheTtl, ...(routes ? { routes } : {}) });
       const progress = opts.json ? { update() {}, done() {} } : progressLine();
       let report: EstimateReport;
       try {
@@ -184,6 +211,8 @@ export function registerEstimateCommand(program: Command): void {
           ...(opts.pricing !== undefined ? { pricing: opts.pricing } : {}),
           // The rule routes a hybrid run; for a realtime or batch run it only shaped the hybrid column.
           ...(opts.urgentIf !== undefined && opts.mode === 'hybrid' ? { urgentIf: opts.urgentIf } : {}),
+          ...(opts.route !== undefined ? { route: opts.route } : {}),
+          cacheTtl: opts.cacheTtl,
           ...(opts.runId !== undefined ? { runId: opts.runId } : {}),
         });
         sample = view;

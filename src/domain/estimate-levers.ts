@@ -1,9 +1,11 @@
-// The levers `llm-batch estimate` measures on a file beyond duplicates within it, each
-// given to the estimate as a function so that the estimate owns none of them: the exact
+// The levers `llm-batch estimate` measures on a file beyond duplicates within it: the exact
 // cache (which request keys earlier runs already answered), the provider's prompt cache (how
-// many prompt tokens of a request a prefix seen before makes eligible) and routing rules
-// (which model a line goes to). A lever not given shows as "n/a" with its reason.
+// many prompt tokens prefix groups make eligible) and routing rules (which model each line
+// goes to). They are given to the estimate (src/cli/estimate-levers.ts opens them), so the
+// estimate owns none of them; a lever not given shows as "n/a" with its reason.
 import type { Route } from './run-types.ts';
+import type { RouteRules } from './route-rules.ts';
+import type { PrefixFingerprint } from './prompt-prefix.ts';
 
 /**
  * Which of these exact-cache keys (exactCacheKey in src/cache/exact-key.ts: lowercase hex
@@ -12,67 +14,68 @@ import type { Route } from './run-types.ts';
  */
 export type CachedKeys = (keys: readonly string[]) => Promise<ReadonlySet<string>>;
 
-/** Where a chat prompt's n-th message ends: the prompt up to there, hashed, and its tokens. */
-export interface PrefixBoundary {
-  /**
-   * Hex digest of the model, the request's prompt-shaping parameters (tools, response_format…)
-   * and messages[0..n], in order: equal keys mean equal prompt prefixes.
-   */
-  key: string;
-  /** Prompt tokens up to and including message n (3 of framing per message, role, content, name), in the model's own encoding. */
-  tokens: number;
-}
-
-/** A chat request as the prefix lever sees it, in the order requests would be sent. */
+/** A line that would be sent, as the prefix lever sees it, in file order. */
 export interface PrefixRequest {
+  /** The model it goes to. */
   model: string;
-  /** The whole prompt's tokens, as billed (the boundaries plus the reply's priming). */
-  promptTokens: number;
-  /** One boundary per message, in order; the last one is the whole conversation. */
-  boundaries: readonly PrefixBoundary[];
+  /** Sent realtime in a hybrid run (the rest go through the Batch API, apart). */
+  urgent: boolean;
+  /**
+   * Its prompt's fingerprint as staging computes it (promptFingerprint in
+   * src/llm/prompt-fingerprint.ts); undefined for a prompt under 1,024 tokens or an embeddings line.
+   */
+  prefix?: PrefixFingerprint;
 }
 
-/**
- * An accumulator over one file: given the requests sent before it, how many prompt tokens of
- * this request the provider's prompt cache can serve (e.g. the longest prefix seen before,
- * if ≥ 1,024 tokens, in 128-token steps). The estimate prices them at the cached-input price.
- */
+/** Prompt tokens the provider's cache can serve on lines of one model. */
+export interface CachedTokens {
+  /** Every line of the model dispatched together (a realtime or a batch run): one set of prefix groups. */
+  together: number;
+  /** A hybrid run: the urgent lines (realtime) and the rest (Batch API) go out apart, each with its own groups. */
+  urgent: number;
+  regular: number;
+}
+
+/** What the prefix lever found over the lines sent. */
+export interface PrefixFigures {
+  byModel: Map<string, CachedTokens>;
+  /** Lines that can read a prefix from the cache (all but the first of each group, lines dispatched together). */
+  lines: number;
+  /** True when memory bounds made the count a lower bound. */
+  approximate: boolean;
+}
+
+/** An accumulator over one file, fed the lines sent in file order. */
 export interface PrefixLever {
-  observe(request: PrefixRequest): number;
+  add(request: PrefixRequest): void;
+  result(): PrefixFigures;
 }
 
-/** A line as routing rules see it. */
-export interface RoutableLine {
-  /** 1-based line in the file. */
-  line: number;
-  customId: string;
-  /** The model the line names. */
+/** Where the routing rules send a line: routeParsedLine's decision (src/input/route-line.ts), without the body. */
+export interface RoutedChoice {
   model: string;
-  feature?: string;
-  priority?: string;
-  /** Prompt tokens in the line's own model's encoding. */
-  promptTokens: number;
-  /** The text of the last user message ('' when there is none, as for embeddings). */
-  lastUserMessage: string;
-}
-
-/** Where a rule sends a line: a model (the line's own to keep it) and optionally a path. */
-export interface RouteChoice {
-  model: string;
-  /** The rule's name or index as the rules file gives it ("default" when none matched). */
-  rule: string;
-  /** A rule that forces a path: the line is priced on it in every mode. */
+  /** The matched rule's name; null when none matched (the line keeps its model). */
+  rule: string | null;
+  /** The matched rule's path (it applies in a hybrid run). */
   route?: Route;
+  /** A classifier rule: its rating call at its upper bound (the line waits with the rule's `otherwise` model, priced here). */
+  classifier?: { model: string; promptTokens: number; outputTokens: number };
+  /** With the prefix lever, when the rules change the model: the routed request's fingerprint (staging fingerprints the routed body). */
+  prefix?: PrefixFingerprint;
 }
-
-export type RouteLine = (line: RoutableLine) => RouteChoice;
 
 /** The levers given to an estimate; each missing one is reported as n/a with `why`. */
 export interface EstimateLevers {
   cachedKeys?: CachedKeys;
-  /** A fresh accumulator for one estimate. */
+  /** A fresh accumulator for one estimate (and one more for the routed lines, with `routes`). */
   prefix?: () => PrefixLever;
-  routeLine?: RouteLine;
+  /**
+   * Routing rules (--route FILE): applied to each line on the counting threads exactly as
+   * staging applies them (routeParsedLine), so they are plain data, not a function.
+   */
+  routes?: { rules: RouteRules; file: string };
   /** Why a lever is not given, as the table shows it: "n/a (<why>)". */
-  why?: { cachedKeys?: string; prefix?: string; routeLine?: string };
+  why?: { cachedKeys?: string; prefix?: string; routes?: string };
+  /** Something the user should know about a lever given (where the cache was looked up, say). */
+  notes?: { cachedKeys?: string };
 }

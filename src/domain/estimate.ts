@@ -5,6 +5,7 @@
 // integer staging sums: the realtime figure equals staging's upper bound. Pure.
 import { estimateCostUsd, costOfUsage, type PricingTable } from './pricing.ts';
 import type { Route } from './run-types.ts';
+import type { CachedTokens } from './estimate-levers.ts';
 
 /** Chat models and embedding models answer different requests: a row compares models of a kind. */
 export type ModelKind = 'chat' | 'embeddings';
@@ -54,12 +55,21 @@ function addTo(s: Sums, line: CountedLine, times = 1): void {
   for (const enc in line.tokens) s.prompt[enc] = (s.prompt[enc] ?? 0) + line.tokens[enc]! * times;
 }
 
+/** Where a routing rule sends lines besides their model (see tallyCost). */
+export interface RoutedAs {
+  model: string;
+  /** The matched rule's path: it decides in the hybrid column (as in a hybrid run); realtime and batch runs send everything their way. */
+  route?: Route;
+  /** Realtime in every column: a classifier rule's items (rated on the realtime path) and the rating calls. */
+  realtimeOnly?: boolean;
+}
+
 /** One group of a tally: lines of one kind that name one model (or are routed to it). */
 export interface TallyGroup {
   model: string;
   kind: ModelKind;
-  /** A routing rule's forced path for these lines, whatever the mode priced. */
   route?: Route;
+  realtimeOnly?: boolean;
   regular: Sums;
   urgent: Sums;
 }
@@ -69,13 +79,14 @@ export class Tally {
   private readonly groups = new Map<string, TallyGroup>();
 
   /** Adds a line under its own model, or under `as` (a routing rule's choice). */
-  add(line: CountedLine, as?: { model: string; route?: Route }): void {
+  add(line: CountedLine, as?: RoutedAs): void {
     const model = as?.model ?? line.model;
-    const key = `${line.kind}\u0000${model}\u0000${as?.route ?? ''}`;
+    const key = `${line.kind}\u0000${model}\u0000${as?.route ?? ''}\u0000${as?.realtimeOnly ? 1 : 0}`;
     let g = this.groups.get(key);
     if (!g) {
       g = { model, kind: line.kind, regular: emptySums(), urgent: emptySums() };
       if (as?.route !== undefined) g.route = as.route;
+      if (as?.realtimeOnly) g.realtimeOnly = true;
       this.groups.set(key, g);
     }
     addTo(line.urgent ? g.urgent : g.regular, line);
@@ -124,53 +135,54 @@ function promptOf(s: Sums, enc: string, model: string): number {
 }
 
 /**
- * What the tally's lines cost in each mode, each line at the model it names, or, with `as`,
- * every line of `as`'s kind at `as` (the others stay at their own model). Upper bound:
- * output at its cap, no cache hit. Throws UnknownModelError for a model the table lacks.
+ * What one group's lines cost in each mode, at the model they name, or, with `as`, at `as`
+ * when it is of their kind. Upper bound: output at its cap, no cache hit. Throws
+ * UnknownModelError for a model the table lacks.
  */
+export function groupCost(pricing: PricingTable, g: TallyGroup, encodingOf: (model: string) => string, as?: string): ModeCosts {
+  const model = targetModel(g, as);
+  const enc = encodingOf(model);
+  const regular = { prompt: promptOf(g.regular, enc, g.model), output: g.regular.output };
+  const urgent = { prompt: promptOf(g.urgent, enc, g.model), output: g.urgent.output };
+  // Realtime and batch price the lines' sums as one, exactly as staging prices its upper bound.
+  const all = estimateCostUsd(pricing, model, regular.prompt + urgent.prompt, regular.output + urgent.output);
+  const allBatch = estimateCostUsd(pricing, model, regular.prompt + urgent.prompt, regular.output + urgent.output, { batch: true });
+  if (g.realtimeOnly) return { realtime: all, batch: all, hybrid: all };
+  // In a hybrid run a rule's path decides; without one, urgent lines go realtime and the rest through the Batch API.
+  const hybrid =
+    g.route === 'realtime' ? all
+    : g.route === 'batch' ? allBatch
+    : estimateCostUsd(pricing, model, urgent.prompt, urgent.output) + estimateCostUsd(pricing, model, regular.prompt, regular.output, { batch: true });
+  return { realtime: all, batch: allBatch, hybrid };
+}
+
+/** What the tally's lines cost in each mode: the sum of its groups' (see groupCost). */
 export function tallyCost(pricing: PricingTable, tally: Tally, encodingOf: (model: string) => string, as?: string): ModeCosts {
   const c = zeroCosts();
   for (const g of tally.entries()) {
-    const model = targetModel(g, as);
-    const enc = encodingOf(model);
-    const regular = { prompt: promptOf(g.regular, enc, g.model), output: g.regular.output };
-    const urgent = { prompt: promptOf(g.urgent, enc, g.model), output: g.urgent.output };
-    // Realtime and batch price the lines' sums as one, exactly as staging prices its upper bound.
-    const all = estimateCostUsd(pricing, model, regular.prompt + urgent.prompt, regular.output + urgent.output);
-    const allBatch = estimateCostUsd(pricing, model, regular.prompt + urgent.prompt, regular.output + urgent.output, { batch: true });
-    const hybrid = estimateCostUsd(pricing, model, urgent.prompt, urgent.output) + estimateCostUsd(pricing, model, regular.prompt, regular.output, { batch: true });
-    if (g.route === 'realtime') {
-      c.realtime += all;
-      c.batch += all;
-      c.hybrid += all;
-    } else if (g.route === 'batch') {
-      c.realtime += allBatch;
-      c.batch += allBatch;
-      c.hybrid += allBatch;
-    } else {
-      c.realtime += all;
-      c.batch += allBatch;
-      c.hybrid += hybrid;
-    }
+    const g1 = groupCost(pricing, g, encodingOf, as);
+    c.realtime += g1.realtime;
+    c.batch += g1.batch;
+    c.hybrid += g1.hybrid;
   }
   return c;
 }
 
-/** Cached prompt tokens of lines of one model, urgent ones apart (they go realtime in hybrid mode). */
-export interface CachedTokens {
-  regular: number;
-  urgent: number;
-}
-
-/** What the provider's prompt cache takes off: cached tokens at the cached-input price instead of the input price. */
+/**
+ * What the provider's prompt cache takes off: cached tokens at the cached-input price instead
+ * of the input price. Realtime and batch runs dispatch a model's lines together; a hybrid run
+ * sends urgent lines realtime and the rest through the Batch API, apart.
+ */
 export function cachedPrefixSavings(pricing: PricingTable, byModel: ReadonlyMap<string, CachedTokens>): ModeCosts {
   const c = zeroCosts();
   const saving = (model: string, tokens: number, batch: boolean): number =>
-    costOfUsage(pricing, model, { promptTokens: tokens, cachedTokens: 0, completionTokens: 0, reasoningTokens: 0 }, { batch }) -
-    costOfUsage(pricing, model, { promptTokens: tokens, cachedTokens: tokens, completionTokens: 0, reasoningTokens: 0 }, { batch });
+    tokens === 0
+      ? 0
+      : costOfUsage(pricing, model, { promptTokens: tokens, cachedTokens: 0, completionTokens: 0, reasoningTokens: 0 }, { batch }) -
+        costOfUsage(pricing, model, { promptTokens: tokens, cachedTokens: tokens, completionTokens: 0, reasoningTokens: 0 }, { batch });
   for (const [model, t] of byModel) {
-    c.realtime += saving(model, t.regular + t.urgent, false);
-    c.batch += saving(model, t.regular + t.urgent, true);
+    c.realtime += saving(model, t.together, false);
+    c.batch += saving(model, t.together, true);
     c.hybrid += saving(model, t.urgent, false) + saving(model, t.regular, true);
   }
   return c;

@@ -11,10 +11,12 @@ import type { PromptDefaults } from '../domain/schemas.ts';
 import { parseUrgentRule } from '../domain/routing.ts';
 import { DigestMap } from '../domain/digest-map.ts';
 import { kindOfModel, Tally } from '../domain/estimate.ts';
-import type { EstimateLevers, PrefixLever } from '../domain/estimate-levers.ts';
-import { buildEstimateReport, type EstimateCounts, type EstimateReport, type RouteMix } from '../domain/estimate-report.ts';
+import type { EstimateLevers } from '../domain/estimate-levers.ts';
+import { buildEstimateReport, type EstimateCounts, type EstimateReport } from '../domain/estimate-report.ts';
 import type { PricingTable } from '../domain/pricing.ts';
+import { modelsOf, type RouteRules } from '../domain/route-rules.ts';
 import { encodingOf, type EncodingName } from '../llm/tokens.ts';
+import { RoutingCount } from '../domain/estimate-routing.ts';
 import { detectFormat, readLines } from './reader.ts';
 import { pooledBatches, type BatchPreparer, type PrepareOptions } from './prepare-pool.ts';
 import { DIGEST_WORDS, type EstimateBatch, type EstimateContext, type EstimatedItem } from './estimate-line.ts';
@@ -46,12 +48,14 @@ export interface FileCounts extends EstimateCounts {
   digestBytes: number;
 }
 
-/** The encodings the comparison needs, by kind of request; routing rules may pick any model, so then every encoding. */
-function encodingsFor(models: readonly string[], routing: boolean): EstimateContext['encodings'] {
-  const all: EncodingName[] = ['o200k_base', 'cl100k_base'];
-  if (routing) return { chat: all, embeddings: all };
-  const of = (kind: 'chat' | 'embeddings'): EncodingName[] => [...new Set(models.filter((m) => kindOfModel(m) === kind).map(encodingOf))];
-  return { chat: of('chat'), embeddings: of('embeddings') };
+/**
+ * The encodings to count every line in, by kind of request: those of the models compared
+ * and, for chat lines, those of every model the routing rules may send a line to (each
+ * routed line is priced in its routed model's tokens). Embeddings lines are never routed.
+ */
+function encodingsFor(models: readonly string[], rules: RouteRules | undefined): EstimateContext['encodings'] {
+  const of = (kind: 'chat' | 'embeddings', extra: readonly string[] = []): EncodingName[] => [...new Set([...models.filter((m) => kindOfModel(m) === kind), ...extra].map(encodingOf))];
+  return { chat: of('chat', rules ? modelsOf(rules) : []), embeddings: of('embeddings') };
 }
 
 const hexOf = (words: Uint32Array, at: number): string => Buffer.from(words.buffer, words.byteOffset + at * 4, 32).toString('hex');
@@ -66,9 +70,9 @@ export async function countFile(path: string, opts: EstimateFileOptions): Promis
     json: extname(path).toLowerCase() !== '.txt',
     defaults: opts.defaults,
     rule,
-    encodings: encodingsFor(opts.models, levers.routeLine !== undefined),
+    encodings: encodingsFor(opts.models, levers.routes?.rules),
     prefix: levers.prefix !== undefined,
-    routable: levers.routeLine !== undefined,
+    ...(levers.routes ? { routes: levers.routes.rules } : {}),
   };
   const counts: FileCounts = {
     format,
@@ -91,41 +95,15 @@ export async function countFile(path: string, opts: EstimateFileOptions): Promis
   const ids = new DigestMap();
   // Per distinct body: 0 once seen, 1 once repeated (to count the repeated bodies).
   const bodies = new DigestMap();
-  const prefix: PrefixLever | undefined = levers.prefix?.();
-  if (prefix) counts.prefix = { byModel: new Map(), lines: 0 };
+  const prefix = levers.prefix?.();
   if (levers.cachedKeys) counts.cacheHits = new Tally();
-  const routeMix = new Map<string, RouteMix>();
-  if (levers.routeLine) counts.routing = { routed: new Tally(), mix: [], moved: 0 };
+  const routing = levers.routes ? new RoutingCount(encodingOf, levers.prefix?.()) : undefined;
 
+  /** A line that would be sent: not a duplicate, not a cache hit. */
   const send = (item: EstimatedItem): void => {
     counts.sent.add(item);
-    if (prefix && counts.prefix && item.boundaries) {
-      const cached = prefix.observe({ model: item.model, promptTokens: item.tokens[encodingOf(item.model)]!, boundaries: item.boundaries });
-      if (cached > 0) {
-        const m = counts.prefix.byModel.get(item.model) ?? { regular: 0, urgent: 0 };
-        if (item.urgent) m.urgent += cached;
-        else m.regular += cached;
-        counts.prefix.byModel.set(item.model, m);
-        counts.prefix.lines++;
-      }
-    }
-    if (levers.routeLine && counts.routing) {
-      const choice = levers.routeLine({
-        line: item.line,
-        customId: item.customId,
-        model: item.model,
-        ...(item.feature !== undefined ? { feature: item.feature } : {}),
-        ...(item.priority !== undefined ? { priority: item.priority } : {}),
-        promptTokens: item.tokens[encodingOf(item.model)]!,
-        lastUserMessage: item.lastUserMessage ?? '',
-      });
-      counts.routing.routed.add(item, choice.route === undefined ? { model: choice.model } : { model: choice.model, route: choice.route });
-      if (choice.model !== item.model || choice.route !== undefined) counts.routing.moved++;
-      const key = `${choice.rule}\u0000${choice.model}\u0000${choice.route ?? ''}`;
-      const mix = routeMix.get(key) ?? { ...choice, lines: 0 };
-      mix.lines++;
-      routeMix.set(key, mix);
-    }
+    prefix?.add({ model: item.model, urgent: item.urgent, ...(item.prefix ? { prefix: item.prefix } : {}) });
+    routing?.add(item);
   };
 
   const small = statSync(path).size < THREADS_FROM_BYTES;
@@ -166,7 +144,8 @@ export async function countFile(path: string, opts: EstimateFileOptions): Promis
     } else for (const f of firsts) send(f.item);
     opts.onProgress?.(counts.lines);
   }
-  if (counts.routing) counts.routing.mix = [...routeMix.values()].sort((a, b) => b.lines - a.lines);
+  if (prefix) counts.prefix = prefix.result();
+  if (routing) counts.routing = routing.result();
   counts.digestBytes = ids.bytes + bodies.bytes;
   return counts;
 }
@@ -183,7 +162,7 @@ export interface EstimateOptions extends Omit<EstimateFileOptions, 'models'> {
 export const LEVER_NOT_GIVEN = {
   cachedKeys: 'the exact cache is not available',
   prefix: 'prompt-prefix caching is not available',
-  routeLine: 'no routing rules',
+  routes: 'no routing rules: --route FILE',
 } as const;
 
 /** One pass over the file, priced: the report `llm-batch estimate` prints. */
@@ -198,5 +177,7 @@ export async function estimateFile(path: string, opts: EstimateOptions): Promise
     counts,
     ...(opts.urgentIf !== undefined ? { urgentIf: opts.urgentIf } : {}),
     why: { ...LEVER_NOT_GIVEN, ...opts.levers?.why },
+    ...(opts.levers?.notes ? { notes: opts.levers.notes } : {}),
+    ...(opts.levers?.routes ? { routesFile: opts.levers.routes.file } : {}),
   });
 }

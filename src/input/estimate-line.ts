@@ -2,20 +2,21 @@
 // (estimate-thread.ts) or on the main thread for small files: the line validated by the
 // same parser staging uses, its prompt tokens in every encoding the estimate compares, its
 // output cap, whether hybrid mode sends it realtime, and digests of its custom_id and of its
-// exact-cache key for the duplicate counts. No I/O.
-import { createHash } from 'node:crypto';
+// exact-cache key for the duplicate counts; with the levers, its prompt-cache fingerprint
+// and the routing rules' choice, both computed as staging computes them. No I/O.
 import type { RejectRecord } from '../domain/run-types.ts';
+import type { RoutedChoice } from '../domain/estimate-levers.ts';
 import { parseInputLine, type ParsedLine, type PromptDefaults } from '../domain/schemas.ts';
 import { isUrgent, type UrgentClause } from '../domain/routing.ts';
-import { canonicalJson } from '../domain/cache-key.ts';
 import { kindOfUrl, type CountedLine } from '../domain/estimate.ts';
-import type { PrefixBoundary } from '../domain/estimate-levers.ts';
+import { CACHE_MIN_TOKENS, type PrefixFingerprint } from '../domain/prompt-prefix.ts';
+import type { RouteRules } from '../domain/route-rules.ts';
 import { exactCacheKey } from '../cache/exact-key.ts';
 import { murmur128 } from '../domain/murmur128.ts';
+import { promptFingerprint } from '../llm/prompt-fingerprint.ts';
 import {
   CHAT_REPLY_PRIMING_TOKENS,
   chatMessageTokens,
-  contentText,
   countEmbeddingInputTokensWith,
   encoderNamed,
   encodingOf,
@@ -24,6 +25,7 @@ import {
   type MessageLike,
 } from '../llm/tokens.ts';
 import { outputCapOf } from './prepare-line.ts';
+import { routeParsedLine } from './route-line.ts';
 
 /** Everything a line's counting depends on besides the line: plain data, sent to the threads once. */
 export interface EstimateContext {
@@ -34,10 +36,10 @@ export interface EstimateContext {
   rule: UrgentClause[];
   /** Encodings to count besides each line's own model's, by the kind of request. */
   encodings: { chat: EncodingName[]; embeddings: EncodingName[] };
-  /** Compute the prompt-prefix boundaries of chat lines (only when a prefix lever is given). */
+  /** Fingerprint the prompts of ≥ 1,024 tokens for the provider's prompt cache (only when a prefix lever is given). */
   prefix: boolean;
-  /** Keep what routing rules look at (only when a router is given). */
-  routable: boolean;
+  /** --route: the routing rules, applied to every line as staging applies them. */
+  routes?: RouteRules;
 }
 
 /** An accepted line, counted. */
@@ -46,10 +48,10 @@ export interface EstimatedItem extends CountedLine {
   customId: string;
   feature?: string;
   priority?: string;
-  /** With `routable`. */
-  lastUserMessage?: string;
-  /** With `prefix`, for chat lines. */
-  boundaries?: PrefixBoundary[];
+  /** With `prefix`: the prompt's fingerprint, for a chat prompt of ≥ 1,024 tokens. */
+  prefix?: PrefixFingerprint;
+  /** With `routes`. */
+  routed?: RoutedChoice;
 }
 
 /** Words per item in EstimateBatch.digests: the custom_id's digest (4, MurmurHash3 x86_128), then the exact-cache key (8, its SHA-256). */
@@ -92,16 +94,26 @@ class RememberingEncoder implements Encoder {
   }
 }
 
-/** Remembers only short texts (roles, names): for the last message, which is usually the one that varies. */
+/**
+ * Remembers only short texts (roles, names) and the last long one: for the last message, which
+ * is usually the one that varies (a classifier rule's rating prompt repeats it right after).
+ */
 class ShortTextEncoder implements Encoder {
   private readonly memo: Encoder;
   private readonly enc: Encoder;
+  private lastText = '';
+  private lastCount = 0;
   constructor(memo: Encoder, enc: Encoder) {
     this.memo = memo;
     this.enc = enc;
   }
   countTokens(text: string): number {
-    return text.length <= 32 ? this.memo.countTokens(text) : this.enc.countTokens(text);
+    if (text.length <= 32) return this.memo.countTokens(text);
+    if (text !== this.lastText) {
+      this.lastCount = this.enc.countTokens(text);
+      this.lastText = text;
+    }
+    return this.lastCount;
   }
 }
 
@@ -123,31 +135,13 @@ function countersFor(name: EncodingName): Counters {
   return c;
 }
 
-/** Chat prompt tokens in one encoding, as countChatPromptTokens counts them, with the running total at each message's end. */
-function chatTokens(name: EncodingName, messages: readonly MessageLike[], boundaries?: number[]): number {
+/** Chat prompt tokens in one encoding, as countChatPromptTokens counts them. */
+function chatTokens(name: EncodingName, messages: readonly MessageLike[]): number {
   const c = countersFor(name);
   let total = 0;
-  for (let i = 0; i < messages.length; i++) {
-    total += chatMessageTokens(i === messages.length - 1 ? c.last : c.shared, messages[i]!);
-    boundaries?.push(total);
-  }
+  for (let i = 0; i < messages.length; i++) total += chatMessageTokens(i === messages.length - 1 ? c.last : c.shared, messages[i]!);
   return CHAT_REPLY_PRIMING_TOKENS + total;
 }
-
-/** Body fields that shape the prompt's prefix besides the messages (tools and schemas come first in it). */
-const PREFIX_FIELDS = ['model', 'tools', 'functions', 'response_format'] as const;
-
-function prefixKeys(body: Record<string, unknown>, messages: readonly unknown[]): string[] {
-  const head: Record<string, unknown> = {};
-  for (const f of PREFIX_FIELDS) if (body[f] !== undefined) head[f] = body[f];
-  const h = createHash('sha256').update(canonicalJson(head));
-  return messages.map((m) => h.update('\n').update(canonicalJson(m)).copy().digest('hex').slice(0, 32));
-}
-
-const lastUserText = (messages: readonly MessageLike[]): string => {
-  for (let i = messages.length - 1; i >= 0; i--) if (messages[i]!.role === 'user') return contentText(messages[i]!.content);
-  return '';
-};
 
 /** An accepted line's item, its tokens still to count. */
 function itemOf(ctx: EstimateContext, line: ParsedLine, lineNumber: number): EstimatedItem {
@@ -155,24 +149,37 @@ function itemOf(ctx: EstimateContext, line: ParsedLine, lineNumber: number): Est
   const item: EstimatedItem = { line: lineNumber, customId: line.customId, model: line.body.model, kind, tokens: {}, output: outputCapOf(line), urgent: isUrgent(line, ctx.rule) };
   if (line.feature !== undefined) item.feature = line.feature;
   if (line.priority !== undefined) item.priority = line.priority;
-  if (ctx.routable) item.lastUserMessage = kind === 'chat' ? lastUserText((line.body.messages ?? []) as MessageLike[]) : '';
   return item;
 }
 
-/** Counts the line's prompt tokens in `enc` (and, in its own encoding, its prefix boundaries when asked). */
-function countIn(ctx: EstimateContext, enc: EncodingName, line: ParsedLine, item: EstimatedItem): void {
+/** Counts the line's prompt tokens in `enc`. */
+function countIn(enc: EncodingName, line: ParsedLine, item: EstimatedItem): void {
   const tokens = item.tokens as Record<string, number>;
-  if (item.kind === 'embeddings') {
-    tokens[enc] = countEmbeddingInputTokensWith(countersFor(enc).last, line.body.input);
-    return;
+  tokens[enc] = item.kind === 'embeddings' ? countEmbeddingInputTokensWith(countersFor(enc).last, line.body.input) : chatTokens(enc, (line.body.messages ?? []) as MessageLike[]);
+}
+
+/**
+ * The prompt-cache fingerprint staging computes (countAndFingerprint: the same tokens, the
+ * same hashes), for a chat prompt whose exact count is ≥ 1,024; nothing to do for a shorter one.
+ */
+const fingerprintOf = (url: string, body: unknown, promptTokens: number): PrefixFingerprint | undefined =>
+  promptTokens < CACHE_MIN_TOKENS ? undefined : promptFingerprint(url, body, promptTokens)?.prefix;
+
+/** A classifier's rating prompt, counted as countChatPromptTokens counts it, its system prompt remembered. */
+const countRating = (model: string, messages: { role: string; content: string }[]): number => chatTokens(ownEncoding(model), messages);
+
+/** The routing rules' choice for an accepted line, as staging makes it (prepare-line.ts). */
+function routeItem(ctx: EstimateContext, rules: RouteRules, line: ParsedLine, item: EstimatedItem): RoutedChoice {
+  const own = item.tokens[ownEncoding(item.model)]!;
+  const r = routeParsedLine(rules, line, own, countRating);
+  const routed: RoutedChoice = { model: r.model, rule: r.rule };
+  if (r.route !== undefined) routed.route = r.route;
+  if (r.classifier) routed.classifier = r.classifier;
+  if (ctx.prefix && r.model !== item.model) {
+    const fp = fingerprintOf(line.url, r.body, r.promptTokens);
+    if (fp) routed.prefix = fp;
   }
-  const messages = (line.body.messages ?? []) as MessageLike[];
-  const ends = ctx.prefix && enc === ownEncoding(item.model) ? [] : undefined;
-  tokens[enc] = chatTokens(enc, messages, ends);
-  if (ends) {
-    const keys = prefixKeys(line.body, messages);
-    item.boundaries = ends.map((t, i) => ({ key: keys[i]!, tokens: t }));
-  }
+  return routed;
 }
 
 const ENCODINGS: readonly EncodingName[] = ['o200k_base', 'cl100k_base'];
@@ -187,6 +194,15 @@ function ownEncoding(model: string): EncodingName {
     encodingByModel.set(model, enc);
   }
   return enc;
+}
+
+/** The prompt's fingerprint and the rules' choice, once the line's own tokens are counted. */
+function leversOf(ctx: EstimateContext, line: ParsedLine, item: EstimatedItem): void {
+  if (ctx.prefix && item.kind === 'chat') {
+    const fp = fingerprintOf(line.url, line.body, item.tokens[ownEncoding(item.model)]!);
+    if (fp) item.prefix = fp;
+  }
+  if (ctx.routes) item.routed = routeItem(ctx, ctx.routes, line, item);
 }
 
 /** Consecutive lines, the first numbered `firstLine`, validated and counted. */
@@ -215,7 +231,11 @@ export function estimateLines(ctx: EstimateContext, texts: readonly string[], fi
   for (const enc of ENCODINGS) {
     for (let i = 0; i < items.length; i++) {
       const item = items[i]!;
-      if (wanted[item.kind].has(enc) || enc === ownEncoding(item.model)) countIn(ctx, enc, parsed[i]!, item);
+      const own = enc === ownEncoding(item.model);
+      if (!own && !wanted[item.kind].has(enc)) continue;
+      countIn(enc, parsed[i]!, item);
+      // Right after its own count: a classifier's rating prompt repeats the last message just counted.
+      if (own && (ctx.prefix || ctx.routes)) leversOf(ctx, parsed[i]!, item);
     }
   }
   // A copy when lines were rejected: a view would carry the whole buffer across threads.

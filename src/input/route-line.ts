@@ -24,12 +24,16 @@ export interface RoutedLine {
   classifier?: { model: string; promptTokens: number; outputTokens: number };
 }
 
+/** Counts a chat prompt's tokens as countChatPromptTokens does (a caller may remember repeated texts). */
+export type ChatCounter = (model: string, messages: { role: string; content: string }[]) => number;
+
 /**
  * Applies the rules to a parsed line. `ownPromptTokens` is the line's prompt tokens with its
  * own model (counted when not given): what `min/max_prompt_tokens` compare. Embeddings lines
- * are not routed (a chat model cannot answer them).
+ * are not routed (a chat model cannot answer them). `countChat` counts a classifier rule's
+ * rating prompt (the estimate passes one that remembers the rule's system prompt).
  */
-export function routeParsedLine(rules: RouteRules, line: ParsedLine, ownPromptTokens?: number): RoutedLine {
+export function routeParsedLine(rules: RouteRules, line: ParsedLine, ownPromptTokens?: number, countChat: ChatCounter = countChatPromptTokens): RoutedLine {
   const own = ownPromptTokens ?? countRequestPromptTokens(line.url, line.body);
   if (line.url !== '/v1/chat/completions') return { model: line.body.model, body: line.body, promptTokens: own, rule: null, reason: 'embeddings are not routed' };
   const lastUserMessage = lastUserText(line.body.messages);
@@ -45,7 +49,7 @@ export function routeParsedLine(rules: RouteRules, line: ParsedLine, ownPromptTo
   if (d.route !== undefined) routed.route = d.route;
   if (d.classifier) {
     const req = classifierRequest(d.classifier, lastUserMessage);
-    routed.classifier = { model: req.model, promptTokens: countChatPromptTokens(req.model, req.messages), outputTokens: CLASSIFIER_MAX_TOKENS };
+    routed.classifier = { model: req.model, promptTokens: countChat(req.model, req.messages), outputTokens: CLASSIFIER_MAX_TOKENS };
     routed.reason = `${d.reason} → ${CLASSIFIER_PENDING}`;
   }
   return routed;

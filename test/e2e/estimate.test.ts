@@ -28,7 +28,9 @@ async function cli(args: string[], env: Record<string, string> = {}): Promise<{ 
   }
 }
 
-const unreachable = { TEMPORAL_ADDRESS: '127.0.0.1:1' };
+// No Temporal, and a data dir of its own with no item store: no earlier run's cache.
+const emptyHome = tempDir();
+const unreachable = { TEMPORAL_ADDRESS: '127.0.0.1:1', LLM_BATCH_HOME: emptyHome, LLM_BATCH_DATABASE_URL: '' };
 
 describe('llm-batch estimate', () => {
   it('--json on the example file: every model × mode with exact counts, the levers, the cheapest option', async () => {
@@ -53,10 +55,13 @@ describe('llm-batch estimate', () => {
     expect(report.urgentLines).toBe(lines.filter((l) => l.metadata?.priority === 'urgent').length);
     expect(report.asIs.costUsd).toEqual(report.models.find((m) => m.model === 'gpt-4o-mini')!.costUsd);
     expect(report.levers.duplicates).toMatchObject({ available: true, lines: 0, repeatedBodies: 0 });
-    for (const k of ['cacheHits', 'promptPrefix', 'routing'] as const) expect(report.levers[k]).toMatchObject({ available: false, reason: expect.stringContaining('not in this build') });
+    // No item store in this data dir: no hits, and it says so; the example's prompts are all under 1,024 tokens; no --route.
+    expect(report.levers.cacheHits).toMatchObject({ available: true, lines: 0, note: expect.stringContaining(`no item store at ${join(emptyHome, 'items.sqlite')}`) });
+    expect(report.levers.promptPrefix).toMatchObject({ available: true, lines: 0, promptTokens: 0 });
+    expect(report.levers.routing).toEqual({ available: false, reason: 'no routing rules: --route FILE' });
     const all = report.models.flatMap((m) => (['realtime', 'batch', 'hybrid'] as const).map((mode) => ({ model: m.model, mode, usd: m.costUsd[mode] })));
     const min = all.reduce((a, b) => (b.usd < a.usd ? b : a));
-    expect(report.cheapest).toMatchObject({ model: min.model, mode: min.mode, usd: min.usd, asIsRealtimeUsd: report.asIs.costUsd.realtime });
+    expect(report.cheapest).toMatchObject({ model: min.model, routing: false, mode: min.mode, usd: min.usd, netUsd: min.usd, exactLeversSaveUsd: 0, promptPrefixSaveUsd: null, asIsRealtimeUsd: report.asIs.costUsd.realtime });
   });
 
   it('prints the models table, the levers table and the cheapest option; --models and --urgent-if shape them', async () => {
@@ -68,8 +73,52 @@ describe('llm-batch estimate', () => {
     expect(r.stdout).not.toContain('gpt-5');
     expect(r.stdout).toContain('urgent (realtime in hybrid mode, --urgent-if feature=triage)');
     expect(r.stdout).toMatch(/│ exact duplicates in the file\s+│\s+0 │/);
-    expect(r.stdout).toContain('n/a (the exact cache is not in this build)');
+    expect(r.stdout).toMatch(/│ hits in the cache from earlier runs\s+│\s+0 │/);
+    expect(r.stdout).toContain('n/a (no routing rules: --route FILE)');
+    expect(r.stdout).toContain(`Cache hits: no item store at ${join(emptyHome, 'items.sqlite')}`);
     expect(r.stdout).toMatch(/^Cheapest: gpt-4\.1-nano through the Batch API, at most \$\S+ \(the file as it is, realtime: \$\S+\)\.$/m);
+  });
+
+  it('--route: the rules\' model mix per model and rule, its cost against the file\'s own model, in the table and in --json', async () => {
+    const [table, json] = await Promise.all([
+      cli(['estimate', EXAMPLE, '--models', 'gpt-4o-mini,gpt-4.1-nano', '--route', 'examples/routes.yaml'], unreachable),
+      cli(['estimate', EXAMPLE, '--models', 'gpt-4o-mini', '--route', 'examples/routes.yaml', '--json'], unreachable),
+    ]);
+    expect(table.code, table.stderr).toBe(0);
+    expect(table.stdout).toMatch(/│ routing rules \(examples\/routes\.yaml\)\s+│ lines\s+│ realtime\s+│ batch\s+│ hybrid\s+│/);
+    expect(table.stdout).toMatch(/│ gpt-4o-mini\s+│\s+2,400 → 0 │/);
+    expect(table.stdout).toMatch(/│ rating calls \(gpt-4\.1-nano\)\s+│\s+0 → \d+/);
+    expect(table.stdout).toMatch(/^routing mix: .*reply-draft \d+ → rated by gpt-4\.1-nano, priced at gpt-4\.1 \(its "otherwise" model\)/m);
+    expect(json.code, json.stderr).toBe(0);
+    const report = JSON.parse(json.stdout) as EstimateReport;
+    const f = report.levers.routing;
+    if (!f.available) throw new Error('routing not available');
+    expect(f.file).toBe('examples/routes.yaml');
+    expect(f.models.reduce((n, m) => n + m.with.lines, 0)).toBe(2400);
+    expect(new Set(f.models.filter((m) => m.with.lines > 0).map((m) => m.model))).toEqual(new Set(['gpt-4.1', 'gpt-4.1-mini', 'gpt-4.1-nano']));
+    expect(f.mix.map((m) => m.rule).sort()).toEqual(['money', 'reply-draft', 'summary', 'summary-canary', 'triage']);
+    // The rules pick dearer models for replies and money questions: they cost more than gpt-4o-mini everywhere.
+    expect(f.savedUsd.realtime).toBeLessThan(0);
+    expect(report.cheapest).toMatchObject({ model: 'gpt-4o-mini', routing: false });
+  });
+
+  it('--route with a bad rules file exits 2 naming the file and line, as run does', async () => {
+    const dir = tempDir();
+    const bad = join(dir, 'rules.yaml');
+    writeFileSync(bad, 'rules:\n  - name: a\n    match: { feature: x }\n    model: gpt-4o-mini\n  - name: b\n    match: { regex: "(" }\n    model: gpt-4.1\n');
+    const unpriced = join(dir, 'unpriced.yaml');
+    writeFileSync(unpriced, 'rules:\n  - model: gpt-9\n');
+    const [syntax, price, missing] = await Promise.all([
+      cli(['estimate', EXAMPLE, '--route', bad], unreachable),
+      cli(['estimate', EXAMPLE, '--route', unpriced], unreachable),
+      cli(['estimate', EXAMPLE, '--route', join(dir, 'nope.yaml')], unreachable),
+    ]);
+    for (const r of [syntax, price, missing]) expect(r.code, r.stderr).toBe(2);
+    expect(syntax.stderr).toContain('--route: invalid rules file');
+    expect(syntax.stderr).toContain(`${bad}:6: rules[1].match.regex: invalid regular expression`);
+    expect(price.stderr).toContain('no price for "gpt-9"');
+    expect(missing.stderr).toContain(`${join(dir, 'nope.yaml')}: cannot read the rules file`);
+    expect(syntax.stdout).toBe('');
   });
 
   it('reports invalid lines as run --strict does and estimates the rest', async () => {
@@ -112,7 +161,7 @@ describe('llm-batch estimate', () => {
   it('--help explains every column and lever, and --sample', async () => {
     const h = await cli(['estimate', '--help']);
     expect(h.code).toBe(0);
-    for (const words of ['prompt tokens  exact', 'output ≤', 'batchDiscount', 'hybrid         urgent lines', 'exact duplicates in the file', 'hits in the cache from earlier runs', 'prompt-prefix cache', 'routing rules', 'llm-batch approve RUN', '90% interval']) {
+    for (const words of ['prompt tokens  exact', 'output ≤', 'batchDiscount', 'hybrid         urgent lines', 'exact duplicates in the file', 'hits in the cache from earlier runs', 'prompt-prefix cache', 'routing rules', 'llm-batch approve RUN', '90% interval', '--cache-ttl <duration>', '--route <file>', 'LLM_BATCH_DATABASE_URL']) {
       expect(h.stdout).toContain(words);
     }
     const top = await cli(['--help']);
@@ -135,10 +184,17 @@ describe('llm-batch estimate', () => {
     });
 
     it('measures N items through the provider, prints the total with its 90% interval, and leaves the run awaiting approval', async () => {
-      const { path } = writeChatInput(tempDir(), 30);
+      const dir = tempDir();
+      const { path } = writeChatInput(dir, 30);
+      // The rules the estimate shows are the rules of the run it starts (and `approve` continues).
+      const rules = join(dir, 'rules.yaml');
+      writeFileSync(rules, 'rules:\n  - name: all-nano\n    model: gpt-4.1-nano\n');
       const runId = `e2e-est-${Date.now()}`;
-      const r = await cli(['estimate', path, '--sample', '4', '--run-id', runId, '--models', 'gpt-4o-mini'], env);
+      emu.resetStats();
+      const r = await cli(['estimate', path, '--sample', '4', '--run-id', runId, '--models', 'gpt-4o-mini', '--route', rules], env);
       expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/^routing mix: all-nano 30 → gpt-4\.1-nano$/m);
+      expect(emu.stats().byModel).toEqual({ 'gpt-4.1-nano': expect.objectContaining({ served: 4 }) });
       expect(r.stdout).toMatch(new RegExp(`^Sample: 4 items measured through the provider \\(run ${runId}, \\$\\S+ spent\\): \\d+ prompt / \\d+ output tokens on average \\(max_tokens allows 40\\)\\.$`, 'm'));
       expect(r.stdout).toMatch(/^Total for the file, realtime: ≈ \$\S+ \(90% interval \$\S+–\$\S+\)\.$/m);
       expect(r.stdout).toContain(`llm-batch approve ${runId} runs the rest of the file; llm-batch reject ${runId} ends it`);

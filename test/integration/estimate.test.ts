@@ -1,9 +1,12 @@
 // `llm-batch estimate` against a real run: the example file staged by a real run (Temporal
 // dev server, a worker, the emulator over HTTP) has exactly the upper bound the estimate
 // gives for the file's model in realtime mode, and `--sample N` reads the run's measured
-// sample (the run --sample --approve machinery) and leaves the run awaiting approval.
+// sample (the run --sample --approve machinery) and leaves the run awaiting approval. After
+// a real run with the exact cache on, the estimate of the same file finds every line in the
+// cache, in the worker's SQLite store and in PostgreSQL (LLM_BATCH_DATABASE_URL) alike.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resolve } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import type { Client } from '@temporalio/client';
 import { getRunStatus } from '../../src/client.ts';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/server.ts';
@@ -11,7 +14,11 @@ import type { RunStatus } from '../../src/domain/run-types.ts';
 import { estimateFile } from '../../src/input/estimate-file.ts';
 import { loadDefaultPricing } from '../../src/llm/pricing-file.ts';
 import { measureSample } from '../../src/cli/estimate-sample.ts';
-import { client, startWorker, tempDir } from '../support/harness.ts';
+import { openEstimateLevers } from '../../src/cli/estimate-levers.ts';
+import { DEFAULT_CACHE_TTL_MS } from '../../src/domain/exact-cache.ts';
+import { PostgresItemStore } from '../../src/store/postgres.ts';
+import { exactCacheKey } from '../../src/cache/exact-key.ts';
+import { chatLine, client, freshDatabase, readJsonl, runConfig, runToEnd, startWorker, tempDir, writeChatInput } from '../support/harness.ts';
 
 const EXAMPLE = resolve(import.meta.dirname, '../../examples/support-tickets.jsonl');
 
@@ -74,5 +81,59 @@ describe('estimate against a real run', () => {
     const handle = c.workflow.getHandle(runId);
     await handle.signal('reject');
     expect(((await handle.result()) as RunStatus).state).toBe('rejected');
+  });
+
+  it('after a real run with the exact cache on, the estimate of the same file finds every line in the cache (and none past --cache-ttl)', async () => {
+    // max_tokens generous enough that no answer is cut (a truncated answer is never cached).
+    const path = join(tempDir(), 'cached.jsonl');
+    writeFileSync(path, `${Array.from({ length: 40 }, (_, i) => chatLine(`item-${i}`, `Ticket ${i}: the export fails with error ${1000 + i}. What should I check?`, { maxTokens: 1000 })).join('\n')}\n`);
+    const pricing = loadDefaultPricing();
+    const estimate = async (cacheTtlMs: number, now?: () => number) => {
+      const opened = await openEstimateLevers({ home, cacheTtlMs, ...(now ? { now } : {}) });
+      try {
+        return await estimateFile(path, { pricing, defaults: {}, models: ['gpt-4o-mini'], levers: opened.levers });
+      } finally {
+        await opened.close();
+      }
+    };
+    const before = await estimate(DEFAULT_CACHE_TTL_MS);
+    expect(before.levers.cacheHits).toMatchObject({ available: true, lines: 0 });
+
+    emu.resetStats();
+    const runId = `estimate-cached-${Date.now()}`;
+    const run = await runToEnd(c, runConfig({ runId, inputPath: path, cache: 'read-write' }), taskQueue);
+    expect(run.state).toBe('completed');
+    expect(emu.stats().served).toBe(40);
+    const out = readJsonl<{ response: { body: { choices: { finish_reason: string }[] } } }>(join(home, 'runs', runId, 'output.jsonl'));
+    expect(out.every((l) => l.response.body.choices[0]!.finish_reason === 'stop')).toBe(true);
+
+    const after = await estimate(DEFAULT_CACHE_TTL_MS);
+    // Every line: its whole cost comes off, nothing is left to send.
+    expect(after.levers.cacheHits).toMatchObject({ available: true, lines: 40, promptTokens: after.asIs.promptTokens, note: expect.stringContaining('items.sqlite') });
+    const saved = (after.levers.cacheHits as { savedUsd: { realtime: number } }).savedUsd;
+    expect(saved.realtime).toBeCloseTo(after.asIs.costUsd.realtime, 12);
+    expect(after.cheapest).toMatchObject({ model: 'gpt-4o-mini', netUsd: expect.closeTo(0, 12) });
+    // The answers are an hour old a day from now: a 1-hour TTL reuses none of them.
+    expect((await estimate(3_600_000, () => Date.now() + 86_400_000)).levers.cacheHits).toMatchObject({ lines: 0 });
+  });
+
+  it('LLM_BATCH_DATABASE_URL: the cache lever reads the PostgreSQL store', async () => {
+    const { path, lines } = writeChatInput(tempDir(), 6, 'pg.jsonl');
+    // Four bodies answered by an earlier run; three shared with other runs.
+    const url = await freshDatabase();
+    const store = await PostgresItemStore.open(url);
+    const bodies = lines.map((l) => JSON.parse(l) as { url: string; body: unknown });
+    await store.cachePut(bodies.slice(0, 4).map((b, i) => ({
+      key: exactCacheKey(b.url, b.body), url: b.url, model: 'gpt-4o-mini', responseJson: '{}', usage: { prompt: 20, cached: 0, completion: 10, reasoning: 0 },
+      costUsd: 0.0001, runId: 'earlier', customId: `item-${i}`, createdAt: Date.now(), shared: i !== 3, // the last one is private to its run
+    })));
+    await store.close();
+    const opened = await openEstimateLevers({ home: tempDir(), databaseUrl: url, cacheTtlMs: DEFAULT_CACHE_TTL_MS });
+    try {
+      const r = await estimateFile(path, { pricing: loadDefaultPricing(), defaults: {}, models: ['gpt-4o-mini'], levers: opened.levers });
+      expect(r.levers.cacheHits).toMatchObject({ available: true, lines: 3 });
+    } finally {
+      await opened.close();
+    }
   });
 });

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { Tally, type CountedLine } from '../../src/domain/estimate.ts';
 import { buildEstimateReport, type EstimateCounts } from '../../src/domain/estimate-report.ts';
 import { parsePricingTable } from '../../src/domain/pricing.ts';
-import { cheapestLine, headerLine, leversTable, modelsTable, rejectLines, routingMixLine, sampleLines } from '../../src/cli/estimate-format.ts';
+import { cheapestLine, headerLine, leverNotes, leversTable, modelsTable, rejectLines, routingMixLine, routingTable, sampleLines } from '../../src/cli/estimate-format.ts';
 
 const pricing = parsePricingTable(
   { version: 'p-1', currency: 'USD', batchDiscount: 0.5, models: { small: { inputPerMTok: 1, cachedInputPerMTok: 0.5, outputPerMTok: 2 }, big: { inputPerMTok: 10, outputPerMTok: 20 } } },
@@ -24,6 +24,8 @@ function counts(): EstimateCounts {
   const routed = new Tally();
   routed.add(line('small', 1000));
   routed.add(line('big', 2000, true), { model: 'small', route: 'realtime' });
+  const ratings = new Tally();
+  ratings.add({ model: 'small', kind: 'chat', tokens: { A: 100 }, output: 20, urgent: true }, { model: 'small', realtimeOnly: true });
   return {
     format: 'batch',
     lines: 4,
@@ -36,12 +38,22 @@ function counts(): EstimateCounts {
     repeatedBodies: 1,
     cacheHits: new Tally(),
     sent,
-    prefix: { byModel: new Map([['small', { regular: 1024, urgent: 0 }]]), lines: 1 },
-    routing: { routed, mix: [{ rule: 'feature=x', model: 'small', route: 'realtime', lines: 1 }, { rule: 'default', model: 'small', lines: 1 }], moved: 1 },
+    prefix: { byModel: new Map([['small', { together: 1024, regular: 1024, urgent: 0 }]]), lines: 1, approximate: false },
+    routing: {
+      routed,
+      ratings,
+      mix: [{ rule: 'feature=x', model: 'small', route: 'realtime', lines: 1 }, { rule: 'rated', model: 'small', classifier: 'small', lines: 1 }],
+      moved: 1,
+      prefix: { byModel: new Map([['small', { together: 2048, regular: 1024, urgent: 0 }]]), lines: 2, approximate: false },
+    },
   };
 }
 
-const report = buildEstimateReport({ file: 'in.jsonl', pricing, encodingOf, models: ['small', 'big'], counts: counts(), urgentIf: 'feature=x', why: { cachedKeys: '', prefix: '', routeLine: '' } });
+const why = { cachedKeys: '', prefix: '', routes: '' };
+const report = buildEstimateReport({ file: 'in.jsonl', pricing, encodingOf, models: ['small', 'big'], counts: counts(), urgentIf: 'feature=x', why, notes: { cachedKeys: 'answers cached in /data/items.sqlite in the last 30d (--cache-ttl)' }, routesFile: 'rules.yaml' });
+/** The same file without the rules. */
+const { routing: _routing, ...unrouted } = counts();
+const plain = buildEstimateReport({ file: 'in.jsonl', pricing, encodingOf, models: ['small', 'big'], counts: unrouted, why });
 
 describe('estimate output', () => {
   it('a file naming several models gets an "as in the file" row; each model it names is marked', () => {
@@ -60,14 +72,43 @@ describe('estimate output', () => {
     expect(t).toMatch(/│ hits in the cache from earlier runs\s+│\s+0 │\s+0 │\s+\$0\.0000 │/);
     // 1,024 cached tokens at $1 − $0.5 per million.
     expect(t).toMatch(/│ prompt-prefix cache \(cached input\)\s+│\s+1 │\s+1,024 │\s+\$0\.0005 │/);
-    // The urgent big line routed to small realtime: 2,000 × $9 + 100 × $18 per million saved.
-    expect(t).toMatch(/│ routing rules\s+│\s+1 │\s+│\s+\$0\.0198 │/);
-    expect(routingMixLine(report)).toBe('routing mix: feature=x → small (realtime) 1 · default → small 1');
+    // The urgent big line routed to small: 2,000 × $9 + 100 × $18 per million saved, less the rating call (100 × $1 + 20 × $2) paid realtime.
+    expect(t).toMatch(/│ routing rules\s+│\s+1 │\s+│\s+\$0\.0197 │\s+\$0\.0098 │\s+\$0\.0197 │/);
+    expect(routingMixLine(report)).toBe('routing mix: feature=x 1 → small (realtime in hybrid) · rated 1 → rated by small, priced at small (its "otherwise" model)');
+    expect(leverNotes(report)).toEqual([
+      'Cache hits: answers cached in /data/items.sqlite in the last 30d (--cache-ttl).',
+      'Prompt-prefix cache on the routed requests: 2,048 tokens on 2 lines, saving $0.0010 / $0.0005 / $0.0003 (realtime / batch / hybrid).',
+    ]);
+    expect(leverNotes(plain)).toEqual([]);
   });
 
-  it('names the cheapest option, with what the exact levers take off it', () => {
+  it('with routing rules: lines and cost per model without the rules → with them, the rating calls, the total', () => {
+    const t = routingTable(report)!;
+    expect(t).toMatch(/│ routing rules \(rules\.yaml\)\s+│ lines\s+│ realtime\s+│ batch\s+│ hybrid\s+│/);
+    expect(t).toMatch(/│ small\s+│\s+1 → 2 │ \$0\.0012 → \$0\.0034 │ \$0\.0006 → \$0\.0017 │ \$0\.0006 → \$0\.0028 │/);
+    expect(t).toMatch(/│ big\s+│\s+1 → 0 │ \$0\.0220 → \$0\.0000 │ \$0\.0110 → \$0\.0000 │ \$0\.0220 → \$0\.0000 │/);
+    expect(t).toMatch(/│ rating calls \(small\)\s+│\s+0 → 1 │ \$0\.0000 → \$0\.0001 │/);
+    expect(t).toMatch(/│ lines sent, in all\s+│\s+2 → 2 │ \$0\.0232 → \$0\.0035 │/);
+    expect(routingTable(plain)).toBeUndefined();
+    expect(routingMixLine(plain)).toBeUndefined();
+  });
+
+  it('names the cheapest option, with what the exact levers and the prompt cache take off it', () => {
     // small, batch: (4,000 × $1 + 300 × $2) / 1e6 × 0.5; as it is: small (2,000, 200) + big (2,000 × $10 + 100 × $20); the duplicate: (1,000 + 200) / 1e6 × 0.5.
-    expect(cheapestLine(report)).toBe('Cheapest: small through the Batch API, at most $0.0023 (the file as it is, realtime: $0.0244); sending each duplicate body once and cache hits takes $0.0006 off that.');
+    expect(cheapestLine(report)).toBe('Cheapest: small through the Batch API, at most $0.0023 (the file as it is, realtime: $0.0244); sending each duplicate body once takes $0.0006 off that.');
+    // A file naming one model: the prompt cache's saving at it is known (1,024 tokens × $0.5 per million, batch).
+    const one = new Tally();
+    one.add(line('small', 2000));
+    const single = buildEstimateReport({ file: 'in.jsonl', pricing, encodingOf, models: ['small', 'big'], why, counts: { ...unrouted, all: one, sent: one, duplicates: new Tally(), prefix: { byModel: new Map([['small', { together: 1024, regular: 1024, urgent: 0 }]]), lines: 1, approximate: false } } });
+    expect(cheapestLine(single)).toBe('Cheapest: small through the Batch API, at most $0.0011 (the file as it is, realtime: $0.0022); the provider\'s prompt cache up to $0.0003 more.');
+  });
+
+  it('the routing mix is the cheapest option when it costs least', () => {
+    const cheap = new Tally();
+    cheap.add(line('small', 10));
+    const c = counts();
+    const r = buildEstimateReport({ file: 'in.jsonl', pricing, encodingOf, models: ['small', 'big'], why, routesFile: 'rules.yaml', counts: { ...c, routing: { ...c.routing!, routed: cheap } } });
+    expect(cheapestLine(r)).toBe('Cheapest: the routing rules\' mix (rules.yaml), duplicates and cache hits left out, hybrid, at most $0.0002 (the file as it is, realtime: $0.0244); the provider\'s prompt cache up to $0.0003 more.');
   });
 
   it('lists the first rejects as run --strict does, and the count by reason', () => {

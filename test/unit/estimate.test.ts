@@ -69,13 +69,18 @@ describe('Tally and tallyCost', () => {
     expect(tallyCost(pricing, t, encodingOf).realtime).toBe(estimateCostUsd(pricing, 'small', prompt, output));
   });
 
-  it('a routing rule that forces a path prices its lines on that path in every mode', () => {
+  it('a routing rule\'s path decides in the hybrid column only (as in a hybrid run); a classifier\'s lines are realtime in every column', () => {
     const t = new Tally();
-    t.add(chat('big', 1000, 0, 100), { model: 'small', route: 'batch' });
-    t.add(chat('big', 1000, 0, 100, true), { model: 'small', route: 'realtime' });
+    t.add(chat('big', 1000, 0, 100, true), { model: 'small', route: 'batch' }); // urgent, but the rule says batch
+    t.add(chat('big', 1000, 0, 100), { model: 'small', route: 'realtime' });
     const c = tallyCost(pricing, t, encodingOf);
     const one = usd(1000, 100, { in: 1, out: 4 });
-    expect(c).toEqual({ realtime: 0.4 * one + one, batch: 0.4 * one + one, hybrid: 0.4 * one + one });
+    expect(c.realtime).toBeCloseTo(2 * one, 12);
+    expect(c.batch).toBeCloseTo(2 * 0.4 * one, 12);
+    expect(c.hybrid).toBeCloseTo(0.4 * one + one, 12);
+    const rated = new Tally();
+    rated.add(chat('big', 1000, 0, 100), { model: 'small', realtimeOnly: true });
+    expect(tallyCost(pricing, rated, encodingOf)).toEqual({ realtime: one, batch: one, hybrid: one });
   });
 
   it('says which model has no price, and refuses to price tokens it was not given', () => {
@@ -87,14 +92,14 @@ describe('Tally and tallyCost', () => {
     expect(() => tallyCost(pricing, u, encodingOf, 'legacy')).toThrow(/prompt tokens in B were not counted for lines of small/);
   });
 
-  it('the prompt cache saves the difference between input and cached-input price (input price when the table has none)', () => {
+  it('the prompt cache saves the difference between input and cached-input price (input price when the table has none); hybrid counts its two paths apart', () => {
     const s = cachedPrefixSavings(pricing, new Map([
-      ['small', { regular: 2_000_000, urgent: 1_000_000 }],
-      ['legacy', { regular: 1_000_000, urgent: 0 }],
+      ['small', { together: 3_000_000, regular: 1_900_000, urgent: 900_000 }],
+      ['legacy', { together: 1_000_000, regular: 1_000_000, urgent: 0 }],
     ]));
     expect(s.realtime).toBeCloseTo(3 * 0.75, 12);
     expect(s.batch).toBeCloseTo(0.4 * 3 * 0.75, 12);
-    expect(s.hybrid).toBeCloseTo(0.75 + 0.4 * 2 * 0.75, 12);
+    expect(s.hybrid).toBeCloseTo(0.9 * 0.75 + 0.4 * 1.9 * 0.75, 12);
   });
 
   it('tells chat and embedding models and requests apart', () => {
@@ -116,7 +121,7 @@ function counts(over: Partial<EstimateCounts> = {}): EstimateCounts {
   return { format: 'batch', lines: 4, accepted: 3, rejected: 1, rejectsByCode: { invalid_json: 1 }, firstRejects: [{ line: 2, custom_id: null, code: 'invalid_json', message: 'not valid JSON' }], all, duplicates, repeatedBodies: 1, sent, ...over };
 }
 
-const why = { cachedKeys: 'no cache here', prefix: 'no prefix here', routeLine: 'no rules here' };
+const why = { cachedKeys: 'no cache here', prefix: 'no prefix here', routes: 'no rules here' };
 
 describe('buildEstimateReport', () => {
   it('compares the models of the file\'s kind, marks the file\'s model, and names the cheapest model and mode', () => {
@@ -132,9 +137,10 @@ describe('buildEstimateReport', () => {
     expect(r.urgentLines).toBe(1);
     expect(r.fileModels).toEqual(['small']);
     // small through the Batch API: 0.4 × (4000 × 1 + 500 × 4) / 1e6; legacy batch is 0.4 × (4400 × 2 + 500 × 3) / 1e6 = more.
-    expect(r.cheapest).toMatchObject({ model: 'small', mode: 'batch', usd: 0.4 * 0.006, asIsRealtimeUsd: 0.006 });
+    expect(r.cheapest).toMatchObject({ model: 'small', routing: false, mode: 'batch', usd: 0.4 * 0.006, asIsRealtimeUsd: 0.006, promptPrefixSaveUsd: null });
     // The duplicate line, at small through the Batch API.
     expect(r.cheapest!.exactLeversSaveUsd).toBeCloseTo(0.4 * usd(1000, 100, { in: 1, out: 4 }), 12);
+    expect(r.cheapest!.netUsd).toBeCloseTo(r.cheapest!.usd - r.cheapest!.exactLeversSaveUsd, 12);
     expect(r.rejects).toEqual({ byCode: { invalid_json: 1 }, first: [expect.objectContaining({ line: 2 })] });
   });
 
@@ -151,6 +157,8 @@ describe('buildEstimateReport', () => {
     const routed = new Tally();
     routed.add(chat('small', 1000, 1100, 100), { model: 'big' });
     routed.add(chat('small', 2000, 2200, 300, true));
+    const ratings = new Tally();
+    ratings.add({ model: 'small', kind: 'chat', tokens: { A: 50 }, output: 20, urgent: true }, { model: 'small', realtimeOnly: true });
     const all = buildEstimateReport({
       file: 'f',
       pricing,
@@ -158,20 +166,52 @@ describe('buildEstimateReport', () => {
       models: ['small'],
       counts: counts({
         cacheHits: hits,
-        prefix: { byModel: new Map([['small', { regular: 0, urgent: 1024 }]]), lines: 1 },
-        routing: { routed, mix: [{ rule: 'long', model: 'big', lines: 1 }, { rule: 'default', model: 'small', lines: 1 }], moved: 1 },
+        prefix: { byModel: new Map([['small', { together: 1024, regular: 0, urgent: 0 }]]), lines: 1, approximate: true },
+        routing: { routed, ratings, mix: [{ rule: 'long', model: 'big', lines: 1 }, { rule: 'no rule matched', model: 'small', lines: 1 }], moved: 1 },
       }),
       why,
+      notes: { cachedKeys: 'looked up in x.sqlite' },
+      routesFile: 'rules.yaml',
     });
-    expect(all.levers.cacheHits).toMatchObject({ available: true, lines: 1, promptTokens: 2000 });
-    expect(all.levers.promptPrefix).toMatchObject({ available: true, lines: 1, promptTokens: 1024 });
+    expect(all.levers.cacheHits).toMatchObject({ available: true, lines: 1, promptTokens: 2000, note: 'looked up in x.sqlite' });
+    expect(all.levers.promptPrefix).toMatchObject({ available: true, lines: 1, promptTokens: 1024, note: expect.stringContaining('lower bound') });
     const prefixSaved = (all.levers.promptPrefix as { savedUsd: { realtime: number; batch: number; hybrid: number } }).savedUsd;
     expect(prefixSaved.realtime).toBeCloseTo((1024 * 0.75) / 1e6, 12);
-    expect(prefixSaved.hybrid).toBeCloseTo((1024 * 0.75) / 1e6, 12); // the urgent line goes realtime
-    const r = all.levers.routing as { available: true; lines: number; savedUsd: { realtime: number } };
+    expect(prefixSaved.batch).toBeCloseTo((0.4 * 1024 * 0.75) / 1e6, 12);
+    expect(prefixSaved.hybrid).toBe(0); // the two lines go out on different paths in a hybrid run: no group
+    const r = all.levers.routing;
+    if (!r.available) throw new Error('routing not available');
     expect(r.lines).toBe(1);
-    // Routing the 1000-token line to big costs more than it saves: a negative saving.
-    expect(r.savedUsd.realtime).toBeCloseTo(usd(1000, 100, { in: 1, out: 4 }) - usd(1000, 100, { in: 10, out: 40 }), 12);
+    expect(r.file).toBe('rules.yaml');
+    const rating = usd(50, 20, { in: 1, out: 4 });
+    // Routing the 1000-token line to big costs more than it saves: a negative saving; the rating call is paid realtime.
+    expect(r.savedUsd.realtime).toBeCloseTo(usd(1000, 100, { in: 1, out: 4 }) - usd(1000, 100, { in: 10, out: 40 }) - rating, 12);
+    expect(r.ratings).toEqual([{ model: 'small', calls: 1, promptTokens: 50, maxOutputTokens: 20, costUsd: { realtime: rating, batch: rating, hybrid: rating } }]);
+    // By model: without the rules both lines at small; with them one at big and one at small.
+    expect(r.models.map((m) => [m.model, m.without.lines, m.with.lines])).toEqual([['big', 0, 1], ['small', 2, 1]]);
+    expect(r.models.find((m) => m.model === 'big')!.with.costUsd.realtime).toBeCloseTo(usd(1000, 100, { in: 10, out: 40 }), 12);
+    const sumWith = r.models.reduce((n, m) => n + m.with.costUsd.hybrid, 0) + rating;
+    expect(sumWith).toBeCloseTo(r.routedUsd.hybrid, 12);
+  });
+
+  it('the cheapest option is ranked after the exact levers, may be the routing mix, and carries the prompt cache\'s saving when it is known for it', () => {
+    const routed = new Tally();
+    // The rules send everything to legacy, cheaper than small in encoding B here only because B counts fewer tokens.
+    routed.add(chat('small', 1000, 10, 100), { model: 'legacy' });
+    routed.add(chat('small', 2000, 20, 300, true), { model: 'legacy' });
+    const prefix = { byModel: new Map([['small', { together: 1024, regular: 1024, urgent: 0 }]]), lines: 1, approximate: false };
+    const r = buildEstimateReport({
+      file: 'f', pricing, encodingOf, models: ['small', 'big'], why, routesFile: 'cheap.yaml',
+      counts: counts({ prefix, routing: { routed, ratings: new Tally(), mix: [], moved: 2, prefix } }),
+    });
+    const legacyBatch = 0.4 * usd(30, 400, { in: 2, out: 3 });
+    expect(r.cheapest).toMatchObject({ model: 'cheap.yaml', routing: true, mode: 'batch', exactLeversSaveUsd: 0 });
+    expect(r.cheapest!.netUsd).toBeCloseTo(legacyBatch, 12);
+    expect(r.cheapest!.promptPrefixSaveUsd).toBeCloseTo((0.4 * 1024 * 0.75) / 1e6, 12);
+    // Without the rules: small (the file's only model), with the prompt cache's saving at small.
+    const own = buildEstimateReport({ file: 'f', pricing, encodingOf, models: ['small', 'big'], why, counts: counts({ prefix }) });
+    expect(own.cheapest).toMatchObject({ model: 'small', routing: false, mode: 'batch' });
+    expect(own.cheapest!.promptPrefixSaveUsd).toBeCloseTo((0.4 * 1024 * 0.75) / 1e6, 12);
   });
 
   it('with no accepted line there is no cheapest option', () => {
