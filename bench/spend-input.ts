@@ -3,7 +3,9 @@
 // - 540 lines repeat an earlier request body verbatim (new custom_id, same body): the exact cache;
 // - reply drafts share one long (>1,024-token) handbook as their system prompt, and 150 long
 //   documents each get 4 different tasks, their lines spread through a shuffled file: the
-//   provider's prompt cache, if dispatch keeps each document's tasks together;
+//   provider's prompt cache, if dispatch keeps each document's tasks together. The documents
+//   open with the same 300-token notice, as a company's documents do, so the provider's own
+//   routing (on the first 256 tokens) cannot tell them apart: what prompt_cache_key is for;
 // - every line asks for gpt-4o, and each carries metadata.feature: model routing.
 import { writeFileSync } from 'node:fs';
 import { countChatPromptTokens } from '../src/llm/tokens.ts';
@@ -53,8 +55,11 @@ export function writeSpendInput(path: string, seed = 11): SpendInput {
   const handbook = `You are a support agent. Follow the handbook below when you draft a reply.\n\n${prose(r, 1300, SPEND_MODEL)}`;
   const bodies: { feature: string; body: unknown }[] = [];
   // Long documents, each with four tasks: the document first, the task last, so the shared prefix is long.
+  // Company documents open with the same boilerplate: longer than the 256 tokens the
+  // provider routes on, so without a prompt_cache_key every document lands on one machine.
+  const notice = `CONFIDENTIAL. Internal use only. ${prose(r, 300, SPEND_MODEL)}`;
   for (let d = 0; d < DOCUMENTS; d++) {
-    const doc = `Document ${d + 1}:\n${prose(r, 1150, SPEND_MODEL)}`;
+    const doc = `${notice}\n\nDocument ${d + 1}:\n${prose(r, 1150, SPEND_MODEL)}`;
     for (const t of DOC_TASKS) {
       bodies.push({ feature: t.feature, body: { model: SPEND_MODEL, messages: [{ role: 'system', content: 'You answer questions about internal documents.' }, { role: 'user', content: `${doc}\n\n${t.task}` }], max_tokens: t.maxTokens, temperature: 0.2 } });
     }
