@@ -1,9 +1,10 @@
 // What a run carries across continue-as-new, and how its status is computed from it.
 // Workflow-side but free of Temporal calls, so the run workflow stays about control flow.
+import { emptyTokens } from '../domain/run-types.ts';
 import type { BatchTotals, CacheTotals, ItemTotals, ModelSwitch, Route, RunConfig, RunStatus, SampleEstimate, StageResult, TokenTotals } from '../domain/run-types.ts';
 import type { PartPlan } from '../domain/batch-plan.ts';
 import { budgetState, MIN_MEASURED_ITEMS, overshootUsd, type Ledger, type OutputMeasure } from '../domain/budget.ts';
-import type { Circuit } from '../domain/circuit-breaker.ts';
+import { closedCircuit, type Circuit } from '../domain/circuit-breaker.ts';
 import type { AlertSummary } from '../domain/alerts.ts';
 
 /** A piece of work waiting for dispatch: a chunk's range or a part (again, after a stop), or the sample. */
@@ -194,4 +195,29 @@ export function currentDetails(s: RunStatus): string {
   const semantic = s.cache?.semanticHits ? `, ${s.cache.semanticHits} semantic` : '';
   const cache = s.cache && s.cache.hits > 0 ? ` · ${s.cache.hits} cache hits${semantic} (saved $${s.cache.savedUsd.toFixed(4)})` : '';
   return `**${s.state}** · ${c.succeeded + c.failed}/${c.total} done · ${c.failed} failed · ${c.rejected} rejected · ${money}${circuit}${sw}${split}${cache} · chunks ${s.chunks.done}/${s.chunks.total}${atProvider}`;
+}
+
+/** A new run's progress: nothing staged or done yet, the circuit closed, no operator signal. */
+export function newProgress(config: RunConfig, now: string): RunProgress {
+  const p: RunProgress = {
+    stage: { lines: 0, accepted: 0, rejected: 0, seqEnd: 0, rejectsPath: '', promptTokens: 0, maxOutputTokens: 0, estimateUsd: 0, models: [] },
+    phase: 'sample',
+    nextChunk: 0,
+    requeued: [],
+    chunksDone: 0,
+    succeeded: 0,
+    failed: 0,
+    costUsd: 0,
+    tokens: emptyTokens(),
+    measured: { items: 0, completionTokens: 0 },
+    startedAt: now,
+    circuit: closedCircuit(),
+    operator: { paused: false, cancelled: false, approved: false, rejected: false, probeRequested: false },
+    alerted: { yellow: false, red: false },
+    nextBatch: 0,
+    batch: { succeeded: 0, failed: 0, costUsd: 0 },
+    deadlinePassed: false,
+  };
+  if (config.budgetUsd !== undefined) p.budgetUsd = config.budgetUsd;
+  return p;
 }

@@ -14,26 +14,25 @@ import {
   isCancellation,
   log,
   ParentClosePolicy,
-  proxyActivities,
   setCurrentDetails,
-  setHandler,
   startChild,
   upsertSearchAttributes,
   workflowInfo,
   type ChildWorkflowHandle,
 } from '@temporalio/workflow';
-import type { Activities } from '../activities/index.ts';
 import type { ChunkStopSignal, ChunkSummary, ItemTotals, Route, RunConfig, RunState, RunStatus, StageResult } from '../domain/run-types.ts';
 import { emptyTokens, notDoneFor, stopEndsBatch } from '../domain/run-types.ts';
 import { chunkCount, chunkRange } from '../domain/chunk-plan.ts';
-import { budgetState, chunkCapUsd, decideDispatch, parseBudgetAmount, reservedOutputTokens, shouldSwitchModel } from '../domain/budget.ts';
-import { closedCircuit, openCircuit, probeResult, startProbe, type CircuitPolicy } from '../domain/circuit-breaker.ts';
+import { budgetState, chunkCapUsd, decideDispatch, reservedOutputTokens, shouldSwitchModel } from '../domain/budget.ts';
+import { openCircuit, probeResult, startProbe, type CircuitPolicy } from '../domain/circuit-breaker.ts';
 import { alertPayload, type AlertEvent } from '../domain/alerts.ts';
 import { priorityOf, taskPriority } from '../domain/priority.ts';
 import { chunkWorkflow } from './chunk.ts';
 import * as msg from './messages.ts';
 import { LlmBatchBudgetUsd, LlmBatchModel, LlmBatchProgress, LlmBatchSpentUsd, LlmBatchState } from './search-attributes.ts';
-import { addDelta, alertSummaryOf, currentDetails, fillStatus, ledgerOf, type QueuedWork, type RunProgress } from './run-status.ts';
+import { addDelta, alertSummaryOf, currentDetails, fillStatus, ledgerOf, newProgress, type QueuedWork, type RunProgress } from './run-status.ts';
+import { runActivities } from './run-activities.ts';
+import { registerRunHandlers } from './run-signals.ts';
 
 export type { RunProgress } from './run-status.ts';
 
@@ -45,34 +44,6 @@ export interface RunInput {
    * workers cannot read the file: the run skips its own staging.
    */
   staged?: StageResult;
-}
-
-/** The run's activities, scheduled at the run's Temporal priority. */
-function runActivities(config: RunConfig) {
-  const priority = taskPriority(config);
-  const { stageRun, planRun, exportRun, sampleStats, probeProvider } = proxyActivities<Activities>({
-    startToCloseTimeout: '2 hours',
-    heartbeatTimeout: '2 minutes',
-    retry: { initialInterval: '1 second', maximumInterval: '1 minute', nonRetryableErrorTypes: ['InvalidInput', 'UnknownModel'] },
-    priority,
-  });
-  // A failing webhook never blocks the run: a few tries, then it is logged and forgotten.
-  const { sendAlert } = proxyActivities<Activities>({
-    startToCloseTimeout: '30 seconds',
-    retry: { initialInterval: '2 seconds', maximumInterval: '10 seconds', maximumAttempts: 4, nonRetryableErrorTypes: ['AlertWebhookInvalid'] },
-    priority,
-  });
-  // Pricing the next piece of work is one quick query. A regular activity, not a local one:
-  // a local activity's result could reach the original run a workflow task after its marker
-  // was recorded, so a replay (a query on an evicted run) issued the next chunk's start before
-  // the search-attribute update that had come first: a nondeterminism error, seen in CI and
-  // reproduced by replaying a circuit-breaker run's history.
-  const { estimateWork } = proxyActivities<Activities>({
-    startToCloseTimeout: '2 minutes',
-    retry: { initialInterval: '1 second', maximumInterval: '30 seconds', nonRetryableErrorTypes: ['UnknownModel'] },
-    priority,
-  });
-  return { stageRun, planRun, exportRun, sampleStats, probeProvider, sendAlert, estimateWork };
 }
 
 /** Room in each window: realtime chunks (maxChunksInFlight) and batches at the provider (maxBatchesInFlight). */
@@ -140,70 +111,15 @@ class Run {
       startedAt: this.p.startedAt,
       updatedAt: now,
     };
-    this.registerHandlers();
-  }
-
-  // ── signals and the status query ──────────────────────────────────────────
-
-  private registerHandlers(): void {
-    const op = (): RunProgress['operator'] => this.p.operator;
-    const changed = (): void => {
-      this.version++;
-      this.refresh();
-    };
-    // An accepted signal clears the last refusal, so the status shows only a current one.
-    const accepted = (): void => {
-      delete this.status.lastSignalError;
-      changed();
-    };
-    const refuse = (why: string): void => {
-      this.status.lastSignalError = why;
-      log.warn(`signal refused: ${why}`);
-      changed();
-    };
-    setHandler(msg.statusQuery, () => this.status, { description: msg.DESCRIPTIONS.status });
-    setHandler(msg.pauseSignal, () => {
-      op().paused = true;
-      accepted();
-    }, { description: msg.DESCRIPTIONS.pause });
-    setHandler(msg.resumeSignal, () => {
-      op().paused = false;
-      accepted();
-    }, { description: msg.DESCRIPTIONS.resume });
-    setHandler(msg.cancelSignal, () => {
-      op().cancelled = true;
-      accepted();
-    }, { description: msg.DESCRIPTIONS.cancel });
-    const budgetHandler = (kind: 'raise' | 'set') => (arg: msg.BudgetAmount): void => {
-      const amount = parseBudgetAmount(arg);
-      if (typeof amount === 'string') return refuse(`${kind === 'raise' ? 'raiseBudget' : 'setBudget'}: ${amount}`);
-      if (kind === 'raise' && this.p.budgetUsd === undefined) return refuse('raiseBudget: the run has no budget to raise; use setBudget');
-      this.p.budgetUsd = kind === 'raise' ? this.p.budgetUsd! + amount : amount;
-      // A new budget starts a new episode: yellow and red may alert again.
-      const state = budgetState(ledgerOf(this.p, this.config, 0));
-      if (state !== 'red') this.p.alerted.red = false;
-      if (state === 'green') this.p.alerted.yellow = false;
-      upsertSearchAttributes([{ key: LlmBatchBudgetUsd, value: this.p.budgetUsd }]);
-      accepted();
-    };
-    setHandler(msg.raiseBudgetSignal, budgetHandler('raise'), { description: msg.DESCRIPTIONS.raiseBudget });
-    setHandler(msg.setBudgetSignal, budgetHandler('set'), { description: msg.DESCRIPTIONS.setBudget });
-    setHandler(msg.approveSignal, () => {
-      if (!this.config.sampleSize) return refuse('approve: this run has no sample to approve (start it with --sample N --approve)');
-      op().approved = true;
-      accepted();
-    }, { description: msg.DESCRIPTIONS.approve });
-    setHandler(msg.rejectSignal, () => {
-      if (!this.config.sampleSize) return refuse('reject: this run has no sample to reject (start it with --sample N --approve)');
-      if (this.p.phase === 'chunks') return refuse('reject: the sample was already approved');
-      op().rejected = true;
-      accepted();
-    }, { description: msg.DESCRIPTIONS.reject });
-    setHandler(msg.probeSignal, () => {
-      if (this.p.circuit.state === 'closed') return refuse('probe: the circuit is closed; there is nothing to probe');
-      op().probeRequested = true;
-      accepted();
-    }, { description: msg.DESCRIPTIONS.probe });
+    registerRunHandlers({
+      config: this.config,
+      status: this.status,
+      progress: () => this.p,
+      changed: () => {
+        this.version++;
+        this.refresh();
+      },
+    });
   }
 
   /** Ends when anything changed (a signal, a chunk result), or when `until` holds, or after `timeoutMs`. */
@@ -643,28 +559,4 @@ class Run {
     await this.alertsSent();
     return this.status;
   }
-}
-
-function newProgress(config: RunConfig, now: string): RunProgress {
-  const p: RunProgress = {
-    stage: { lines: 0, accepted: 0, rejected: 0, seqEnd: 0, rejectsPath: '', promptTokens: 0, maxOutputTokens: 0, estimateUsd: 0, models: [] },
-    phase: 'sample',
-    nextChunk: 0,
-    requeued: [],
-    chunksDone: 0,
-    succeeded: 0,
-    failed: 0,
-    costUsd: 0,
-    tokens: emptyTokens(),
-    measured: { items: 0, completionTokens: 0 },
-    startedAt: now,
-    circuit: closedCircuit(),
-    operator: { paused: false, cancelled: false, approved: false, rejected: false, probeRequested: false },
-    alerted: { yellow: false, red: false },
-    nextBatch: 0,
-    batch: { succeeded: 0, failed: 0, costUsd: 0 },
-    deadlinePassed: false,
-  };
-  if (config.budgetUsd !== undefined) p.budgetUsd = config.budgetUsd;
-  return p;
 }
