@@ -126,6 +126,15 @@ export interface RunConfig {
   semanticThreshold?: number;
   /** The embeddings model the semantic cache compares prompts with; text-embedding-3-small when absent. */
   embeddingModel?: string;
+  // ── Structured outputs (--schema; domain/response-schema.ts) ──
+  /**
+   * --schema FILE, read and checked by the CLI (workers never read the user's file): the
+   * response_format json_schema (strict) of every chat request without its own, and what each
+   * answer is validated against. Absent: answers are not validated.
+   */
+  responseSchema?: { name: string; schema: Record<string, unknown> };
+  /** Schema mismatches retried per item (each a new, paid call) before it fails with schema_mismatch; 2 when absent. */
+  schemaRetries?: number;
 }
 
 export interface TokenTotals {

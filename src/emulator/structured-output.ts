@@ -8,6 +8,7 @@
 // `additionalProperties: false` and every property required).
 import { invalidRequest, type ErrorAnswer } from './errors.ts';
 import { rngFromDigest, sha256, type Rng } from './random.ts';
+import { SCHEMA_NAME as NAME, strictProblem } from '../domain/strict-schema.ts';
 
 export interface JsonSchemaFormat {
   name: string;
@@ -17,38 +18,9 @@ export interface JsonSchemaFormat {
 
 type Schema = Record<string, unknown>;
 
-const NAME = /^[A-Za-z0-9_-]{1,64}$/;
 const MAX_DEPTH = 6;
 
 const bad = (message: string): { ok: false; error: ErrorAnswer } => ({ ok: false, error: invalidRequest(message, 'response_format', 'invalid_value') });
-
-/** Where a strict schema breaks the guide's rules, or undefined. */
-function strictProblem(s: Schema, context: string[], depth: number): string | undefined {
-  if (depth > MAX_DEPTH) return undefined;
-  const at = `In context=(${context.map((c) => `'${c}'`).join(', ')})`;
-  if (s.type === 'object' || s.properties !== undefined) {
-    if (s.additionalProperties !== false) return `${at}, 'additionalProperties' is required to be supplied and to be false.`;
-    const props = (s.properties ?? {}) as Record<string, Schema>;
-    const required = Array.isArray(s.required) ? (s.required as unknown[]) : [];
-    const missing = Object.keys(props).filter((k) => !required.includes(k));
-    if (missing.length > 0) return `${at}, 'required' is required to be supplied and to be an array including every key in properties. Missing '${missing[0]}'.`;
-    for (const [k, v] of Object.entries(props)) {
-      const p = v && typeof v === 'object' ? strictProblem(v, [...context, 'properties', k], depth + 1) : undefined;
-      if (p) return p;
-    }
-  }
-  if (s.type === 'array' && s.items && typeof s.items === 'object') return strictProblem(s.items as Schema, [...context, 'items'], depth + 1);
-  for (const key of ['anyOf'] as const) {
-    const list = s[key];
-    if (Array.isArray(list)) {
-      for (const [i, v] of list.entries()) {
-        const p = v && typeof v === 'object' ? strictProblem(v as Schema, [...context, key, String(i)], depth + 1) : undefined;
-        if (p) return p;
-      }
-    }
-  }
-  return undefined;
-}
 
 /** Checks a request's response_format: undefined format for text (or none), a 400 when it is invalid. */
 export function checkResponseFormat(rf: unknown): { ok: true; format?: JsonSchemaFormat } | { ok: false; error: ErrorAnswer } {

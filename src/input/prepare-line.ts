@@ -11,6 +11,7 @@ import { countAndFingerprint } from '../llm/prompt-fingerprint.ts';
 import type { MessageLayout, PrefixFingerprint } from '../domain/prompt-prefix.ts';
 import { pathOf, type RouteRules } from '../domain/route-rules.ts';
 import { routeParsedLine } from './route-line.ts';
+import { withResponseFormat, type ResponseSchema } from '../domain/response-schema.ts';
 
 /** Everything a line's preparation depends on besides the line: plain data, sent to the staging thread once. */
 export interface LineContext {
@@ -22,6 +23,8 @@ export interface LineContext {
   rule: UrgentClause[];
   /** --route: the model routing rules (plain data, copied to the staging threads). */
   routes?: RouteRules;
+  /** --schema: the response_format every chat request without its own is stored (and sent) with. */
+  responseSchema?: ResponseSchema;
 }
 
 /**
@@ -42,7 +45,8 @@ export function prepareLine(ctx: LineContext, text: string, lineNumber: number):
   const counted = countAndFingerprint(line.url, line.body);
   // --route: the rules rewrite body.model, so tokens, price and the request are the routed model's.
   const routed = ctx.routes ? routeParsedLine(ctx.routes, line, counted.promptTokens) : undefined;
-  const body = routed?.body ?? line.body;
+  // --schema: stored as sent, so batch files, cache keys and the file's planned bytes all see it.
+  const body = withResponseFormat(line.url, routed?.body ?? line.body, ctx.responseSchema);
   // A routed line is seen by the prompt cache as the routed model's request.
   const fp = routed && routed.model !== line.body.model ? countAndFingerprint(line.url, body).fingerprint : counted.fingerprint;
   const item: PreparedItem = {

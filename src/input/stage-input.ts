@@ -105,6 +105,7 @@ export async function stageInput(deps: StageDeps, config: RunConfig, onProgress:
       mode: config.mode,
       rule,
       ...(config.routeRules ? { routes: config.routeRules } : {}),
+      ...(config.responseSchema ? { responseSchema: config.responseSchema } : {}),
     };
     // A small file is staged sooner on this thread than a staging thread starts (~0.5 s: the tokenizer's tables).
     const small = statSync(config.inputPath).size < THREADS_FROM_BYTES;

@@ -164,6 +164,12 @@ export interface ItemRetry {
   attempts: number;
   error: ItemError;
   mode: string;
+  /**
+   * What this attempt's discarded answer cost (a schema mismatch retried): added to the item's
+   * spend now and kept in its retry cost, which its final result adds to its own. Counted once
+   * per attempt number: recording the same retry again adds nothing.
+   */
+  costUsd?: number;
 }
 
 /** What llm-batch knows of one batch submission: how a retried submit finds its file and batch. */
@@ -240,7 +246,7 @@ export interface ItemStore {
   pendingEstimate(runId: string, selection: ItemSelection, outputTokensPerItem?: number): Promise<PendingEstimate[]>;
   /** Size and cost of the selection's succeeded items. */
   measuredItems(runId: string, selection: ItemSelection): Promise<MeasuredItem[]>;
-  /** Writes results in one transaction. A succeeded item is never overwritten. */
+  /** Writes results in one transaction. A succeeded item is never overwritten. Its cost is the result's plus what its retries' discarded answers cost. */
   recordResults(runId: string, results: ItemResult[]): Promise<void>;
   /** Totals over a selection, or the whole run when none is given. */
   totals(runId: string, selection?: ItemSelection): Promise<ItemTotals>;

@@ -59,7 +59,7 @@ const RESULT_TYPES = ['text', 'text', 'text', 'integer', 'text', 'text', 'text',
 const STAGED_RESULTS = `CREATE TEMPORARY TABLE IF NOT EXISTS staged_results (${RESULT_NAMES.map((n, i) => `${n} ${RESULT_TYPES[i]}`).join(', ')}) ON COMMIT DELETE ROWS`;
 const SET_RESULT = `status = r.status, attempts = r.attempts, model = r.model, mode = r.mode, request_id = r.request_id,
     status_code = r.status_code, response = r.response, error = r.error, prompt_tokens = r.prompt_tokens, cached_tokens = r.cached_tokens,
-    completion_tokens = r.completion_tokens, reasoning_tokens = r.reasoning_tokens, cost_usd = r.cost_usd, cache_marker = r.cache_marker,
+    completion_tokens = r.completion_tokens, reasoning_tokens = r.reasoning_tokens, cost_usd = r.cost_usd + i.retry_cost_usd, cache_marker = r.cache_marker,
     saved_usd = r.saved_usd, prompt_cache_saved_usd = r.prompt_cache_saved_usd, updated_at = now()`;
 const RESULT_TARGET = `i.run_id = r.run_id AND i.custom_id = r.custom_id AND i.status <> 'succeeded'`;
 /** Results applied to their items, from a source `r` with RESULT_NAMES' columns; a success is never overwritten. */
@@ -277,12 +277,15 @@ export class PostgresItemStore implements ItemStore {
   async recordRetries(runId: string, retries: ItemRetry[]): Promise<void> {
     const folded = foldRetries(retries);
     if (folded.length === 0) return;
-    // greatest(): recording the same retry twice (a re-collected batch) changes nothing.
+    // greatest(): recording the same retry twice (a re-collected batch) changes nothing; a
+    // discarded answer's cost is added only while the stored attempts are below the retry's.
     await this.query(`
-      UPDATE items AS i SET attempts = greatest(i.attempts, r.attempts), error = r.error, mode = r.mode, updated_at = now()
-      FROM unnest($1::text[], $2::text[], $3::integer[], $4::text[], $5::text[]) AS r(run_id, custom_id, attempts, error, mode)
+      UPDATE items AS i SET attempts = greatest(i.attempts, r.attempts), error = r.error, mode = r.mode, updated_at = now(),
+        cost_usd = i.cost_usd + CASE WHEN i.attempts < r.attempts THEN r.cost ELSE 0 END,
+        retry_cost_usd = i.retry_cost_usd + CASE WHEN i.attempts < r.attempts THEN r.cost ELSE 0 END
+      FROM unnest($1::text[], $2::text[], $3::integer[], $4::text[], $5::text[], $6::double precision[]) AS r(run_id, custom_id, attempts, error, mode, cost)
       WHERE i.run_id = r.run_id AND i.custom_id = r.custom_id AND i.status = 'pending'`,
-    [folded.map(() => runId), folded.map((r) => r.customId), folded.map((r) => r.attempts), folded.map((r) => JSON.stringify(r.error)), folded.map((r) => r.mode)]);
+    [folded.map(() => runId), folded.map((r) => r.customId), folded.map((r) => r.attempts), folded.map((r) => JSON.stringify(r.error)), folded.map((r) => r.mode), folded.map((r) => r.costUsd ?? 0)]);
   }
 
   async batchRecord(runId: string, key: string): Promise<BatchRecord | undefined> {

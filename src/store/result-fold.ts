@@ -12,12 +12,17 @@ export function foldResults(results: readonly ItemResult[]): ItemResult[] {
   return [...byId.values()];
 }
 
-/** Per custom_id, in first-seen order: the most attempts, and the last error and mode. */
+/** Per custom_id, in first-seen order: the most attempts, the last error and mode, and the discarded answers' costs summed. */
 export function foldRetries(retries: readonly ItemRetry[]): ItemRetry[] {
   const byId = new Map<string, ItemRetry>();
   for (const r of retries) {
     const seen = byId.get(r.customId);
-    byId.set(r.customId, seen ? { ...r, attempts: Math.max(seen.attempts, r.attempts) } : r);
+    if (!seen) byId.set(r.customId, r);
+    else {
+      const folded: ItemRetry = { ...r, attempts: Math.max(seen.attempts, r.attempts) };
+      if (seen.costUsd !== undefined || r.costUsd !== undefined) folded.costUsd = (seen.costUsd ?? 0) + (r.costUsd ?? 0);
+      byId.set(r.customId, folded);
+    }
   }
   return [...byId.values()];
 }

@@ -9,15 +9,24 @@ import type { ResultField } from './result-row.ts';
 
 /** One result's UPDATE arguments: resultFields(r), updated_at, run_id, custom_id. */
 export type ResultArgs = ResultField[];
-/** One retry's UPDATE arguments: attempts, error, mode, updated_at, run_id, custom_id. */
+/** One retry's UPDATE arguments: attempts, cost, attempts, cost, attempts, error, mode, updated_at, run_id, custom_id (retryArgs). */
 export type RetryArgs = ResultField[];
 
 const UPDATE_RESULT = `
   UPDATE items SET status = ?, attempts = ?, model = ?, mode = ?, request_id = ?, status_code = ?, response = ?, error = ?,
-    prompt_tokens = ?, cached_tokens = ?, completion_tokens = ?, reasoning_tokens = ?, cost_usd = ?, cache_marker = ?, saved_usd = ?, prompt_cache_saved_usd = ?, updated_at = ?
+    prompt_tokens = ?, cached_tokens = ?, completion_tokens = ?, reasoning_tokens = ?, cost_usd = ? + retry_cost_usd, cache_marker = ?, saved_usd = ?, prompt_cache_saved_usd = ?, updated_at = ?
   WHERE run_id = ? AND custom_id = ? AND status <> 'succeeded'`;
-// max(): recording the same retry twice (a re-collected batch) changes nothing.
-const UPDATE_RETRY = `UPDATE items SET attempts = max(attempts, ?), error = ?, mode = ?, updated_at = ? WHERE run_id = ? AND custom_id = ? AND status = 'pending'`;
+// max(): recording the same retry twice (a re-collected batch) changes nothing; its discarded
+// answer's cost is added only while the stored attempts are below the retry's (SET reads the old row).
+const UPDATE_RETRY = `UPDATE items SET cost_usd = cost_usd + CASE WHEN attempts < ? THEN ? ELSE 0 END,
+    retry_cost_usd = retry_cost_usd + CASE WHEN attempts < ? THEN ? ELSE 0 END,
+    attempts = max(attempts, ?), error = ?, mode = ?, updated_at = ? WHERE run_id = ? AND custom_id = ? AND status = 'pending'`;
+
+/** The UPDATE_RETRY arguments of one retry. */
+export function retryArgs(r: { attempts: number; costUsd?: number; error: unknown; mode: string }, now: string, runId: string, customId: string): RetryArgs {
+  const cost = r.costUsd ?? 0;
+  return [r.attempts, cost, r.attempts, cost, r.attempts, JSON.stringify(r.error), r.mode, now, runId, customId];
+}
 
 /** The prepared result writes of one connection; each call is one transaction, applied in order. */
 export class ResultStatements {

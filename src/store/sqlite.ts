@@ -9,7 +9,7 @@ import { PartPlanner, type PartPlan, type PlanLimits } from '../domain/batch-pla
 import { isPart, isSample, type BatchRecord, type CacheEntry, type CacheScope, type ItemResult, type ItemRetry, type PendingRequest, type ItemSelection, type ItemStore, type ItemTotals, type MeasuredItem, type NewItem, type PendingEstimate, type PendingItem, type RejectRecord, type StageOutcome, type StoredItem } from './item-store.ts';
 import { PENDING_ITEM_COLUMNS, PREFIX_ORDER_SQL, selectionSql, STORED_ITEM_COLUMNS, TOTALS_COLUMNS } from './selection-sql.ts';
 import { resultFields } from './result-row.ts';
-import { ResultStatements, SqliteWriterThread } from './sqlite-writer.ts';
+import { ResultStatements, retryArgs, SqliteWriterThread } from './sqlite-writer.ts';
 import { CACHE_ENTRY_COLUMNS, cacheEntryValues, preferredEntries, toCacheEntry } from './rows.ts';
 import { CLASSIFY_SQL, ROUTE_SPEND_SQL, ROUTING_COLUMN_TYPES, ROUTING_COLUMNS, routingFields, toRouteSpendRow } from './route-sql.ts';
 import type { ItemClassification } from './item-store.ts';
@@ -96,6 +96,8 @@ const ADDED_COLUMNS: [string, string][] = [
   ['prefix_path', 'TEXT'],
   ['dispatch_seq', 'INTEGER'],
   ['prompt_cache_saved_usd', 'REAL NOT NULL DEFAULT 0'],
+  // --schema: what an item's discarded answers (schema mismatches retried) cost, part of cost_usd.
+  ['retry_cost_usd', 'REAL NOT NULL DEFAULT 0'],
 ];
 
 
@@ -267,7 +269,7 @@ export class SqliteItemStore implements ItemStore {
   async recordRetries(runId: string, retries: ItemRetry[]): Promise<void> {
     if (retries.length === 0) return;
     const now = new Date().toISOString();
-    const rows = retries.map((r) => [r.attempts, JSON.stringify(r.error), r.mode, now, runId, r.customId]);
+    const rows = retries.map((r) => retryArgs(r, now, runId, r.customId));
     if (this.writer && rows.length >= THREAD_WRITES_FROM) await this.writer.write('retries', rows);
     else this.resultWrites.retries(rows);
   }

@@ -206,6 +206,26 @@ export function itemStoreSuite(name: string, open: () => Promise<ItemStore>): vo
         await store.recordRetries('r', [{ ...retry, attempts: 3 }]);
         expect((await allItems(store, 'r'))[0]!.attempts).toBe(5);
       });
+
+      it('counts a retry\'s discarded answer once per attempt, in spend now and in the final result\'s cost', async () => {
+        await store.stageItems('r', [item(0), item(1)]);
+        const mismatch = (attempts: number, costUsd: number) => ({ customId: 'c0', attempts, costUsd, error: { code: 'schema_mismatch', message: 'no' }, mode: 'batch' });
+        await store.recordRetries('r', [mismatch(1, 0.125)]);
+        await store.recordRetries('r', [mismatch(1, 0.125)]); // re-collected: nothing more
+        expect((await store.totals('r')).costUsd).toBeCloseTo(0.125, 12);
+        expect((await allItems(store, 'r'))[0]).toMatchObject({ status: 'pending', attempts: 1 });
+        // Two retries of one item in one call (folded): both counted.
+        await store.recordRetries('r', [mismatch(2, 0.25), mismatch(3, 0.5)]);
+        expect((await store.totals('r')).costUsd).toBeCloseTo(0.875, 12);
+        await store.recordResults('r', [success('c0', { attempts: 4, costUsd: 1 }), success('c1', { costUsd: 0.5 })]);
+        const [c0, c1] = await allItems(store, 'r');
+        expect(c0!.costUsd).toBeCloseTo(1.875, 12);
+        expect(c1!.costUsd).toBe(0.5);
+        // A success is never overwritten, so its cost is never added to again.
+        await store.recordResults('r', [success('c0', { attempts: 5, costUsd: 7 })]);
+        await store.recordRetries('r', [mismatch(9, 3)]);
+        expect((await store.totals('r')).costUsd).toBeCloseTo(2.375, 12);
+      });
     });
 
     describe('selections', () => {
