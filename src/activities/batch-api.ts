@@ -25,6 +25,9 @@ import { crashPoint } from './crash-points.ts';
 import { ResultSpool } from './result-spool.ts';
 import { CollectCache, keyOfInputLine, SubmitCache } from '../cache/batch-cache.ts';
 import { cachePolicy } from '../domain/exact-cache.ts';
+import { checkedResult, validatesAnswers } from './schema-attempts.ts';
+import { RequestFormats } from './request-formats.ts';
+import { DEFAULT_SCHEMA_RETRIES } from '../domain/response-schema.ts';
 
 export interface BatchDeps {
   store: ItemStore;
@@ -153,7 +156,11 @@ export function batchOperations(deps: BatchDeps, onProgress: (detail: { collecte
     let after = -1;
     const limit = maxItems ?? Number.MAX_SAFE_INTEGER;
     // The exact cache: hits are recorded now and left out, as are repeats of a line already in the file.
-    const cache = cachePolicy(config.cache).dedupe ? new SubmitCache(deps.store, config, await deps.pricingFor(config), input.submission) : undefined;
+    // --schema: a stored answer is a hit only if it passes the check a collected one does.
+    const fit = validatesAnswers(config)
+      ? (bodyJson: string, responseJson: string) => checkedResult({ customId: '', status: 'succeeded', attempts: 0, model: '', mode: '', responseJson }, JSON.parse(bodyJson)).result.status === 'succeeded'
+      : undefined;
+    const cache = cachePolicy(config.cache).dedupe ? new SubmitCache(deps.store, config, await deps.pricingFor(config), input.submission, fit) : undefined;
     try {
       while (lines < limit) {
         const page = await deps.store.pendingRequests(config.runId, input.selection, after, Math.min(PAGE, limit - lines));
@@ -185,14 +192,18 @@ export function batchOperations(deps: BatchDeps, onProgress: (detail: { collecte
     return { lines, model };
   }
 
-  /** The custom_ids of a submission's input file, by 1-based line, read back from the provider; with `keys`, each line's cache key too. */
-  async function submittedIds(client: BatchClient, inputFileId: string, keys?: { key: string; url: string }[]): Promise<string[]> {
+  /**
+   * The custom_ids of a submission's input file, by 1-based line, read back from the provider;
+   * with `keys`, each line's cache key too; with `formats` (--schema), what each line asked its answer to be.
+   */
+  async function submittedIds(client: BatchClient, inputFileId: string, keys?: { key: string; url: string }[], formats?: RequestFormats): Promise<string[]> {
     const ids: string[] = [];
     for await (const line of client.lines(inputFileId)) {
       // Our own lines start with the custom_id: read it without parsing the whole line.
       const m = /^\{"custom_id":("(?:[^"\\]|\\.)*")/.exec(line);
       ids.push(m ? (JSON.parse(m[1]!) as string) : customIdOf(line));
       keys?.push(keyOfInputLine(line));
+      formats?.addLine(line);
     }
     return ids;
   }
@@ -258,7 +269,10 @@ export function batchOperations(deps: BatchDeps, onProgress: (detail: { collecte
       const batch = await client.retrieve(batchId);
       result.status = batch.status;
       const keyed = cachePolicy(config.cache).dedupe ? ([] as { key: string; url: string }[]) : undefined;
-      const ids = await submittedIds(client, batch.input_file_id, keyed);
+      // --schema: every answer is checked against what its line asked for (schema-attempts.ts).
+      const formats = validatesAnswers(config) ? new RequestFormats() : undefined;
+      const schemaRetries = config.schemaRetries ?? DEFAULT_SCHEMA_RETRIES;
+      const ids = await submittedIds(client, batch.input_file_id, keyed, formats);
 
       if (batch.status === 'failed') {
         const errors = batch.errors?.data ?? [];
@@ -344,9 +358,24 @@ export function batchOperations(deps: BatchDeps, onProgress: (detail: { collecte
             // The body's text as it came: stored and exported without serialising it again.
             if (line.bodyJson !== undefined) r.responseJson = line.bodyJson;
             if (line.requestId) r.requestId = line.requestId;
-            pending.push(r);
-            cache?.succeeded(position.get(id)!, r, line.body);
-            result.succeeded++;
+            const checked = formats ? checkedResult({ ...r, response: line.body }, formats.requestOf(position.get(id)!)) : undefined;
+            if (checked && checked.result.status !== 'succeeded') {
+              // Paid for, but unfit: a mismatch goes into the chunk's next submission while the
+              // item's submissions so far are within --schema-retries (and --max-batch-attempts
+              // allows one more); its discarded answer's cost is counted now. Else it fails.
+              const failed: ItemResult = { ...checked.result, response: undefined };
+              if (checked.retryable && !input.finalAttempt && input.attempt <= schemaRetries) {
+                retries.push({ customId: id, attempts: input.attempt, error: failed.error!, mode: 'batch', costUsd: r.costUsd ?? 0 });
+                result.retryable++;
+              } else {
+                pending.push(failed);
+                result.failed++;
+              }
+            } else {
+              pending.push(r);
+              cache?.succeeded(position.get(id)!, r, line.body);
+              result.succeeded++;
+            }
           } else {
             const body = (line.body as { error?: { code?: string | null; message?: string; type?: string } } | undefined)?.error;
             const code = line.error?.code ?? body?.code ?? body?.type ?? (status !== undefined ? `http_${status}` : 'batch_error');

@@ -26,6 +26,7 @@ import type { SharedAnswer } from '../cache/cache-results.ts';
 import type { SemanticCache } from '../cache/semantic-cache.ts';
 import { SemanticStep } from '../cache/semantic-step.ts';
 import { classifierCostOf, routeAtDispatch } from '../llm/classifier.ts';
+import { callUntilValid, checkedResult, validatesAnswers } from './schema-attempts.ts';
 
 export interface ChunkInput {
   config: RunConfig;
@@ -97,7 +98,9 @@ export function makeProcessChunk(deps: RealtimeDeps) {
     const writer = new ResultWriter(deps.store, config.runId);
     // --semantic-cache: a step of the cache between the exact lookup and the call (src/cache/semantic-step.ts).
     const semantic = config.semanticThreshold === undefined ? undefined : new SemanticStep({ cache: deps.semanticCacheFor(config.embeddingModel), provider: deps.providerFor(config), pricing, threshold: config.semanticThreshold });
-    const cache = new RealtimeExactCache(deps.store, deps.cacheFlights, config, pricing, Date.now, semantic);
+    // --schema: a cached answer must pass the same check as a called one (else it is a miss).
+    const fit = validatesAnswers(config) ? (body: unknown, response: unknown) => checkedResult({ customId: '', status: 'succeeded', attempts: 0, model: '', mode: '', response }, body).result.status === 'succeeded' : undefined;
+    const cache = new RealtimeExactCache(deps.store, deps.cacheFlights, config, pricing, Date.now, semantic, fit);
     // --route: items of a classifier rule are rated just before their call (llm/classifier.ts).
     const classifier = { runId: config.runId, rules: config.routeRules, store: deps.store, provider: deps.providerFor(config), pricing, priority: priorityOf(config) };
     const progress: ChunkProgress = {
@@ -130,7 +133,7 @@ export function makeProcessChunk(deps: RealtimeDeps) {
     let broken: unknown;
 
     /** One call of the item as sent; undefined when it was not done (stopped, or left pending). */
-    const send = async (item: PendingItem, body: unknown, model: string): Promise<ItemResult | undefined> => {
+    const send = async (item: PendingItem, body: unknown, model: string, priorAttempts = item.attempts): Promise<ItemResult | undefined> => {
       if (stop.signal.aborted || quotaExhausted || capReached || broken !== undefined) return undefined;
       const estimate = itemEstimateUsd(pricing, item, model, input.outputTokensPerItem);
       if (input.capUsd !== undefined && committedUsd + estimate > input.capUsd) {
@@ -139,7 +142,7 @@ export function makeProcessChunk(deps: RealtimeDeps) {
       }
       committedUsd += estimate;
       const outcome = await provider.call(
-        { customId: item.customId, url: item.url, body, chargeTokens: item.promptTokens + item.maxOutputTokens, priorAttempts: item.attempts, priority: priorityOf(config) },
+        { customId: item.customId, url: item.url, body, chargeTokens: item.promptTokens + item.maxOutputTokens, priorAttempts, priority: priorityOf(config) },
         { signal: hardAbort.signal, stop: stop.signal, health },
       );
       committedUsd -= estimate;
@@ -193,7 +196,13 @@ export function makeProcessChunk(deps: RealtimeDeps) {
             committedUsd += routed.costUsd;
             const { body, model } = requestOf(item, input.model);
             // The exact cache (--cache) answers it, or lets it call (src/cache/realtime-cache.ts).
-            const answered = await cache.through(item, body, model, () => send(item, body, model), { signal: hardAbort.signal, stop: stop.signal, health });
+            // --schema: an unfit answer is asked again, each discarded one counted (schema-attempts.ts).
+            const discarded = (usd: number): void => {
+              progress.costUsd += usd;
+              committedUsd += usd;
+            };
+            const call = () => callUntilValid({ store: deps.store, config }, item, body, (prior) => send(item, body, model, prior), discarded);
+            const answered = await cache.through(item, body, model, call, { signal: hardAbort.signal, stop: stop.signal, health });
             if (answered === undefined) return;
             // A failed call costs nothing itself, but a semantic lookup's embedding before it was paid.
             const callUsd = answered.costUsd ?? 0;

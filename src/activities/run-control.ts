@@ -7,6 +7,7 @@ import { extrapolateCost } from '../domain/sample-stats.ts';
 import type { ItemResult, ItemSelection, ItemStore } from '../store/item-store.ts';
 import type { ProviderClient } from '../llm/provider.ts';
 import { requestOf } from './realtime.ts';
+import { checkedResult, validatesAnswers } from './schema-attempts.ts';
 import type { BatchClient } from '../llm/batch-client.ts';
 import { classifierCostOf, routeAtDispatch } from '../llm/classifier.ts';
 
@@ -118,6 +119,18 @@ export function makeRunControlActivities(deps: RunControlDeps) {
         result.costUsd = rated + callUsd;
         result.promptCacheSavedUsd = promptCacheSavingUsd(pricing, model, outcome.usage.cached);
         Object.assign(recorded, { succeeded: 1, costUsd: routed.costUsd + callUsd, tokens: outcome.usage, promptCacheSavedUsd: result.promptCacheSavedUsd });
+        // --schema: the probe's answer is checked like any other; an unfit one is a paid retry, a refusal a failure.
+        if (validatesAnswers(config)) {
+          const checked = checkedResult(result, body);
+          if (checked.retryable) {
+            await deps.store.recordRetries(config.runId, [{ customId: item.customId, attempts: outcome.attempts, costUsd: callUsd, error: checked.result.error!, mode: 'realtime' }]);
+            return { ok: true, recorded: { ...recorded, succeeded: 0 }, detail: `${item.customId}: HTTP ${outcome.statusCode} (answer did not match the schema; retried later)` };
+          }
+          if (checked.result.status === 'failed') {
+            Object.assign(result, checked.result);
+            Object.assign(recorded, { succeeded: 0, failed: 1 });
+          }
+        }
       } else {
         if (rated > 0) result.costUsd = rated;
         recorded.costUsd = routed.costUsd;

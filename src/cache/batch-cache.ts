@@ -43,8 +43,11 @@ export class SubmitCache {
   private readonly leaveOutRepeats: boolean;
   /** Keys already in this file. */
   private readonly inFile = new Set<string>();
+  /** --schema: whether a stored answer may answer this request (an unfit one is a miss); all may when absent. */
+  private readonly fit: ((bodyJson: string, responseJson: string) => boolean) | undefined;
 
-  constructor(store: ItemStore, config: RunConfig, pricing: PricingTable, submission: number) {
+  constructor(store: ItemStore, config: RunConfig, pricing: PricingTable, submission: number, fit?: (bodyJson: string, responseJson: string) => boolean) {
+    this.fit = fit;
     this.store = store;
     this.config = config;
     this.pricing = pricing;
@@ -60,7 +63,8 @@ export class SubmitCache {
     const hits: ItemResult[] = [];
     page.forEach((r, i) => {
       const key = keys[i]!;
-      const entry = found.get(key);
+      const stored = found.get(key);
+      const entry = stored && (this.fit === undefined || this.fit(r.bodyJson, stored.responseJson)) ? stored : undefined;
       const sentModel = model ?? r.model;
       if (entry) {
         const item = { customId: r.customId, attempts: 0 };

@@ -15,6 +15,9 @@
 //   before calling: a prompt that means the same as one answered before reuses its answer.
 //   Requests waiting on a semantic hit do not share it (the marker is the hit's own): each
 //   looks for itself.
+// - With --schema, a stored answer is used only if it passes the same check as a called one
+//   (`fit`); one that does not is a miss. Answers that failed the check are never stored: the
+//   call given here returns them as failures.
 import { cachePolicy, DEFAULT_CACHE_TTL_MS, uncacheableReason } from '../domain/exact-cache.ts';
 import type { PricingTable } from '../domain/pricing.ts';
 import type { RunConfig } from '../domain/run-types.ts';
@@ -39,15 +42,24 @@ export class RealtimeExactCache {
   private readonly pricing: PricingTable;
   private readonly now: () => number;
   private readonly semantic: SemanticStep | undefined;
+  private readonly fit: ((body: unknown, response: unknown) => boolean) | undefined;
 
-  /** `semantic`: the run's semantic step (--semantic-cache), consulted after an exact miss. */
-  constructor(store: ItemStore, flights: SingleFlight<SharedAnswer>, config: RunConfig, pricing: PricingTable, now: () => number = Date.now, semantic?: SemanticStep) {
+  /**
+   * `semantic`: the run's semantic step (--semantic-cache), consulted after an exact miss.
+   * `fit`: whether a stored answer may answer this request (--schema validation); all may when absent.
+   */
+  constructor(store: ItemStore, flights: SingleFlight<SharedAnswer>, config: RunConfig, pricing: PricingTable, now: () => number = Date.now, semantic?: SemanticStep, fit?: (body: unknown, response: unknown) => boolean) {
     this.store = store;
     this.flights = flights;
     this.config = config;
     this.pricing = pricing;
     this.now = now;
     this.semantic = semantic;
+    this.fit = fit;
+  }
+
+  private fits(body: unknown, answer: SharedAnswer): boolean {
+    return this.fit === undefined || this.fit(body, JSON.parse(answer.responseJson));
   }
 
   /**
@@ -64,13 +76,14 @@ export class RealtimeExactCache {
       const joined = this.flights.join(`${runId}\n${key}`);
       if ('wait' in joined) {
         const answer = await joined.wait;
-        if (answer) return this.hit(item, model, answer);
+        if (answer && this.fits(body, answer)) return this.hit(item, model, answer);
         continue; // the call waited on gave nothing to reuse: try again, perhaps calling
       }
       let answer: SharedAnswer | undefined;
       try {
         const scope = { runId, includeShared: policy.useShared, minCreatedAt: this.now() - (this.config.cacheTtlMs ?? DEFAULT_CACHE_TTL_MS) };
-        const entry = (await this.store.cacheLookup([key], scope)).get(key);
+        const found0 = (await this.store.cacheLookup([key], scope)).get(key);
+        const entry = found0 && this.fits(body, answerOfEntry(found0)) ? found0 : undefined;
         if (entry) {
           answer = answerOfEntry(entry);
           return entry.runId === runId && entry.customId === item.customId ? ownResult(item, model, 'realtime', entry) : this.hit(item, model, answer);
@@ -80,7 +93,7 @@ export class RealtimeExactCache {
         if (found?.hit) {
           const matched = (await this.store.cacheLookup([found.hit.key], scope)).get(found.hit.key);
           // The matched prompt's answer, if this run may still use it (else: a miss).
-          if (matched) {
+          if (matched && this.fits(body, answerOfEntry(matched))) {
             const reused = answerOfEntry(matched);
             return semanticHitResult(item, model, reused, found.hit, savedUsdOf(this.pricing, model, reused.usage, false), embeddingUsd);
           }
