@@ -31,6 +31,7 @@ const CliOptionsSchema = z.object({
   outage: z.array(z.string()),
   malformedRate: rateText('--malformed-rate'),
   hangRate: rateText('--hang-rate'),
+  schemaViolationRate: rateText('--schema-violation-rate'),
   quotaExhausted: z.boolean(),
   seed: z.string().regex(/^-?\d+$/, '--seed must be a whole number').transform(Number),
   batchValidatingMs: intText('--batch-validating-ms', 0),
@@ -73,6 +74,7 @@ export function emulatorOptionsFromCli(raw: Record<string, unknown>): Partial<Em
     outages,
     malformedRate: o.malformedRate,
     hangRate: o.hangRate,
+    schemaViolationRate: o.schemaViolationRate,
     quotaExhausted: o.quotaExhausted,
     seed: o.seed,
     batchValidatingMs: o.batchValidatingMs,
@@ -113,6 +115,7 @@ export function registerEmulatorCommand(program: Command): Command {
     )
     .option('--malformed-rate <x>', 'share of calls (0..1) answered 200 with truncated JSON', '0')
     .option('--hang-rate <x>', 'share of calls (0..1) never answered', '0')
+    .option('--schema-violation-rate <x>', 'share of Structured Outputs answers (0..1; response_format json_schema, chat and Batch API lines) whose content breaks the schema: a required field left out or a field of the wrong type. Drawn per request from --seed; a repeat of a request gets a fresh draw', '0')
     .option('--quota-exhausted', 'answer every call 429 insufficient_quota (not retryable)', false)
     .option('--seed <n>', 'seed of the fault decisions', '1')
     .option('--batch-validating-ms <n>', 'Batch API: how long a batch stays "validating", in ms', String(DEFAULT_OPTIONS.batchValidatingMs))

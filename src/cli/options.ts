@@ -22,6 +22,7 @@ export const usdAmount = make(numeric.transform((s) => s.replace(/^\$/, '')).pip
 export const fraction = make(numeric.pipe(z.coerce.number<string>().gt(0).lt(1)), 'a fraction between 0 and 1 (exclusive), such as 0.8');
 export const atLeastOne = make(numeric.pipe(z.coerce.number<string>().finite().min(1)), 'a number ≥ 1');
 export const nonNegativeNumber = make(numeric.pipe(z.coerce.number<string>().finite().min(0)), 'a number ≥ 0');
+export const nonNegativeInt = make(numeric.pipe(z.coerce.number<string>().int().min(0)), 'a whole number ≥ 0');
 /** A run's Temporal priority: 1 most urgent … 5 least. */
 export const priorityKey = make(numeric.pipe(z.coerce.number<string>().int().min(PRIORITY_MIN).max(PRIORITY_MAX)), `a whole number from ${PRIORITY_MIN} (most urgent) to ${PRIORITY_MAX} (least)`);
 

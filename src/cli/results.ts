@@ -4,7 +4,8 @@
 import { createWriteStream, existsSync } from 'node:fs';
 import { once } from 'node:events';
 import { resolve } from 'node:path';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
+import { exportParsed, type ParsedFormat } from '../activities/export-parsed.ts';
 import { storePath } from '../store/sqlite.ts';
 import { openItemStore } from '../store/open.ts';
 import type { ItemStore } from '../store/item-store.ts';
@@ -22,8 +23,11 @@ export function registerResultsCommand(program: Command): void {
     .requiredOption('--out <file>', 'output file (OpenAI Batch output format)')
     .option('--errors <file>', 'errors file (same format, with error set); default: beside --out as errors.jsonl')
     .option('--rejects <file>', "the input lines that were refused, as the run's rejects.jsonl; default: beside --out as rejects.jsonl")
+    .option('--parsed <file>', "also write each success's parsed answer as one {custom_id, ...fields} record, ready for a data frame (a JSON object answer gives its fields; other JSON a `value`, text a `content`)")
+    .addOption(new Option('--format <format>', 'format of --parsed: jsonl, or csv (header row; nested values as JSON in a cell)').choices(['jsonl', 'csv']).default('jsonl'))
     .option('--json', 'print the counts as JSON')
-    .action(async (runId: string, opts: { out: string; errors?: string; rejects?: string; json?: boolean }) => {
+    .action(async (runId: string, opts: { out: string; errors?: string; rejects?: string; parsed?: string; format: ParsedFormat; json?: boolean }) => {
+      if (opts.format === 'csv' && opts.parsed === undefined) throw new CliError('--format csv is the format of --parsed FILE: add --parsed FILE');
       const home = dataDir();
       const url = databaseUrl();
       if (!url && !existsSync(storePath(home))) {
@@ -38,11 +42,14 @@ export function registerResultsCommand(program: Command): void {
         const r = await exportResults(store, runId, out, errors, await notDoneOf(runId));
         const rejectsPath = resolve(opts.rejects ?? resolve(out, '..', 'rejects.jsonl'));
         const rejected = await writeRejects(store, runId, rejectsPath);
-        if (opts.json) console.log(JSON.stringify({ ...r, rejected, rejectsPath }));
+        const parsedPath = opts.parsed === undefined ? undefined : resolve(opts.parsed);
+        const parsed = parsedPath === undefined ? undefined : await exportParsed(store, runId, parsedPath, opts.format);
+        if (opts.json) console.log(JSON.stringify({ ...r, rejected, rejectsPath, ...(parsedPath !== undefined ? { parsed, parsedPath } : {}) }));
         else {
           console.log(`${r.succeeded} succeeded → ${r.outputPath}`);
           console.log(`${r.failed} failed${r.notDone ? `, ${r.notDone} not done yet` : ''} → ${r.errorsPath}`);
           console.log(`${rejected} input ${rejected === 1 ? 'line' : 'lines'} rejected → ${rejectsPath}`);
+          if (parsedPath !== undefined) console.log(`${parsed} parsed (${opts.format}) → ${parsedPath}`);
         }
       } finally {
         await store.close();

@@ -7,7 +7,7 @@ import type { OnBatchFailure, RunConfig, RunMode, RunState, RunStatus } from '..
 import { parseUrgentRule } from '../domain/routing.ts';
 import { connectClient, DEFAULTS, getRunStatus, isFinished, newRunId, startRun } from '../client.ts';
 import { readInput, describeReject, detectFormat, countLines } from '../input/reader.ts';
-import { atLeastOne, CliError, concurrency, durationMs, EXIT, fraction, nonNegativeNumber, positiveInt, priorityKey, usdAmount, webhook } from './options.ts';
+import { atLeastOne, CliError, concurrency, nonNegativeInt, durationMs, EXIT, fraction, nonNegativeNumber, positiveInt, priorityKey, usdAmount, webhook } from './options.ts';
 import { DEFAULT_PRIORITY } from '../domain/priority.ts';
 import { progressView, summaryTable, bold, dim, stateHint } from './format.ts';
 import { stageHere } from './stage-here.ts';
@@ -15,6 +15,8 @@ import { databaseUrl } from '../settings.ts';
 import { CACHE_MODES, DEFAULT_CACHE_MODE, DEFAULT_CACHE_TTL_MS, type CacheMode } from '../domain/exact-cache.ts';
 import { ROUTE_HELP, routeOption } from './route-option.ts';
 import { checkSemanticOptions, EMBEDDING_MODEL_HELP, SEMANTIC_CACHE_HELP, semanticThreshold } from './semantic-option.ts';
+import { loadSchemaOption, SCHEMA_HELP, SCHEMA_RETRIES_HELP } from './schema-option.ts';
+import { DEFAULT_SCHEMA_RETRIES } from '../domain/response-schema.ts';
 
 export interface RunOptions {
   model?: string;
@@ -60,6 +62,8 @@ export interface RunOptions {
   promptCache?: 'on' | 'off';
   semanticCache?: number;
   embeddingModel?: string;
+  schema?: string;
+  schemaRetries?: number;
   strict?: boolean;
   wait?: boolean;
   json?: boolean;
@@ -117,7 +121,10 @@ export function addRunOptions(cmd: Command): Command {
     // The provider's prompt cache (prompts of 1,024 tokens and more).
     .addOption(new Option('--prompt-cache <on|off>', "provider prompt caching. on: items whose prompts share their first 1,024 tokens are dispatched together (results still come out in input order) and each such prefix group's calls carry a prompt_cache_key (a line's own key is kept), so the provider can serve the shared prefix from its cache at the cached-input price. off: input order, no keys").choices(['on', 'off']).default('on'))
     .option('--semantic-cache <threshold>', SEMANTIC_CACHE_HELP, semanticThreshold)
-    .option('--embedding-model <name>', EMBEDDING_MODEL_HELP);
+    .option('--embedding-model <name>', EMBEDDING_MODEL_HELP)
+    // Structured outputs: every answer parsed and validated against the user's schema.
+    .option('--schema <file>', SCHEMA_HELP)
+    .option('--schema-retries <n>', SCHEMA_RETRIES_HELP, nonNegativeInt, DEFAULT_SCHEMA_RETRIES);
 }
 
 /** Checks of option combinations that single option parsers cannot see; usage errors (exit 2). */
@@ -149,6 +156,7 @@ export async function preflight(inputPath: string, opts: RunOptions): Promise<vo
   if (!statSync(inputPath).isFile()) throw new CliError(`${inputPath}: not a file`);
   // The rules file is checked here, before anything starts (exit 2 when it is invalid).
   if (opts.route !== undefined) for (const note of routeOption(opts.route, opts.mode ?? 'realtime', opts.pricing).notes) console.error(`llm-batch: ${note}`);
+  if (opts.schema !== undefined) await loadSchemaOption(opts.schema);
   const format = await detectFormat(inputPath);
   if (format === 'prompts' && !opts.model) throw new CliError(`${inputPath} is a prompts file: give the model with --model (and optionally --system, --max-tokens)`);
   if (!opts.strict) return;
@@ -221,6 +229,7 @@ export function runConfigFrom(inputPath: string, opts: RunOptions): RunConfig {
   if (opts.maxConcurrency) config.maxConcurrency = opts.maxConcurrency;
   if (opts.pricing) config.pricingPath = resolve(opts.pricing);
   if (opts.route !== undefined) config.routeRules = routeOption(opts.route, config.mode, opts.pricing).rules;
+  if (opts.schema !== undefined && opts.schemaRetries !== undefined) config.schemaRetries = opts.schemaRetries;
   return config;
 }
 
@@ -228,6 +237,8 @@ export function runConfigFrom(inputPath: string, opts: RunOptions): RunConfig {
 export async function startRunFromFile(client: Client, file: string, opts: RunOptions): Promise<RunConfig> {
   const inputPath = resolve(file);
   const config = runConfigFrom(inputPath, opts);
+  // --schema: read and checked here (a module may need importing); the workers get the JSON Schema.
+  if (opts.schema !== undefined) config.responseSchema = await loadSchemaOption(opts.schema);
   // With a shared store the input goes into it from here: the workers never read the file.
   const url = databaseUrl();
   const staged = url ? await stageHere(client, config, url, opts.json ?? false) : undefined;

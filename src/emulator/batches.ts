@@ -11,6 +11,7 @@ import { contentOf, type FileStore } from './files.ts';
 import { newBatchId } from './ids.ts';
 import { INFERENCE_PATHS, isInferencePath, type Endpoints } from './inference.ts';
 import type { EmulatorOptions } from './options.ts';
+import { lineBreaksSchema } from './faults.ts';
 import type { StatsCounter } from './stats.ts';
 
 export type BatchStatus = 'validating' | 'failed' | 'in_progress' | 'finalizing' | 'completed' | 'expired' | 'cancelling' | 'cancelled';
@@ -391,7 +392,8 @@ export class BatchEngine {
         b.request_counts.failed++;
         stats.count('batchLinesFailed');
       } else {
-        const s = line.prepared.serve();
+        const s = line.prepared.serve({ breakSchema: lineBreaksSchema(opts.schemaViolationRate, opts.seed, b.id, line.customId) });
+        if (s.schemaBroken) stats.count('schemaViolations');
         out += outputLine(line.customId, s.body);
         b.request_counts.completed++;
         const u = b.usage;

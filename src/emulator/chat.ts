@@ -161,6 +161,8 @@ function fitWords(model: string, words: string[], limit: number): { text: string
 }
 
 export interface GeneratedCompletion {
+  /** The content breaks the request's json_schema (the violation fault). */
+  schemaBroken?: boolean;
   content: string;
   contentTokens: number;
   reasoningTokens: number;
@@ -171,10 +173,14 @@ export interface GeneratedCompletion {
  * The deterministic answer to a request: a target of 16..96 tokens chosen by the hash,
  * reasoning tokens for reasoning models, everything within max_completion_tokens ?? max_tokens.
  */
-export function generateCompletion(req: Pick<ChatRequest, 'model' | 'messages' | 'max_tokens' | 'max_completion_tokens'> & { response_format?: unknown }): GeneratedCompletion {
+export function generateCompletion(req: Pick<ChatRequest, 'model' | 'messages' | 'max_tokens' | 'max_completion_tokens'> & { response_format?: unknown }, opts: { breakSchema?: boolean } = {}): GeneratedCompletion {
   const bound = outputBound(req);
   const rf = checkResponseFormat(req.response_format);
-  if (rf.ok && rf.format) return structuredCompletion(req, structuredContent(req, rf.format), bound);
+  if (rf.ok && rf.format) {
+    const broken = opts.breakSchema === true && rf.format.schema !== undefined;
+    const gen = structuredCompletion(req, structuredContent(req, rf.format, broken), bound);
+    return broken ? { ...gen, schemaBroken: true } : gen;
+  }
   const rng = rngFromDigest(sha256(JSON.stringify([req.model, req.messages, bound ?? null])));
   const target = 16 + Math.floor(rng() * 81);
   let reasoning = isReasoningModel(req.model) ? Math.round(target * (0.5 + rng() * 1.5)) : 0;
@@ -249,9 +255,9 @@ export interface ChatCompletionBody {
  */
 export function buildChatCompletion(
   req: Pick<ChatRequest, 'model' | 'messages' | 'max_tokens' | 'max_completion_tokens'> & { response_format?: unknown },
-  opts: { promptTokens?: number; cachedTokens?: number; id?: string; created?: number } = {},
+  opts: { promptTokens?: number; cachedTokens?: number; id?: string; created?: number; breakSchema?: boolean } = {},
 ): ChatCompletionBody {
-  const gen = generateCompletion(req);
+  const gen = generateCompletion(req, { breakSchema: opts.breakSchema ?? false });
   const promptTokens = opts.promptTokens ?? countChatPromptTokens(req.model, req.messages);
   const completionTokens = gen.contentTokens + gen.reasoningTokens;
   return {
@@ -282,4 +288,10 @@ export function buildChatCompletion(
     service_tier: 'default',
     system_fingerprint: systemFingerprint(req.model),
   };
+}
+
+/** Whether the violation fault can break this request's answer: it asks for a json_schema with a schema. */
+export function breakableSchema(req: object): boolean {
+  const rf = checkResponseFormat((req as { response_format?: unknown }).response_format);
+  return rf.ok && rf.format?.schema !== undefined;
 }

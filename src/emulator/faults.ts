@@ -1,7 +1,7 @@
 // Fault decisions per call, from a PRNG seeded by the `seed` option: latency with jitter,
 // 500/503 errors, malformed bodies, hangs; and whether now falls in an outage window.
 import type { EmulatorOptions, Outage } from './options.ts';
-import { rngFromSeed, type Rng } from './random.ts';
+import { rngFromDigest, rngFromSeed, sha256, type Rng } from './random.ts';
 
 export type Fault = 'none' | 'error500' | 'error503' | 'malformed' | 'hang';
 
@@ -39,4 +39,34 @@ export class FaultInjector {
     if (o.jitterMs <= 0) return Math.max(0, o.latencyMs);
     return Math.max(0, o.latencyMs + (this.rng() * 2 - 1) * o.jitterMs);
   }
+}
+
+/**
+ * The --schema-violation-rate draws of realtime calls: per request (the caller's
+ * X-Client-Request-Id and the body), from the seed and how many times that request came
+ * before, so a request's nth answer breaks or not whatever the order of arrivals.
+ */
+export class SchemaViolations {
+  private seen = new Map<string, number>();
+
+  /** Whether this arrival's answer breaks its schema. */
+  draw(rate: number, seed: number, clientId: string | undefined, body: Buffer): boolean {
+    if (rate <= 0) return false;
+    const key = sha256(`${clientId ?? ''}\u0000${body.toString('utf8')}`).toString('base64');
+    const nth = this.seen.get(key) ?? 0;
+    this.seen.set(key, nth + 1);
+    if (rate >= 1) return true;
+    return rngFromDigest(sha256(`schema\u0000${seed}\u0000${key}\u0000${nth}`))() < rate;
+  }
+
+  reset(): void {
+    this.seen = new Map();
+  }
+}
+
+/** Whether the line `customId` of batch `batchId` breaks its schema: a fresh draw per (seed, batch, line). */
+export function lineBreaksSchema(rate: number, seed: number, batchId: string, customId: string): boolean {
+  if (rate <= 0) return false;
+  if (rate >= 1) return true;
+  return rngFromDigest(sha256(`schema\u0000${seed}\u0000${batchId}\u0000${customId}`))() < rate;
 }

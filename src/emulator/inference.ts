@@ -4,7 +4,7 @@
 import { countChatPromptTokens, countEmbeddingInputTokens, DEFAULT_MAX_OUTPUT_TOKENS, maxOutputTokens } from '../llm/tokens.ts';
 import { CACHE_MIN_TOKENS, promptParts } from '../domain/prompt-prefix.ts';
 import { chatPromptTokenIds } from '../llm/prompt-tokens.ts';
-import { buildChatCompletion, validateChatRequest } from './chat.ts';
+import { breakableSchema, buildChatCompletion, validateChatRequest } from './chat.ts';
 import { buildEmbeddings, validateEmbeddingsRequest } from './embeddings.ts';
 import type { ErrorAnswer } from './errors.ts';
 import type { PromptCacheModel } from './prompt-cache.ts';
@@ -16,6 +16,8 @@ export interface Served {
   completionTokens: number;
   cachedTokens: number;
   reasoningTokens: number;
+  /** Its content was made to break the request's json_schema (the violation fault). */
+  schemaBroken?: boolean;
 }
 
 /** A validated request, ready to serve. */
@@ -27,9 +29,10 @@ export interface Prepared {
   chargeTokens: number;
   /**
    * Serves it. `processedInMs`: how long until its answer leaves (its latency): the prompt
-   * cache holds its prefix only from then on.
+   * cache holds its prefix only from then on. `breakSchema` (the --schema-violation-rate
+   * fault): a json_schema request's content breaks its schema.
    */
-  serve: (timing?: { processedInMs?: number }) => Served;
+  serve: (timing?: { processedInMs?: number; breakSchema?: boolean }) => Served;
 }
 
 /** An inference endpoint: validates, says what to charge, and serves. */
@@ -69,9 +72,11 @@ export function createEndpoints(promptCache: PromptCacheModel, now: () => number
             const { ids } = chatPromptTokenIds(req.model, promptParts('/v1/chat/completions', req)!);
             cachedTokens = promptCache.serve({ model: req.model, ids, ...(key ? { key } : {}) }, at, at + (timing?.processedInMs ?? 0));
           }
-          const completion = buildChatCompletion(req, { promptTokens, cachedTokens });
+          const broken = timing?.breakSchema === true && breakableSchema(req);
+          const completion = buildChatCompletion(req, { promptTokens, cachedTokens, breakSchema: broken });
           const u = completion.usage;
           return {
+            ...(broken ? { schemaBroken: true } : {}),
             body: JSON.stringify(completion),
             promptTokens,
             completionTokens: u.completion_tokens,

@@ -35,6 +35,13 @@ export interface EmulatorOptions {
   malformedRate: number;
   /** Share of calls never answered. */
   hangRate: number;
+  /**
+   * Share of json_schema answers (0..1, chat and Batch API lines) whose content breaks the
+   * request's schema (a required property left out, or one of the wrong type). Drawn per
+   * request from the seed: the same request's first answer always breaks or never does, and
+   * each repeat of it gets a fresh draw (a model sampling again), in any order of arrival.
+   */
+  schemaViolationRate: number;
   /** Every call answered 429 insufficient_quota. */
   quotaExhausted: boolean;
   /** Seed of the fault decisions (and of the Batch API's per-line draws and output order). */
@@ -71,6 +78,7 @@ export const DEFAULT_OPTIONS: EmulatorOptions = {
   outages: [],
   malformedRate: 0,
   hangRate: 0,
+  schemaViolationRate: 0,
   quotaExhausted: false,
   seed: 1,
   batchValidatingMs: 1000,
@@ -106,6 +114,7 @@ export const EmulatorOptionsPatchSchema = z
     outages: z.array(OutageSchema),
     malformedRate: rate,
     hangRate: rate,
+    schemaViolationRate: rate,
     quotaExhausted: z.boolean(),
     seed: z.number().int(),
     batchValidatingMs: nonNegative,

@@ -8,7 +8,7 @@ import { performance } from 'node:perf_hooks';
 import { BatchEngine, type Batch } from './batches.ts';
 import { batchesRoute } from './batches-api.ts';
 import { invalidRequest, notFound, overloaded, quotaExceeded, rateLimited, serverError, type ErrorAnswer } from './errors.ts';
-import { FaultInjector, inOutage } from './faults.ts';
+import { FaultInjector, inOutage, SchemaViolations } from './faults.ts';
 import { FileStore, type FileObject } from './files.ts';
 import { filesRoute } from './files-api.ts';
 import type { Answer } from './http-answer.ts';
@@ -78,6 +78,7 @@ export async function startEmulator(opts: Partial<EmulatorOptions> = {}): Promis
   const startedAt = now();
   let limits = new RateLimits(options, now);
   const faults = new FaultInjector(options.seed);
+  const violations = new SchemaViolations();
   const stats = new StatsCounter();
   // The prompt cache draws its overflow machines from its own seeded PRNG, so fault decisions stay as they were.
   const promptCache = new PromptCacheModel(
@@ -94,7 +95,10 @@ export async function startEmulator(opts: Partial<EmulatorOptions> = {}): Promis
     const p = parsePatch(patch);
     const next = resolveOptions({ ...options, ...p, host: options.host, port: options.port });
     if ('rpm' in p || 'tpm' in p || 'limitWindowMs' in p) limits = new RateLimits(next, now);
-    if ('seed' in p) faults.reseed(next.seed);
+    if ('seed' in p) {
+      faults.reseed(next.seed);
+      violations.reset();
+    }
     // Other machines hold other prefixes: a new machine count starts from an empty cache.
     if ('promptCacheMachines' in p && p.promptCacheMachines !== options.promptCacheMachines) promptCache.clear();
     options = next;
@@ -191,8 +195,10 @@ export async function startEmulator(opts: Partial<EmulatorOptions> = {}): Promis
       case 'none': {
         // The latency is drawn first: the prompt cache holds this prompt's prefix once it is processed.
         const delay = faults.delayMs(options);
-        const served = prepared.serve({ processedInMs: delay });
         const id = req.headers['x-client-request-id'];
+        const breakSchema = violations.draw(options.schemaViolationRate, options.seed, typeof id === 'string' ? id : undefined, raw);
+        const served = prepared.serve({ processedInMs: delay, breakSchema });
+        if (served.schemaBroken) stats.count('schemaViolations');
         stats.served(typeof id === 'string' ? id : undefined, served.promptTokens, served.completionTokens, { name: prepared.model, cachedTokens: served.cachedTokens });
         return answer(res, 200, served.body, t0, atAdmission, delay);
       }

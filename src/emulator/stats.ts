@@ -29,6 +29,8 @@ export interface EmulatorStats {
   batchLinesServed: number;
   batchLinesFailed: number;
   filesUploaded: number;
+  /** Answers (chat and batch lines, in `served`) whose content was made to break their json_schema. */
+  schemaViolations: number;
   /** Calls per path. */
   byEndpoint: Record<string, number>;
   /** Answers served (200) per model, with the tokens they were billed for. */
@@ -79,6 +81,7 @@ export class StatsCounter {
       batchLinesServed: 0,
       batchLinesFailed: 0,
       filesUploaded: 0,
+      schemaViolations: 0,
       byEndpoint: {},
       byModel: {},
     };

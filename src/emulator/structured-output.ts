@@ -88,8 +88,32 @@ export function sampleValue(s: unknown, rng: Rng, depth = 0): unknown {
   }
 }
 
-/** The JSON text answering a json_schema request (no schema: an empty object), the same for the same request. */
-export function structuredContent(req: { model: string; messages: unknown }, format: JsonSchemaFormat): string {
+/**
+ * The value made to break the schema (the --schema-violation-rate fault): a required property
+ * left out, or a property of the wrong type; at the root an array instead of the object when
+ * the object has no properties to break.
+ */
+export function brokenValue(schema: Schema, value: unknown, rng: Rng): unknown {
+  const props = Object.keys((schema.properties ?? {}) as Record<string, unknown>);
+  if (value === null || typeof value !== 'object' || Array.isArray(value) || props.length === 0) return [value];
+  const key = pick(rng, props);
+  const out = { ...(value as Record<string, unknown>) };
+  const required = Array.isArray(schema.required) && schema.required.includes(key);
+  if (required && rng() < 0.5) {
+    delete out[key];
+    return out;
+  }
+  // A type no JSON Schema type of the property admits: a string where a number is wanted, a number elsewhere.
+  out[key] = typeof out[key] === 'number' ? 'not a number' : 12345;
+  return out;
+}
+
+/**
+ * The JSON text answering a json_schema request (no schema: an empty object), the same for the
+ * same request; `broken` (the violation fault) makes it break the schema.
+ */
+export function structuredContent(req: { model: string; messages: unknown }, format: JsonSchemaFormat, broken = false): string {
   const rng = rngFromDigest(sha256(JSON.stringify(['json_schema', req.model, req.messages, format.name, format.schema ?? null])));
-  return JSON.stringify(format.schema ? sampleValue(format.schema, rng) : {});
+  const value = format.schema ? sampleValue(format.schema, rng) : {};
+  return JSON.stringify(broken ? brokenValue(format.schema ?? {}, value, rng) : value);
 }
