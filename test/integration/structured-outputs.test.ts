@@ -15,7 +15,7 @@ import { withResponseFormat, type ResponseSchema } from '../../src/domain/respon
 import { costOfUsage } from '../../src/domain/pricing.ts';
 import { loadDefaultPricing } from '../../src/llm/pricing-file.ts';
 import type { RunConfig, RunStatus } from '../../src/domain/run-types.ts';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { chatLine, client, readJsonl, runConfig, runToEnd, startWorker, tempDir, writeChatInput } from '../support/harness.ts';
 
 type OutLine = { custom_id: string; response: { status_code: number; body: unknown } | null; error: { code: string; message: string } | null };
@@ -98,6 +98,11 @@ describe('structured outputs (--schema)', () => {
       for (const { custom_id: _id, ...fields } of parsed) expect(checkAnswer(asked, answerWith(JSON.stringify(fields))).ok).toBe(true);
       const csv = join(home, `${runId}-parsed.csv`);
       expect(await exportParsed(store, runId, csv, 'csv')).toBe(status.counts.succeeded);
+      const rows = readFileSync(csv, 'utf8').trimEnd().split('\n');
+      expect(rows[0]).toBe('custom_id,category,urgency,summary,needs_human');
+      expect(rows).toHaveLength(status.counts.succeeded + 1);
+      const first = parsed[0]!;
+      expect(rows[1]).toBe([first.custom_id, first.category, first.urgency, first.summary, first.needs_human].join(','));
     } finally {
       await store.close();
     }
