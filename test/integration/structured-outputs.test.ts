@@ -36,6 +36,11 @@ const ticket: ResponseSchema = {
 };
 /** What a request of this run asks (only response_format matters to the check). */
 const asked = withResponseFormat('/v1/chat/completions', {}, ticket);
+/** Lines carrying their own response_format keep it, and are checked against it. */
+const ownFormat = { type: 'json_schema', json_schema: { name: 'label', strict: true, schema: { type: 'object', properties: { label: { type: 'string', enum: ['spam', 'ham'] } }, required: ['label'], additionalProperties: false } } };
+const OWN = 10;
+const isOwn = (customId: string): boolean => customId.startsWith('own-');
+const askedOf = (customId: string): unknown => (isOwn(customId) ? { response_format: ownFormat } : asked);
 const answerWith = (content: string) => ({ choices: [{ message: { content, refusal: null } }] });
 
 /** The emulator's served tokens for gpt-4o-mini, priced (at the Batch discount when `batch`). */
@@ -76,13 +81,13 @@ describe('structured outputs (--schema)', () => {
 
     const out = readJsonl<OutLine>(status.outputPath!);
     expect(out).toHaveLength(status.counts.succeeded);
-    for (const l of out) expect(checkAnswer(asked, l.response!.body).ok).toBe(true);
+    for (const l of out) expect(checkAnswer(askedOf(l.custom_id), l.response!.body).ok).toBe(true);
     const errors = readJsonl<OutLine>(status.errorsPath!);
     expect(errors).toHaveLength(status.counts.failed);
     for (const l of errors) {
       expect(l.error!.code).toBe('schema_mismatch');
       expect(l.error!.message).toMatch(/does not match the schema 'ticket': .*; content: /);
-      expect(checkAnswer(asked, l.response!.body).ok).toBe(false);
+      expect(checkAnswer(askedOf(l.custom_id), l.response!.body).ok).toBe(false);
     }
 
     // Every attempt was paid for and counted: spend is what the emulator served, priced.
@@ -95,14 +100,14 @@ describe('structured outputs (--schema)', () => {
       expect(await exportParsed(store, runId, jsonl, 'jsonl')).toBe(status.counts.succeeded);
       const parsed = readJsonl<Record<string, unknown>>(jsonl);
       expect(parsed.map((r) => r.custom_id)).toEqual(out.map((l) => l.custom_id));
-      for (const { custom_id: _id, ...fields } of parsed) expect(checkAnswer(asked, answerWith(JSON.stringify(fields))).ok).toBe(true);
+      for (const { custom_id: id, ...fields } of parsed) expect(checkAnswer(askedOf(String(id)), answerWith(JSON.stringify(fields))).ok).toBe(true);
       const csv = join(home, `${runId}-parsed.csv`);
       expect(await exportParsed(store, runId, csv, 'csv')).toBe(status.counts.succeeded);
       const rows = readFileSync(csv, 'utf8').trimEnd().split('\n');
-      expect(rows[0]).toBe('custom_id,category,urgency,summary,needs_human');
+      expect(rows[0]!.startsWith('custom_id,category,urgency,summary,needs_human')).toBe(true);
       expect(rows).toHaveLength(status.counts.succeeded + 1);
       const first = parsed[0]!;
-      expect(rows[1]).toBe([first.custom_id, first.category, first.urgency, first.summary, first.needs_human].join(','));
+      expect(rows[1]!.startsWith([first.custom_id, first.category, first.urgency, first.summary, first.needs_human].join(','))).toBe(true);
     } finally {
       await store.close();
     }
@@ -110,22 +115,30 @@ describe('structured outputs (--schema)', () => {
     // The cache holds only answers that passed.
     const db = new DatabaseSync(storePath(home), { readOnly: true, timeout: 10_000 });
     try {
-      const rows = db.prepare('SELECT response FROM response_cache WHERE run_id = ?').all(runId) as { response: string }[];
+      const rows = db.prepare('SELECT custom_id, response FROM response_cache WHERE run_id = ?').all(runId) as { custom_id: string; response: string }[];
       expect(rows.length).toBe(status.counts.succeeded);
-      for (const r of rows) expect(checkAnswer(asked, JSON.parse(r.response)).ok).toBe(true);
+      for (const r of rows) expect(checkAnswer(askedOf(r.custom_id), JSON.parse(r.response)).ok).toBe(true);
     } finally {
       db.close();
     }
   }
 
   it('realtime, 1,000 items, 10% broken answers: every item valid or schema_mismatch after 2 retries; spend exact', async () => {
-    const { path } = writeChatInput(home, 1000, 'realtime.jsonl');
+    const { lines } = writeChatInput(home, 1000 - OWN, 'realtime-base.jsonl');
+    // The last lines carry their own response_format: kept, and what their answers are checked against.
+    const own = Array.from({ length: OWN }, (_, i) =>
+      JSON.stringify({ custom_id: `own-${i}`, method: 'POST', url: '/v1/chat/completions', body: { model: 'gpt-4o-mini', messages: [{ role: 'user', content: `Is message ${i} spam?` }], max_tokens: 40, response_format: ownFormat } }));
+    const path = join(home, 'realtime.jsonl');
+    writeFileSync(path, `${[...lines, ...own].join('\n')}\n`);
     const runId = `schema-rt-${Date.now()}`;
     emu.resetStats();
     const t0 = Date.now();
     const status = await runToEnd(c, runConfig({ runId, inputPath: path, concurrency: 64, chunkSize: 250, cache: 'read-write', responseSchema: ticket, schemaRetries: 2 }), taskQueue);
     console.log(`--schema realtime: 1,000 items, ${emu.stats().schemaViolations} broken answers asked again, ${status.counts.failed} schema_mismatch, in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     await expectValidOrMismatch(status, runId, false);
+    const ownAnswers = readJsonl<OutLine>(status.outputPath!).filter((l) => isOwn(l.custom_id));
+    expect(ownAnswers.length).toBeGreaterThanOrEqual(OWN - 1);
+    for (const l of ownAnswers) expect(Object.keys(checkAnswer(askedOf(l.custom_id), l.response!.body).ok ? JSON.parse((l.response!.body as { choices: { message: { content: string } }[] }).choices[0]!.message.content) : {})).toEqual(['label']);
   }, 120_000);
 
   it('batch mode: mismatched lines go into the next submission; the same holds, at the Batch discount', async () => {

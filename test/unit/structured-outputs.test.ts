@@ -197,3 +197,21 @@ describe('run --schema FILE', () => {
     await fails(file('badtype.json', JSON.stringify({ type: 'object', properties: { a: { type: 'strin' } }, required: ['a'], additionalProperties: false })), /not a valid JSON Schema/);
   });
 });
+
+describe('what a batch file\'s lines asked for', () => {
+  it('reads each line\'s response_format, one stub per distinct format', async () => {
+    const { RequestFormats } = await import('../../src/activities/request-formats.ts');
+    const f = new RequestFormats();
+    const line = (body: unknown) => JSON.stringify({ custom_id: 'x', method: 'POST', url: '/v1/chat/completions', body });
+    const rf = { type: 'json_schema', json_schema: { name: 'ticket', strict: true, schema: ticket.schema } };
+    f.addLine(line({ model: 'm', response_format: rf }));
+    f.addLine(line({ model: 'm' }));
+    f.addLine(line({ model: 'm', response_format: rf }));
+    f.addLine('not json');
+    expect(f.requestOf(0)).toEqual({ response_format: rf });
+    expect(f.requestOf(2)).toBe(f.requestOf(0));
+    expect(f.requestOf(1)).toEqual({});
+    expect(f.requestOf(3)).toEqual({});
+    expect(f.requestOf(99)).toEqual({});
+  });
+});
