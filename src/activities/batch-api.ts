@@ -365,7 +365,7 @@ export function batchOperations(deps: BatchDeps, onProgress: (detail: { collecte
               // allows one more); its discarded answer's cost is counted now. Else it fails.
               const failed: ItemResult = { ...checked.result, response: undefined };
               if (checked.retryable && !input.finalAttempt && input.attempt <= schemaRetries) {
-                retries.push({ customId: id, attempts: input.attempt, error: failed.error!, mode: 'batch', costUsd: r.costUsd ?? 0 });
+                retries.push({ customId: id, attempts: input.attempt, error: failed.error!, mode: 'batch', costUsd: r.costUsd ?? 0, usage });
                 result.retryable++;
               } else {
                 pending.push(failed);

@@ -123,9 +123,8 @@ export function makeRunControlActivities(deps: RunControlDeps) {
         if (validatesAnswers(config)) {
           const checked = checkedResult(result, body);
           if (checked.retryable) {
-            await deps.store.recordRetries(config.runId, [{ customId: item.customId, attempts: outcome.attempts, costUsd: callUsd, error: checked.result.error!, mode: 'realtime' }]);
-            // Its cost is in the item's spend now (as the store counts it: money, not the discarded tokens).
-            return { ok: true, recorded: { ...recorded, succeeded: 0, tokens: { prompt: 0, cached: 0, completion: 0, reasoning: 0 } }, detail: `${item.customId}: HTTP ${outcome.statusCode} (answer did not match the schema; retried later)` };
+            await deps.store.recordRetries(config.runId, [{ customId: item.customId, attempts: outcome.attempts, costUsd: callUsd, usage: outcome.usage, error: checked.result.error!, mode: 'realtime' }]);
+            return { ok: true, recorded: { ...recorded, succeeded: 0 }, detail: `${item.customId}: HTTP ${outcome.statusCode} (answer did not match the schema; retried later)` };
           }
           if (checked.result.status === 'failed') {
             Object.assign(result, checked.result);

@@ -1,6 +1,6 @@
 // --schema on the realtime path: an answer that does not match what its request asked for is
 // asked again, up to the run's schema retries, each attempt a new call, priced and counted:
-// a discarded answer's cost is recorded at once as a retry of the item (store: retry cost),
+// a discarded answer's cost and tokens are recorded at once as a retry of the item (store: retry cost),
 // so spend sees it now, a crash loses none of it, and the item's final result adds it to its
 // own. After the retries the item fails with schema_mismatch (the validation errors and the
 // raw content in its message, the last answer as its response); a refusal fails at once
@@ -42,7 +42,7 @@ export async function callUntilValid(
     const { result, retryable } = checkedResult(raw, body);
     if (!retryable || retried >= retries) return result;
     const costUsd = raw.costUsd ?? 0;
-    await deps.store.recordRetries(deps.config.runId, [{ customId: item.customId, attempts: raw.attempts, costUsd, error: result.error!, mode: 'realtime' }]);
+    await deps.store.recordRetries(deps.config.runId, [{ customId: item.customId, attempts: raw.attempts, costUsd, ...(raw.usage ? { usage: raw.usage } : {}), error: result.error!, mode: 'realtime' }]);
     onDiscarded(costUsd);
     prior = raw.attempts;
   }

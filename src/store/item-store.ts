@@ -165,11 +165,12 @@ export interface ItemRetry {
   error: ItemError;
   mode: string;
   /**
-   * What this attempt's discarded answer cost (a schema mismatch retried): added to the item's
-   * spend now and kept in its retry cost, which its final result adds to its own. Counted once
-   * per attempt number: recording the same retry again adds nothing.
+   * What this attempt's discarded answer cost (a schema mismatch retried), and its usage: added
+   * to the item's spend and tokens now and kept as its retry cost and tokens, which its final
+   * result adds to its own. Counted once per attempt number: recording the same retry again adds nothing.
    */
   costUsd?: number;
+  usage?: TokenTotals;
 }
 
 /** What llm-batch knows of one batch submission: how a retried submit finds its file and batch. */
@@ -246,7 +247,7 @@ export interface ItemStore {
   pendingEstimate(runId: string, selection: ItemSelection, outputTokensPerItem?: number): Promise<PendingEstimate[]>;
   /** Size and cost of the selection's succeeded items. */
   measuredItems(runId: string, selection: ItemSelection): Promise<MeasuredItem[]>;
-  /** Writes results in one transaction. A succeeded item is never overwritten. Its cost is the result's plus what its retries' discarded answers cost. */
+  /** Writes results in one transaction. A succeeded item is never overwritten. Its cost and tokens are the result's plus its retries' discarded answers'. */
   recordResults(runId: string, results: ItemResult[]): Promise<void>;
   /** Totals over a selection, or the whole run when none is given. */
   totals(runId: string, selection?: ItemSelection): Promise<ItemTotals>;

@@ -134,8 +134,13 @@ CREATE TRIGGER items_dispatch_seq_default BEFORE INSERT ON items FOR EACH ROW
   { version: 6, name: 'semantic cache', sql: POSTGRES_SEMANTIC_MIGRATION },
   {
     version: 7,
-    name: 'retry cost of items (--schema: discarded answers of mismatches retried)',
-    sql: `ALTER TABLE items ADD COLUMN IF NOT EXISTS retry_cost_usd double precision NOT NULL DEFAULT 0;`,
+    name: 'retry cost and tokens of items (--schema: discarded answers of mismatches retried)',
+    sql: `
+ALTER TABLE items ADD COLUMN IF NOT EXISTS retry_cost_usd double precision NOT NULL DEFAULT 0;
+ALTER TABLE items ADD COLUMN IF NOT EXISTS retry_prompt_tokens integer NOT NULL DEFAULT 0;
+ALTER TABLE items ADD COLUMN IF NOT EXISTS retry_cached_tokens integer NOT NULL DEFAULT 0;
+ALTER TABLE items ADD COLUMN IF NOT EXISTS retry_completion_tokens integer NOT NULL DEFAULT 0;
+ALTER TABLE items ADD COLUMN IF NOT EXISTS retry_reasoning_tokens integer NOT NULL DEFAULT 0;`,
   },
 ];
 

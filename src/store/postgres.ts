@@ -58,8 +58,9 @@ const RESULT_NAMES = ['run_id', 'custom_id', 'status', 'attempts', 'model', 'mod
 const RESULT_TYPES = ['text', 'text', 'text', 'integer', 'text', 'text', 'text', 'integer', 'text', 'text', 'integer', 'integer', 'integer', 'integer', 'double precision', 'text', 'double precision', 'double precision'] as const;
 const STAGED_RESULTS = `CREATE TEMPORARY TABLE IF NOT EXISTS staged_results (${RESULT_NAMES.map((n, i) => `${n} ${RESULT_TYPES[i]}`).join(', ')}) ON COMMIT DELETE ROWS`;
 const SET_RESULT = `status = r.status, attempts = r.attempts, model = r.model, mode = r.mode, request_id = r.request_id,
-    status_code = r.status_code, response = r.response, error = r.error, prompt_tokens = r.prompt_tokens, cached_tokens = r.cached_tokens,
-    completion_tokens = r.completion_tokens, reasoning_tokens = r.reasoning_tokens, cost_usd = r.cost_usd + i.retry_cost_usd, cache_marker = r.cache_marker,
+    status_code = r.status_code, response = r.response, error = r.error, prompt_tokens = r.prompt_tokens + i.retry_prompt_tokens,
+    cached_tokens = r.cached_tokens + i.retry_cached_tokens, completion_tokens = r.completion_tokens + i.retry_completion_tokens,
+    reasoning_tokens = r.reasoning_tokens + i.retry_reasoning_tokens, cost_usd = r.cost_usd + i.retry_cost_usd, cache_marker = r.cache_marker,
     saved_usd = r.saved_usd, prompt_cache_saved_usd = r.prompt_cache_saved_usd, updated_at = now()`;
 const RESULT_TARGET = `i.run_id = r.run_id AND i.custom_id = r.custom_id AND i.status <> 'succeeded'`;
 /** Results applied to their items, from a source `r` with RESULT_NAMES' columns; a success is never overwritten. */
@@ -75,6 +76,12 @@ const APPLY_STAGED_RESULTS = `DO $$ DECLARE r record; BEGIN
     UPDATE items AS i SET ${SET_RESULT} WHERE ${RESULT_TARGET};
   END LOOP;
 END $$`;
+
+/** What a retry adds to (column, from the retry's value): its discarded answer's cost and tokens, to the item's and to its retry totals. */
+const RETRY_ADDED: readonly [string, string][] = [
+  ['cost_usd', 'cost'], ['retry_cost_usd', 'cost'], ['prompt_tokens', 'prompt'], ['retry_prompt_tokens', 'prompt'], ['cached_tokens', 'cached'], ['retry_cached_tokens', 'cached'],
+  ['completion_tokens', 'completion'], ['retry_completion_tokens', 'completion'], ['reasoning_tokens', 'reasoning'], ['retry_reasoning_tokens', 'reasoning'],
+];
 
 const resultRow = (runId: string, r: ItemResult): ResultField[] => [runId, r.customId, ...resultFields(r)];
 
@@ -281,11 +288,12 @@ export class PostgresItemStore implements ItemStore {
     // discarded answer's cost is added only while the stored attempts are below the retry's.
     await this.query(`
       UPDATE items AS i SET attempts = greatest(i.attempts, r.attempts), error = r.error, mode = r.mode, updated_at = now(),
-        cost_usd = i.cost_usd + CASE WHEN i.attempts < r.attempts THEN r.cost ELSE 0 END,
-        retry_cost_usd = i.retry_cost_usd + CASE WHEN i.attempts < r.attempts THEN r.cost ELSE 0 END
-      FROM unnest($1::text[], $2::text[], $3::integer[], $4::text[], $5::text[], $6::double precision[]) AS r(run_id, custom_id, attempts, error, mode, cost)
+        ${RETRY_ADDED.map(([column, value]) => `${column} = i.${column} + CASE WHEN i.attempts < r.attempts THEN r.${value} ELSE 0 END`).join(', ')}
+      FROM unnest($1::text[], $2::text[], $3::integer[], $4::text[], $5::text[], $6::double precision[], $7::integer[], $8::integer[], $9::integer[], $10::integer[])
+        AS r(run_id, custom_id, attempts, error, mode, cost, prompt, cached, completion, reasoning)
       WHERE i.run_id = r.run_id AND i.custom_id = r.custom_id AND i.status = 'pending'`,
-    [folded.map(() => runId), folded.map((r) => r.customId), folded.map((r) => r.attempts), folded.map((r) => JSON.stringify(r.error)), folded.map((r) => r.mode), folded.map((r) => r.costUsd ?? 0)]);
+    [folded.map(() => runId), folded.map((r) => r.customId), folded.map((r) => r.attempts), folded.map((r) => JSON.stringify(r.error)), folded.map((r) => r.mode), folded.map((r) => r.costUsd ?? 0),
+      folded.map((r) => r.usage?.prompt ?? 0), folded.map((r) => r.usage?.cached ?? 0), folded.map((r) => r.usage?.completion ?? 0), folded.map((r) => r.usage?.reasoning ?? 0)]);
   }
 
   async batchRecord(runId: string, key: string): Promise<BatchRecord | undefined> {

@@ -21,6 +21,11 @@ export function foldRetries(retries: readonly ItemRetry[]): ItemRetry[] {
     else {
       const folded: ItemRetry = { ...r, attempts: Math.max(seen.attempts, r.attempts) };
       if (seen.costUsd !== undefined || r.costUsd !== undefined) folded.costUsd = (seen.costUsd ?? 0) + (r.costUsd ?? 0);
+      if (seen.usage !== undefined || r.usage !== undefined) {
+        const a = seen.usage ?? { prompt: 0, cached: 0, completion: 0, reasoning: 0 };
+        const b = r.usage ?? { prompt: 0, cached: 0, completion: 0, reasoning: 0 };
+        folded.usage = { prompt: a.prompt + b.prompt, cached: a.cached + b.cached, completion: a.completion + b.completion, reasoning: a.reasoning + b.reasoning };
+      }
       byId.set(r.customId, folded);
     }
   }

@@ -9,23 +9,29 @@ import type { ResultField } from './result-row.ts';
 
 /** One result's UPDATE arguments: resultFields(r), updated_at, run_id, custom_id. */
 export type ResultArgs = ResultField[];
-/** One retry's UPDATE arguments: attempts, cost, attempts, cost, attempts, error, mode, updated_at, run_id, custom_id (retryArgs). */
+/** One retry's UPDATE arguments: attempts, cost, prompt, cached, completion and reasoning tokens, error, mode, updated_at, run_id, custom_id (retryArgs). */
 export type RetryArgs = ResultField[];
 
 const UPDATE_RESULT = `
   UPDATE items SET status = ?, attempts = ?, model = ?, mode = ?, request_id = ?, status_code = ?, response = ?, error = ?,
-    prompt_tokens = ?, cached_tokens = ?, completion_tokens = ?, reasoning_tokens = ?, cost_usd = ? + retry_cost_usd, cache_marker = ?, saved_usd = ?, prompt_cache_saved_usd = ?, updated_at = ?
+    prompt_tokens = ? + retry_prompt_tokens, cached_tokens = ? + retry_cached_tokens, completion_tokens = ? + retry_completion_tokens,
+    reasoning_tokens = ? + retry_reasoning_tokens, cost_usd = ? + retry_cost_usd, cache_marker = ?, saved_usd = ?, prompt_cache_saved_usd = ?, updated_at = ?
   WHERE run_id = ? AND custom_id = ? AND status <> 'succeeded'`;
 // max(): recording the same retry twice (a re-collected batch) changes nothing; its discarded
-// answer's cost is added only while the stored attempts are below the retry's (SET reads the old row).
-const UPDATE_RETRY = `UPDATE items SET cost_usd = cost_usd + CASE WHEN attempts < ? THEN ? ELSE 0 END,
-    retry_cost_usd = retry_cost_usd + CASE WHEN attempts < ? THEN ? ELSE 0 END,
-    attempts = max(attempts, ?), error = ?, mode = ?, updated_at = ? WHERE run_id = ? AND custom_id = ? AND status = 'pending'`;
+// answer's cost and tokens are added only while the stored attempts are below the retry's (SET
+// reads the old row). ?1 is the retry's attempts; ?2..?6 its cost and tokens.
+const added = (column: string, n: number): string => `${column} = ${column} + CASE WHEN attempts < ?1 THEN ?${n} ELSE 0 END`;
+const UPDATE_RETRY = `UPDATE items SET ${[
+  added('cost_usd', 2), added('retry_cost_usd', 2),
+  added('prompt_tokens', 3), added('retry_prompt_tokens', 3), added('cached_tokens', 4), added('retry_cached_tokens', 4),
+  added('completion_tokens', 5), added('retry_completion_tokens', 5), added('reasoning_tokens', 6), added('retry_reasoning_tokens', 6),
+].join(', ')},
+    attempts = max(attempts, ?1), error = ?7, mode = ?8, updated_at = ?9 WHERE run_id = ?10 AND custom_id = ?11 AND status = 'pending'`;
 
 /** The UPDATE_RETRY arguments of one retry. */
-export function retryArgs(r: { attempts: number; costUsd?: number; error: unknown; mode: string }, now: string, runId: string, customId: string): RetryArgs {
-  const cost = r.costUsd ?? 0;
-  return [r.attempts, cost, r.attempts, cost, r.attempts, JSON.stringify(r.error), r.mode, now, runId, customId];
+export function retryArgs(r: { attempts: number; costUsd?: number; usage?: { prompt: number; cached: number; completion: number; reasoning: number }; error: unknown; mode: string }, now: string, runId: string, customId: string): RetryArgs {
+  const u = r.usage;
+  return [r.attempts, r.costUsd ?? 0, u?.prompt ?? 0, u?.cached ?? 0, u?.completion ?? 0, u?.reasoning ?? 0, JSON.stringify(r.error), r.mode, now, runId, customId];
 }
 
 /** The prepared result writes of one connection; each call is one transaction, applied in order. */

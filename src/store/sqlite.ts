@@ -96,8 +96,12 @@ const ADDED_COLUMNS: [string, string][] = [
   ['prefix_path', 'TEXT'],
   ['dispatch_seq', 'INTEGER'],
   ['prompt_cache_saved_usd', 'REAL NOT NULL DEFAULT 0'],
-  // --schema: what an item's discarded answers (schema mismatches retried) cost, part of cost_usd.
+  // --schema: what an item's discarded answers (schema mismatches retried) cost and used, part of cost_usd and the token columns.
   ['retry_cost_usd', 'REAL NOT NULL DEFAULT 0'],
+  ['retry_prompt_tokens', 'INTEGER NOT NULL DEFAULT 0'],
+  ['retry_cached_tokens', 'INTEGER NOT NULL DEFAULT 0'],
+  ['retry_completion_tokens', 'INTEGER NOT NULL DEFAULT 0'],
+  ['retry_reasoning_tokens', 'INTEGER NOT NULL DEFAULT 0'],
 ];
 
 

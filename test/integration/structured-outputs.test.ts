@@ -92,6 +92,9 @@ describe('structured outputs (--schema)', () => {
 
     // Every attempt was paid for and counted: spend is what the emulator served, priced.
     expect(Math.abs(status.costUsd.spent - servedUsd(emu, batch))).toBeLessThan(1e-6);
+    // And its tokens: the run's totals are every answer's, discarded ones included.
+    const m = stats.byModel['gpt-4o-mini']!;
+    expect({ prompt: status.tokens.prompt, completion: status.tokens.completion }).toEqual({ prompt: m.promptTokens, completion: m.completionTokens });
 
     // --parsed: one record per success, its fields the schema's, in both formats.
     const store = new SqliteItemStore(storePath(home));

@@ -209,10 +209,12 @@ export function itemStoreSuite(name: string, open: () => Promise<ItemStore>): vo
 
       it('counts a retry\'s discarded answer once per attempt, in spend now and in the final result\'s cost', async () => {
         await store.stageItems('r', [item(0), item(1)]);
-        const mismatch = (attempts: number, costUsd: number) => ({ customId: 'c0', attempts, costUsd, error: { code: 'schema_mismatch', message: 'no' }, mode: 'batch' });
+        const used = { prompt: 100, cached: 20, completion: 10, reasoning: 1 };
+        const mismatch = (attempts: number, costUsd: number) => ({ customId: 'c0', attempts, costUsd, usage: used, error: { code: 'schema_mismatch', message: 'no' }, mode: 'batch' });
         await store.recordRetries('r', [mismatch(1, 0.125)]);
         await store.recordRetries('r', [mismatch(1, 0.125)]); // re-collected: nothing more
         expect((await store.totals('r')).costUsd).toBeCloseTo(0.125, 12);
+        expect((await store.totals('r')).tokens).toEqual(used);
         expect((await allItems(store, 'r'))[0]).toMatchObject({ status: 'pending', attempts: 1 });
         // Two retries of one item in one call (folded): both counted.
         await store.recordRetries('r', [mismatch(2, 0.25), mismatch(3, 0.5)]);
@@ -220,7 +222,10 @@ export function itemStoreSuite(name: string, open: () => Promise<ItemStore>): vo
         await store.recordResults('r', [success('c0', { attempts: 4, costUsd: 1 }), success('c1', { costUsd: 0.5 })]);
         const [c0, c1] = await allItems(store, 'r');
         expect(c0!.costUsd).toBeCloseTo(1.875, 12);
+        // The final result's usage (10, 2, 5, 0) plus three discarded answers'.
+        expect(c0!.usage).toEqual({ prompt: 310, cached: 62, completion: 35, reasoning: 3 });
         expect(c1!.costUsd).toBe(0.5);
+        expect(c1!.usage).toEqual({ prompt: 10, cached: 2, completion: 5, reasoning: 0 });
         // A success is never overwritten, so its cost is never added to again.
         await store.recordResults('r', [success('c0', { attempts: 5, costUsd: 7 })]);
         await store.recordRetries('r', [mismatch(9, 3)]);
