@@ -15,6 +15,8 @@ export interface DevServerOptions {
   /** false: no Web UI (tests). */
   ui?: boolean;
   ip?: string;
+  /** The Web UI decodes payloads through this codec server (see src/codec/server.ts). */
+  uiCodecEndpoint?: string;
   log?: (msg: string) => void;
 }
 
@@ -37,6 +39,7 @@ export async function startDevServer(opts: DevServerOptions): Promise<RunningDev
     '--log-level', 'error',
     ...SEARCH_ATTRIBUTE_FLAGS.flatMap((sa) => ['--search-attribute', sa]),
     ...(opts.ui === false ? ['--headless'] : ['--ui-port', String(opts.uiPort)]),
+    ...(opts.ui !== false && opts.uiCodecEndpoint ? ['--ui-codec-endpoint', opts.uiCodecEndpoint] : []),
   ];
   const logFd = openSync(join(opts.dataDir, 'temporal-server.log'), 'a');
   const child = spawn(cli.path, args, { stdio: ['ignore', logFd, logFd] });
