@@ -39,7 +39,8 @@ describe('codec server', () => {
 
   it('answers 401 to a wrong or missing token, and does not decode', async () => {
     const [sealed] = await codec.encode([defaultPayloadConverter.toPayload('secret')]);
-    for (const headers of [{ authorization: 'Bearer wrong' }, { authorization: `Bearer ${TOKEN}x` }, {}]) {
+    const attempts: Record<string, string>[] = [{ authorization: 'Bearer wrong' }, { authorization: `Bearer ${TOKEN}x` }, {}];
+    for (const headers of attempts) {
       const res = await post('/decode', { payloads: [asJson(sealed!)] }, headers);
       expect(res.status).toBe(401);
       expect(res.headers.get('www-authenticate')).toMatch(/^Bearer/);
