@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { NativeConnection } from '@temporalio/worker';
 import { WorkflowFailedError, type Client } from '@temporalio/client';
-import { connectClient, getRunStatus, startRun } from '../../src/client.ts';
+import { connectClient, getRunStatus, isFinished, startRun } from '../../src/client.ts';
 import { createWorker } from '../../src/worker.ts';
 import { EncryptionCodec } from '../../src/codec/encryption-codec.ts';
 import { keyRingFromEnv, parseKeySpec, type KeyRing } from '../../src/codec/keys.ts';
@@ -111,7 +111,18 @@ describe('encrypted payloads', () => {
     const { path } = writeChatInput(secretDir, 12, 'input.jsonl');
     firstInput = path;
     firstRunId = `enc-${Date.now()}`;
-    const handle = await startRun(c1, runConfig({ runId: firstRunId, inputPath: path, budgetUsd: 17.25, fallbackModel: 'gpt-4.1-nano', chunkSize: 6 }), queueA);
+    // Slow enough that `status` sees a chunk in flight: its progress comes from the chunk's
+    // heartbeats, which describe() returns raw (encrypted) and the client decrypts.
+    emu.configure({ latencyMs: 300 });
+    const handle = await startRun(c1, runConfig({ runId: firstRunId, inputPath: path, budgetUsd: 17.25, fallbackModel: 'gpt-4.1-nano', chunkSize: 12, concurrency: 1 }), queueA);
+    let liveProgress = 0;
+    await waitFor(async () => {
+      const s = await getRunStatus(c1, firstRunId);
+      if (s.chunks.inFlight.length > 0) liveProgress = Math.max(liveProgress, s.counts.succeeded);
+      return liveProgress > 0 || isFinished(s);
+    }, 60_000, 'live progress from heartbeats');
+    emu.configure({ latencyMs: 0 });
+    expect(liveProgress).toBeGreaterThan(0);
     const status = (await handle.result()) as RunStatus;
     expect(status.state).toBe('completed');
     expect(status.counts.succeeded).toBe(12);
