@@ -38,6 +38,8 @@ export interface LlmBatchWorker {
   worker: Worker;
   /** Where the item store is: the SQLite file, or the PostgreSQL URL without its password. */
   storeWhere: string;
+  /** The id of the key new payloads are encrypted with; undefined when payloads are plain. */
+  encryptionKeyId?: string;
   /** Stops polling, lets running activities finish or be cancelled, closes the store. */
   shutdown(): Promise<void>;
   run(): Promise<void>;
@@ -89,6 +91,7 @@ export async function createWorker(settings: WorkerSettings = {}): Promise<LlmBa
   return {
     worker,
     storeWhere: where,
+    ...(keyRing ? { encryptionKeyId: keyRing.currentId } : {}),
     run() {
       running ??= worker.run().finally(async () => {
         deps?.close();
