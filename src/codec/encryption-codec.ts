@@ -99,7 +99,7 @@ export class MissingKeyCodec implements PayloadCodec {
     if (sealed) {
       throw new ValueError(
         `this payload is encrypted (key "${keyIdOf(sealed) ?? 'unknown'}") and this process has no key: ` +
-          `set ${ENCRYPTION_KEY_ENV} (or ${ENCRYPTION_KEY_FILE_ENV}) as on the CLI that started the run, then restart it`,
+          `set ${ENCRYPTION_KEY_ENV} (or ${ENCRYPTION_KEY_FILE_ENV}) in its environment, with the key the run was started with, and start it again`,
       );
     }
     return payloads;
