@@ -37,8 +37,15 @@ function decodeKey(base64: string, where: string): Uint8Array {
 }
 
 function checkId(id: string, where: string): string {
-  if (!KEY_ID.test(id)) throw new KeyConfigError(`${where}: key id "${id.slice(0, 64)}" must be 1-64 characters of A-Z a-z 0-9 . _ -`);
+  // Not echoed: an id that is not one may be a key typed in the wrong place.
+  if (!KEY_ID.test(id)) throw new KeyConfigError(`${where}: a key id must be 1-64 characters of A-Z a-z 0-9 . _ - (the format is ID:BASE64)`);
   return id;
+}
+
+/** The environment without the keys, for child processes that have no use for them (the Temporal server). */
+export function envWithoutKeys(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const { [ENCRYPTION_KEY_ENV]: _key, [ENCRYPTION_KEY_FILE_ENV]: _file, ...rest } = env;
+  return rest;
 }
 
 /** "ID:BASE64" or "BASE64" (id = fingerprint). */
@@ -66,7 +73,7 @@ export function parseKeyFile(text: string, where: string): KeyRing {
   }
   const ring = new Map<string, Uint8Array>();
   for (const [id, value] of Object.entries(keys)) {
-    checkId(id, where);
+    checkId(id, `${where}: keys`);
     if (typeof value !== 'string') throw new KeyConfigError(`${where}: keys.${id} must be a base64 string`);
     ring.set(id, decodeKey(value, `${where}: keys.${id}`));
   }

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import { decryptBytes, EncryptionCodec, encryptBytes, MissingKeyCodec } from '../../src/codec/encryption-codec.ts';
-import { KeyConfigError, keyRingFromEnv, parseKeyFile, parseKeySpec, type KeyRing } from '../../src/codec/keys.ts';
+import { envWithoutKeys, KeyConfigError, keyRingFromEnv, parseKeyFile, parseKeySpec, type KeyRing } from '../../src/codec/keys.ts';
 
 const b64 = (bytes: Uint8Array): string => Buffer.from(bytes).toString('base64');
 const text = (b: Uint8Array | null | undefined): string => Buffer.from(b ?? new Uint8Array()).toString('utf8');
@@ -35,7 +35,15 @@ describe('key configuration', () => {
       expect((e as Error).message).not.toContain(short);
     }
     expect(() => parseKeySpec('k:not base64!')).toThrow(/not base64/);
-    expect(() => parseKeySpec(`bad id:${b64(K1)}`)).toThrow(/key id "bad id"/);
+    expect(() => parseKeySpec(`bad id:${b64(K1)}`)).toThrow(/a key id must be 1-64 characters/);
+    // KEY:ID the wrong way round: the key, taken for an id, is not echoed.
+    const reversed = `${b64(K1)}:k1`;
+    expect(() => parseKeySpec(reversed)).toThrow(KeyConfigError);
+    try {
+      parseKeySpec(reversed);
+    } catch (e) {
+      expect((e as Error).message).not.toContain(b64(K1).slice(0, 20));
+    }
   });
 
   it('reads a key file with a current key, and says what is wrong with a bad one', () => {
@@ -51,6 +59,11 @@ describe('key configuration', () => {
     } catch (e) {
       expect((e as Error).message).not.toContain(b64(K1)); // JSON.parse's own message quotes the text
     }
+  });
+
+  it('leaves the keys out of the environment of child processes', () => {
+    const env = envWithoutKeys({ PATH: '/bin', LLM_BATCH_ENCRYPTION_KEY: 'k:x', LLM_BATCH_ENCRYPTION_KEY_FILE: '/k.json' });
+    expect(env).toEqual({ PATH: '/bin' });
   });
 
   it('takes the key from the environment or a file, not both; none means off', () => {
