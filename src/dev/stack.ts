@@ -47,7 +47,12 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
   const keyRing = keyRingFromEnv();
   const ui = opts.ui ?? true;
   const uiOrigins = [`http://localhost:${opts.uiPort}`, `http://127.0.0.1:${opts.uiPort}`];
-  const codecServer = keyRing && ui ? await startCodecServer({ codec: new EncryptionCodec(keyRing), port: opts.codecPort ?? DEFAULT_CODEC_PORT, uiOrigins }) : undefined;
+  const codecPort = opts.codecPort ?? DEFAULT_CODEC_PORT;
+  const codecServer = keyRing && ui
+    ? await startCodecServer({ codec: new EncryptionCodec(keyRing), port: codecPort, uiOrigins }).catch((e: unknown) => {
+        throw new Error(`cannot start the codec server for the Web UI on port ${codecPort} (${(e as Error).message}); choose another with --codec-port`);
+      })
+    : undefined;
   let temporal: RunningDevServer;
   try {
     temporal = await startDevServer({ dataDir: opts.home, port: opts.temporalPort, uiPort: opts.uiPort, ui, log: opts.log, ...(codecServer ? { uiCodecEndpoint: codecServer.url } : {}) });
