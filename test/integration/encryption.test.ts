@@ -139,6 +139,7 @@ describe('encrypted payloads', () => {
       expect(out).not.toContain('17.25');
     }
     expect(shown.out).toContain(Buffer.from('binary/encrypted').toString('base64'));
+    expect(readable(shown.out, { searchAttributes: true })).not.toContain(K1); // the key itself never travels
     // Search attributes stay plain: Temporal indexes them to list runs (the README says which).
     expect(readable(shown.out, { searchAttributes: true })).toContain('"gpt-4o-mini"');
     expect(described.out).toContain('LlmBatchPriority');
