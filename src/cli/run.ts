@@ -11,6 +11,7 @@ import { atLeastOne, CliError, concurrency, durationMs, EXIT, fraction, nonNegat
 import { DEFAULT_PRIORITY } from '../domain/priority.ts';
 import { progressView, summaryTable, bold, dim, stateHint } from './format.ts';
 import { stageHere } from './stage-here.ts';
+import { hasRequests, noRequestsMessage } from '../input/has-requests.ts';
 import { databaseUrl } from '../settings.ts';
 import { CACHE_MODES, DEFAULT_CACHE_MODE, DEFAULT_CACHE_TTL_MS, type CacheMode } from '../domain/exact-cache.ts';
 import { ROUTE_HELP, routeOption } from './route-option.ts';
@@ -147,6 +148,7 @@ export async function preflight(inputPath: string, opts: RunOptions): Promise<vo
   checkRunOptions(opts);
   if (!existsSync(inputPath)) throw new CliError(`${inputPath}: no such file`);
   if (!statSync(inputPath).isFile()) throw new CliError(`${inputPath}: not a file`);
+  if (!(await hasRequests(inputPath))) throw new CliError(noRequestsMessage(inputPath));
   // The rules file is checked here, before anything starts (exit 2 when it is invalid).
   if (opts.route !== undefined) for (const note of routeOption(opts.route, opts.mode ?? 'realtime', opts.pricing).notes) console.error(`llm-batch: ${note}`);
   const format = await detectFormat(inputPath);
