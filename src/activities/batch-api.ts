@@ -25,6 +25,8 @@ import { crashPoint } from './crash-points.ts';
 import { ResultSpool } from './result-spool.ts';
 import { CollectCache, keyOfInputLine, SubmitCache } from '../cache/batch-cache.ts';
 import { cachePolicy } from '../domain/exact-cache.ts';
+import { refusedFileGoesRealtime, tooLargeGoesRealtime, type BatchRefusal } from '../domain/batch-refusal.ts';
+import { customIdsOfFile, failRefusedItems, failTooLargeItems, refusalOf } from './batch-refusals.ts';
 
 export interface BatchDeps {
   store: ItemStore;
@@ -46,7 +48,12 @@ export interface BatchSubmission {
   model?: string;
 }
 
-export type SubmitResult = { batchId: string; lines: number; model: string } | { lines: 0 };
+/**
+ * A batch at the provider; nothing to submit; or the provider refused the file's upload or its
+ * batch (batch-refusals.ts): `failed` of its lines failed with batch_refused, the rest (all,
+ * with --on-batch-failure realtime) are pending for the realtime path.
+ */
+export type SubmitResult = { batchId: string; lines: number; model: string } | { lines: 0 } | { lines: number; refused: BatchRefusal & { failed: number } };
 
 export interface PollResult {
   status: Batch['status'];
@@ -231,20 +238,42 @@ export function batchOperations(deps: BatchDeps, onProgress: (detail: { collecte
           return { lines: 0 };
         }
         const uploadedAt = Date.now();
-        const inputFileId = await client.upload(path);
+        let inputFileId: string;
+        try {
+          inputFileId = await client.upload(path);
+        } catch (e) {
+          const refusal = refusalOf('upload', e);
+          if (!refusal) throw e;
+          const ids = await customIdsOfFile(path);
+          rmSync(path, { force: true });
+          return await refused(input, refusal, ids, model);
+        }
         rec = { key, model, lines, inputFileId, uploadedAt };
         await deps.store.saveBatchRecord(runId, rec);
         rmSync(path, { force: true });
         crashPoint('submit:after-upload');
       }
       const url = (await deps.store.pendingRequests(runId, input.selection, -1, 1))[0]?.url ?? '/v1/chat/completions';
-      const batch = await client.create(rec.inputFileId!, url, metadata);
+      let batch: Batch;
+      try {
+        batch = await client.create(rec.inputFileId!, url, metadata);
+      } catch (e) {
+        const refusal = refusalOf('create', e);
+        if (!refusal) throw e;
+        return await refused(input, refusal, await submittedIds(client, rec.inputFileId!), rec.model);
+      }
       crashPoint('submit:after-create');
       await deps.store.saveBatchRecord(runId, { ...rec, batchId: batch.id });
       return { batchId: batch.id, lines: rec.lines, model: rec.model };
     } catch (e) {
       rethrow(`submitting batch ${key} of ${runId}`, e);
     }
+  }
+
+  /** A refused file: its items fail with the provider's message, or (--on-batch-failure realtime) stay pending for the realtime path. */
+  async function refused(input: BatchSubmission, refusal: BatchRefusal, ids: string[], model: string): Promise<SubmitResult> {
+    const failed = refusedFileGoesRealtime(input.config) ? 0 : await failRefusedItems(deps.store, input.config.runId, ids, refusal, input.submission + 1, model);
+    return { lines: ids.length, refused: { ...refusal, failed } };
   }
 
   async function collect(input: CollectInput): Promise<CollectResult> {
@@ -426,10 +455,14 @@ export function makeBatchActivities(deps: BatchDeps) {
   const ops = batchOperations(deps, (d) => Context.current().heartbeat(d));
   return {
     /** Gives a batch or hybrid run's items their parts; the Batch discount comes along for the status. */
-    async planRun(config: RunConfig): Promise<PartPlan & { batchDiscount: number }> {
+    async planRun(config: RunConfig): Promise<PartPlan & { batchDiscount: number; tooLargeForBatch?: number }> {
       const pricing = await deps.pricingFor(config);
-      const plan = await deps.store.planParts(config.runId, { chunkSize: config.chunkSize, maxLines: config.maxBatchLines, maxBytes: config.maxBatchBytes });
-      return { ...plan, batchDiscount: pricing.batchDiscount };
+      // Items over --max-batch-bytes: realtime parts, or failed here (domain/batch-refusal.ts); never a file the provider would refuse.
+      const tooLargeToRealtime = tooLargeGoesRealtime(config);
+      const tooLarge = tooLargeToRealtime ? 0 : await failTooLargeItems(deps.store, config);
+      const plan = await deps.store.planParts(config.runId, { chunkSize: config.chunkSize, maxLines: config.maxBatchLines, maxBytes: config.maxBatchBytes, tooLargeToRealtime });
+      // They were batch items: the batch path counts them, failed.
+      return { ...plan, batchItems: plan.batchItems + tooLarge, batchDiscount: pricing.batchDiscount, ...(tooLarge > 0 ? { tooLargeForBatch: tooLarge } : {}) };
     },
 
     /**
