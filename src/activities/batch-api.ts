@@ -8,9 +8,9 @@
 //   rate limits, missing). Idempotent: a succeeded item is never overwritten, so spend,
 //   summed from the store, is never counted twice.
 // - cancelBatch, and planRun (parts of a batch or hybrid run).
-import { createWriteStream, mkdirSync, rmSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { once } from 'node:events';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { APIError } from 'openai';
 import type { ItemTotals, RunConfig } from '../domain/run-types.ts';
@@ -213,20 +213,21 @@ export function batchOperations(deps: BatchDeps, onProgress: (detail: { collecte
     const metadata = batchMetadata(runId, key);
     let rec = await deps.store.batchRecord(runId, key);
     if (rec?.batchId) return { batchId: rec.batchId, lines: rec.lines, model: rec.model };
+    // The file as written here; kept until the batch is created, so a refusal reads its ids without a download.
+    const path = join(deps.runDir(runId), 'batches', `chunk-${key}.jsonl`);
     try {
       // Created before a crash, but the record was not saved: the provider knows it by its metadata.
       if (rec?.inputFileId) {
         const found = await client.find(metadata, (rec.uploadedAt ?? 0) - 5 * 60_000);
         if (found) {
           await deps.store.saveBatchRecord(runId, { ...rec, batchId: found.id });
+          rmSync(path, { force: true });
           return { batchId: found.id, lines: rec.lines, model: rec.model };
         }
         if (!(await client.fileExists(rec.inputFileId))) rec = undefined;
       }
       if (!rec?.inputFileId) {
-        const dir = join(deps.runDir(runId), 'batches');
-        mkdirSync(dir, { recursive: true });
-        const path = join(dir, `chunk-${key}.jsonl`);
+        mkdirSync(dirname(path), { recursive: true });
         let limit: number | undefined;
         if (input.maxItems !== undefined) {
           const now = await deps.store.totals(runId, input.selection);
@@ -250,7 +251,6 @@ export function batchOperations(deps: BatchDeps, onProgress: (detail: { collecte
         }
         rec = { key, model, lines, inputFileId, uploadedAt };
         await deps.store.saveBatchRecord(runId, rec);
-        rmSync(path, { force: true });
         crashPoint('submit:after-upload');
       }
       const url = (await deps.store.pendingRequests(runId, input.selection, -1, 1))[0]?.url ?? '/v1/chat/completions';
@@ -260,8 +260,12 @@ export function batchOperations(deps: BatchDeps, onProgress: (detail: { collecte
       } catch (e) {
         const refusal = refusalOf('create', e);
         if (!refusal) throw e;
-        return await refused(input, refusal, await submittedIds(client, rec.inputFileId!), rec.model);
+        // The file this worker uploaded, or (another worker uploaded it) the provider's copy.
+        const ids = existsSync(path) ? await customIdsOfFile(path) : await submittedIds(client, rec.inputFileId!);
+        rmSync(path, { force: true });
+        return await refused(input, refusal, ids, rec.model);
       }
+      rmSync(path, { force: true });
       crashPoint('submit:after-create');
       await deps.store.saveBatchRecord(runId, { ...rec, batchId: batch.id });
       return { batchId: batch.id, lines: rec.lines, model: rec.model };
