@@ -5,6 +5,7 @@ import OpenAI, { APIError, toFile } from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/server.ts';
 import { emulatorOptionsFromCli } from '../../src/cli/emulator.ts';
+import { checkBatchUpload, MAX_BATCH_FILE_BYTES } from '../../src/emulator/batch-input.ts';
 
 let emu: RunningEmulator;
 let client: OpenAI;
@@ -75,5 +76,16 @@ describe('batch refusal fault', () => {
     expect(emulatorOptionsFromCli(raw)).toMatchObject({ refuseUploads: [], refuseBatchCreates: [] });
     expect(() => emulatorOptionsFromCli({ ...raw, refuseUpload: ['0'] })).toThrow(/--refuse-upload/);
     expect(() => emulatorOptionsFromCli({ ...raw, refuseBatchCreate: ['x'] })).toThrow(/--refuse-batch-create/);
+  });
+});
+
+describe('batch input files over the provider\'s limit', () => {
+  it('a batch input file over 200 MB is refused with 400 file_too_large, as OpenAI does', () => {
+    expect(MAX_BATCH_FILE_BYTES).toBe(200 * 1024 * 1024);
+    // Checked on the bytes alone: an uninitialised buffer of the limit plus one byte is enough.
+    const over = checkBatchUpload('big.jsonl', Buffer.allocUnsafe(MAX_BATCH_FILE_BYTES + 1));
+    expect(over?.status).toBe(400);
+    expect(over?.body.error).toMatchObject({ type: 'invalid_request_error', param: 'file', code: 'file_too_large' });
+    expect(checkBatchUpload('ok.jsonl', Buffer.from(line('ok')))).toBeUndefined();
   });
 });
