@@ -15,6 +15,7 @@ import type { Activities, ChunkInput, PollResult } from '../activities/index.ts'
 import type { BatchChunkView, ChunkStopReason, ChunkStopSignal, ChunkSummary } from '../domain/run-types.ts';
 import { stopEndsBatch as endsBatch } from '../domain/run-types.ts';
 import { taskPriority } from '../domain/priority.ts';
+import { refusedFileGoesRealtime } from '../domain/batch-refusal.ts';
 import { batchChunkQuery, stopChunkSignal } from './messages.ts';
 
 const FINAL = ['completed', 'failed', 'expired', 'cancelled'];
@@ -107,7 +108,7 @@ export async function batchChunk(input: ChunkInput): Promise<ChunkSummary> {
       const r = sub.refused;
       view.note = `the provider refused the ${r.step === 'upload' ? 'upload' : 'batch'} (HTTP ${r.status}): ${r.message}`;
       log.warn(`chunk ${input.chunkIndex}: ${r.failed > 0 ? `${r.failed} item(s) failed (batch_refused)` : `${sub.lines} item(s) go realtime`}: ${view.note}`);
-      if (config.onBatchFailure === 'realtime') outcome = 'to_realtime';
+      if (refusedFileGoesRealtime(config)) outcome = 'to_realtime';
       break;
     }
     if (!('batchId' in sub)) break;
