@@ -2,7 +2,7 @@
 // summaries and run status. Ids, counts, tokens and money only; never item bodies.
 import type { CacheMode } from './exact-cache.ts';
 import type { RouteRules } from './route-rules.ts';
-import type { WindowPolicy, WindowStatus } from './run-window.ts';
+import type { WindowPolicy, WindowRecordStatus, WindowStatus } from './run-window.ts';
 
 export type InputFormat = 'batch' | 'prompts';
 /**
@@ -332,6 +332,8 @@ export interface RunStatus {
   deadline?: { at: string; passed: boolean };
   /** --window: the current window, its quota and use, and when the next may start. */
   window?: WindowStatus;
+  /** --window: the windows that ended, oldest first: when each ran, its items and spend. */
+  windowsEnded?: WindowRecordStatus[];
   /** The last operator signal that was refused, and why. */
   lastSignalError?: string;
   /**

@@ -5,8 +5,8 @@
 // What a window is:
 // - window 0 starts when the run starts dispatching its chunks (the --sample runs before and
 //   counts in none); window k+1 starts once window k has ended, but never before window k's
-//   start + everyMs. Windows never overlap, so every span of everyMs holds at most one
-//   window's quota plus nothing else.
+//   start + everyMs. Windows never overlap: each holds at most its quota, and window starts
+//   are at least everyMs apart (like a daily quota that resets once a day).
 // - A dispatch (a realtime chunk or a batch file) is charged to the window it starts in:
 //   its item cap (maxItems) and its reservation while it is in flight, then what it did.
 //   A window must not exceed its quota: dispatches are sized by what is left of it.
@@ -41,6 +41,25 @@ export interface WindowLedger {
   endedAt?: number;
 }
 
+/** A window that ended, as the run keeps it (the latest MAX_WINDOW_RECORDS of them). */
+export interface WindowRecord {
+  index: number;
+  startedAt: number;
+  endedAt: number;
+  items: number;
+  costUsd: number;
+}
+
+/** Ended windows kept in the run's progress and status: enough for months of daily windows, bounded for short ones. */
+export const MAX_WINDOW_RECORDS = 100;
+
+/** Marks the window ended at `now` and adds it to `records` (dropping the oldest past the bound). */
+export function endWindow(w: WindowLedger, now: number, records: WindowRecord[]): void {
+  w.endedAt = now;
+  records.push({ index: w.index, startedAt: w.startedAt, endedAt: now, items: w.items, costUsd: w.costUsd });
+  if (records.length > MAX_WINDOW_RECORDS) records.splice(0, records.length - MAX_WINDOW_RECORDS);
+}
+
 /** What the dispatches charged to the current window and still in flight hold. */
 export interface WindowInFlight {
   /** Sum of their item caps. */
@@ -64,12 +83,12 @@ export const firstWindow = (now: number): WindowLedger => ({ index: 0, startedAt
 export const nextWindowAt = (p: WindowPolicy, w: WindowLedger): number => w.startedAt + p.everyMs;
 
 /**
- * The window after `w`, started at `now` (or at its earliest start, when a timer fired a
- * little late: the windows' rhythm does not drift by timer latency).
+ * The window after `w`, starting `now` (never before its earliest start). Not backdated to
+ * that earliest start when the timer fired late: a worker down over the boundary would
+ * otherwise squeeze two windows' items into less than one window's length.
  */
 export function startNextWindow(p: WindowPolicy, w: WindowLedger, now: number): WindowLedger {
-  const due = nextWindowAt(p, w);
-  return { index: w.index + 1, startedAt: now - due < p.everyMs ? Math.max(now, due) : now, items: 0, costUsd: 0, budgetUsed: false };
+  return { index: w.index + 1, startedAt: Math.max(now, nextWindowAt(p, w)), items: 0, costUsd: 0, budgetUsed: false };
 }
 
 /** Items the window still has room for (after its dispatches in flight); undefined without an item quota. */
@@ -163,3 +182,20 @@ export function windowDetails(w: WindowStatus, waiting: boolean): string {
   ].filter(Boolean).join(', ');
   return waiting ? `window ${w.number} done (${use}); window ${w.number + 1} starts ${w.nextStartAt}` : `window ${w.number}: ${use}`;
 }
+
+/** An ended window as the status lists it. */
+export interface WindowRecordStatus {
+  number: number;
+  startedAt: string;
+  endedAt: string;
+  items: number;
+  spentUsd: number;
+}
+
+export const windowRecordStatus = (r: WindowRecord): WindowRecordStatus => ({
+  number: r.index + 1,
+  startedAt: new Date(r.startedAt).toISOString(),
+  endedAt: new Date(r.endedAt).toISOString(),
+  items: r.items,
+  spentUsd: Math.round(r.costUsd * 1e9) / 1e9,
+});

@@ -6,7 +6,7 @@ import type { PartPlan } from '../domain/batch-plan.ts';
 import { budgetState, MIN_MEASURED_ITEMS, overshootUsd, type Ledger, type OutputMeasure } from '../domain/budget.ts';
 import { closedCircuit, type Circuit } from '../domain/circuit-breaker.ts';
 import type { AlertSummary } from '../domain/alerts.ts';
-import { windowDetails, windowStatus, type WindowLedger } from '../domain/run-window.ts';
+import { windowDetails, windowRecordStatus, windowStatus, type WindowLedger, type WindowRecord } from '../domain/run-window.ts';
 
 /** A piece of work waiting for dispatch: a chunk's range or a part (again, after a stop), or the sample. */
 export interface QueuedWork {
@@ -56,6 +56,8 @@ export interface RunProgress {
   promptCacheSavedUsd?: number;
   /** --window: the current window (absent before the run's chunks start, and without --window). */
   window?: WindowLedger;
+  /** --window: the windows that ended, oldest first (the latest MAX_WINDOW_RECORDS). */
+  windowsEnded?: WindowRecord[];
 }
 
 const round9 = (n: number): number => Math.round(n * 1e9) / 1e9;
@@ -162,6 +164,7 @@ export function fillStatus(status: RunStatus, p: RunProgress, config: RunConfig,
   }
   if (p.deadlineAt !== undefined) status.deadline = { at: new Date(p.deadlineAt).toISOString(), passed: p.deadlinePassed };
   if (p.window && config.window) status.window = windowStatus(config.window, p.window);
+  if (p.windowsEnded?.length) status.windowsEnded = p.windowsEnded.map(windowRecordStatus);
   status.promptCache = promptCacheStatus(p);
   if (stage.warnings?.length) status.warnings = stage.warnings;
   status.rejectsPath = stage.rejectsPath;

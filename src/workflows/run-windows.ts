@@ -15,6 +15,7 @@ import type { DispatchDecision, WorkEstimate } from '../domain/budget.ts';
 import type { RunConfig, RunState } from '../domain/run-types.ts';
 import {
   combineCaps,
+  endWindow,
   firstWindow,
   fitToWindow,
   nextWindowAt,
@@ -127,7 +128,7 @@ export class RunWindows {
     const w = this.current();
     if (w.endedAt === undefined) {
       if (!(await this.windowEnded(w.index, false))) return;
-      w.endedAt = Date.now();
+      endWindow(w, Date.now(), (this.host.progress().windowsEnded ??= []));
     }
     const at = nextWindowAt(this.policy, w);
     if (Date.now() < at) {
@@ -144,7 +145,7 @@ export class RunWindows {
   async runEnded(): Promise<void> {
     const w = this.host.progress().window;
     if (!w || w.endedAt !== undefined) return;
-    if (await this.windowEnded(w.index, true)) w.endedAt = Date.now();
+    if (await this.windowEnded(w.index, true)) endWindow(w, Date.now(), (this.host.progress().windowsEnded ??= []));
   }
 
   /**
