@@ -33,6 +33,8 @@ describe('daily windows', () => {
 
   it('1,000 items, --window 10s --per-window-items 300: 4 windows with the gaps, a SIGKILL during a wait changes nothing', async () => {
     emu.resetStats();
+    // Its own data dir: the worker processes hold its item store.
+    const home = tempDir();
     const taskQueue = `windows-kill-${Date.now()}`;
     const runId = `windows-kill-${Date.now()}`;
     const { path, ids } = writeChatInput(home, 1000, 'windows.jsonl');
@@ -64,6 +66,7 @@ describe('daily windows', () => {
     children.push(second);
     const status = (await handle.result()) as RunStatus;
     second.kill('SIGTERM');
+    await exited(second);
     expect(status.state).toBe('completed');
     expect(status.counts).toMatchObject({ total: 1000, succeeded: 1000, failed: 0, pending: 0 });
     expect(status.window).toMatchObject({ number: 4, items: 100, ended: true });

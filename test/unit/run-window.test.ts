@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import {
   combineCaps,
+  endWindow,
   firstWindow,
+  MAX_WINDOW_RECORDS,
   fitToWindow,
   itemsLeft,
   nextWindowAt,
@@ -10,7 +12,9 @@ import {
   windowDetails,
   windowFull,
   windowPolicyProblem,
+  windowRecordStatus,
   windowStatus,
+  type WindowRecord,
   type WindowLedger,
   type WindowPolicy,
 } from '../../src/domain/run-window.ts';
@@ -153,5 +157,24 @@ describe('window status', () => {
     expect(windowDetails(s, false)).toBe('window 1: 300/300 items, $0.5000/$5.00');
     expect(windowDetails(s, true)).toBe('window 1 done (300/300 items, $0.5000/$5.00); window 2 starts 2026-12-02T00:00:10.000Z');
     expect(windowDetails(windowStatus({ everyMs: 1000, items: 10 }, win({ items: 3 })), false)).toBe('window 1: 3/10 items');
+  });
+});
+
+describe('ended windows', () => {
+  it('are recorded with their span, items and spend, and shown numbered from 1', () => {
+    const records: WindowRecord[] = [];
+    const w = win({ items: 300, costUsd: 0.25 });
+    endWindow(w, T0 + 4000, records);
+    expect(w.endedAt).toBe(T0 + 4000);
+    expect(records).toEqual([{ index: 0, startedAt: T0, endedAt: T0 + 4000, items: 300, costUsd: 0.25 }]);
+    expect(windowRecordStatus(records[0]!)).toEqual({ number: 1, startedAt: '2026-12-02T00:00:00.000Z', endedAt: '2026-12-02T00:00:04.000Z', items: 300, spentUsd: 0.25 });
+  });
+
+  it('keep only the latest MAX_WINDOW_RECORDS, so a run of short windows stays small', () => {
+    const records: WindowRecord[] = [];
+    for (let i = 0; i < MAX_WINDOW_RECORDS + 5; i++) endWindow(win({ index: i }), T0 + i, records);
+    expect(records).toHaveLength(MAX_WINDOW_RECORDS);
+    expect(records[0]!.index).toBe(5);
+    expect(records.at(-1)!.index).toBe(MAX_WINDOW_RECORDS + 4);
   });
 });
