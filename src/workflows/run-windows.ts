@@ -23,6 +23,7 @@ import {
   startNextWindow,
   windowFull,
   type WindowInFlight,
+  type WindowLedger,
   type WindowPolicy,
 } from '../domain/run-window.ts';
 import type { RunProgress } from './run-status.ts';
@@ -127,7 +128,7 @@ export class RunWindows {
     }
     const w = this.current();
     if (w.endedAt === undefined) {
-      if (!(await this.windowEnded(w.index, false))) return;
+      if (!(await this.windowEnded(w, false))) return;
       endWindow(w, Date.now(), (this.host.progress().windowsEnded ??= []));
     }
     const at = nextWindowAt(this.policy, w);
@@ -145,20 +146,21 @@ export class RunWindows {
   async runEnded(): Promise<void> {
     const w = this.host.progress().window;
     if (!w || w.endedAt !== undefined) return;
-    if (await this.windowEnded(w.index, true)) endWindow(w, Date.now(), (this.host.progress().windowsEnded ??= []));
+    if (await this.windowEnded(w, true)) endWindow(w, Date.now(), (this.host.progress().windowsEnded ??= []));
   }
 
   /**
-   * THE place where a window ends and the next one is about to start: window `index`
-   * (0-based) used its quota, or the run's work ran out (`last`), and every dispatch charged
-   * to it is back, so its items are all finished in the store. The quality gate of each
-   * window (src/workflows/run-quality.ts, --spot-check) belongs here: the next window starts
-   * only after this returns true. Return false to be called again on the run's next turn
-   * (e.g. an operator's signal interrupted a hold); the run's pause and cancel are checked
-   * between calls. Deterministic workflow code only.
+   * THE place where a window ends and the next one is about to start: window `w` (w.index is
+   * 0-based; w.startedAt, w.items, w.costUsd say when it started and what it did) used its
+   * quota, or the run's work ran out (`last`), and every dispatch charged to it is back, so
+   * its items are all finished in the store. The quality gate of each window
+   * (src/workflows/run-quality.ts, --spot-check) belongs here: the next window starts only
+   * after this returns true. Return false to be called again on the run's next turn (e.g. an
+   * operator's signal interrupted a hold); the run's pause and cancel are checked between
+   * calls. Called at most once per window once it returned true. Deterministic code only.
    */
-  private async windowEnded(index: number, last: boolean): Promise<boolean> {
-    log.info(`window ${index + 1} ended${last ? ' (the run\'s work is done)' : ''}`);
+  private async windowEnded(w: WindowLedger, last: boolean): Promise<boolean> {
+    log.info(`window ${w.index + 1} ended${last ? ' (the run\'s work is done)' : ''}: ${w.items} items, $${w.costUsd.toFixed(6)}`);
     return true;
   }
 }

@@ -354,12 +354,6 @@ class Run {
       const putBack = (): void => {
         p.requeued.unshift(work);
       };
-      // --window: the window's quota is used: it ends, and the run waits for the next one.
-      if (this.windows?.isFull()) {
-        putBack();
-        await this.windows.waitForNext();
-        continue;
-      }
       if (mayContinueAsNew && (workflowInfo().continueAsNewSuggested || workflowInfo().historyLength >= config.continueAsNewAfterEvents)) {
         putBack();
         await this.continueAsNew();
@@ -376,6 +370,13 @@ class Run {
       });
       if (est.pending === 0) {
         if (work.chunkIndex >= 0) p.chunksDone++;
+        continue;
+      }
+      // --window: the window's quota is used: it ends, and the run waits for the next one
+      // (after the estimate: a piece with nothing pending left is never waited for).
+      if (this.windows?.isFull()) {
+        putBack();
+        await this.windows.waitForNext();
         continue;
       }
       const decision = decideDispatch(ledgerOf(p, config, this.reservedUsd()), { pending: est.pending, usd: est.usd });
