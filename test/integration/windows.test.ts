@@ -5,7 +5,8 @@
 // - a budget per window: the window stops where its budget does, and pause, resume and
 //   cancel act at once during the wait (a one-hour window, never waited out);
 // - Batch mode: each window's items become that window's batch file.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { Worker } from '@temporalio/worker';
 import type { ChildProcess } from 'node:child_process';
 import type { Client } from '@temporalio/client';
 import { getRunStatus, startRun } from '../../src/client.ts';
@@ -74,6 +75,8 @@ describe('daily windows', () => {
     const stats = emu.stats();
     expect(stats.uniqueIds).toBe(1000);
     expect(stats.duplicateCalls).toBe(0);
+    // The run's whole history (waits, timers, the new worker's replay) replays on the code.
+    await Worker.runReplayHistory({ workflowBundle: { codePath: inject('workflowBundlePath') } }, await handle.fetchHistory(), runId);
 
     // Four windows, each starting ≥ 10 s after the one before (workflow time), and every call
     // (the emulator's arrival time) inside one of them: 300, 300, 300 and 100.
