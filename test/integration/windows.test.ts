@@ -4,7 +4,7 @@
 //   and a worker SIGKILLed while the run waits for its second window changes nothing;
 // - a budget per window: the window stops where its budget does, and pause, resume and
 //   cancel act at once during the wait (a one-hour window, never waited out);
-// - Batch mode: each window's items become that window's batch file.
+// - Batch mode: each window's items become that window's batch file, across continue-as-new.
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { Worker } from '@temporalio/worker';
 import type { ChildProcess } from 'node:child_process';
@@ -133,7 +133,7 @@ describe('daily windows', () => {
     }
   }, 120_000);
 
-  it('Batch mode: each window\'s items become that window\'s batch file', async () => {
+  it('Batch mode: each window\'s items become that window\'s batch file, across continue-as-new', async () => {
     emu.resetStats();
     const taskQueue = `windows-batch-${Date.now()}`;
     const worker = await startWorker({ home, baseURL: emu.baseUrl, taskQueue });
@@ -142,7 +142,8 @@ describe('daily windows', () => {
       const { path, ids } = writeChatInput(home, 250, 'windows-batch.jsonl');
       const handle = await startRun(
         c,
-        runConfig({ runId, inputPath: path, mode: 'batch', batchPollInitialMs: 200, batchPollMaxMs: 500, window: { everyMs: 4000, items: 100 } }),
+        // A small history limit: the run continues as new during its windows, which carry over.
+        runConfig({ runId, inputPath: path, mode: 'batch', batchPollInitialMs: 200, batchPollMaxMs: 500, continueAsNewAfterEvents: 40, window: { everyMs: 4000, items: 100 } }),
         taskQueue,
       );
       const status = (await handle.result()) as RunStatus;
@@ -155,6 +156,8 @@ describe('daily windows', () => {
       const created = emu.requests().filter((r) => r.path === '/v1/batches').map((r) => r.at);
       expect(created).toHaveLength(3);
       for (let i = 1; i < created.length; i++) expect(created[i]! - created[i - 1]!).toBeGreaterThan(3000);
+      expect(status.windowsEnded!.map((w) => [w.number, w.items])).toEqual([[1, 100], [2, 100], [3, 50]]);
+      expect((await handle.describe()).runId).not.toBe(handle.firstExecutionRunId);
     } finally {
       await worker.stop();
     }
