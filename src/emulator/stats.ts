@@ -31,6 +31,9 @@ export interface EmulatorStats {
   filesUploaded: number;
   /** Answers (chat and batch lines, in `served`) whose content was made to break their json_schema. */
   schemaViolations: number;
+  /** Batch API fault: uploads and batch creations refused with 400 (also counted in badRequests). */
+  uploadsRefused: number;
+  batchCreatesRefused: number;
   /** Calls per path. */
   byEndpoint: Record<string, number>;
   /** Answers served (200) per model, with the tokens they were billed for. */
@@ -82,6 +85,8 @@ export class StatsCounter {
       batchLinesFailed: 0,
       filesUploaded: 0,
       schemaViolations: 0,
+      uploadsRefused: 0,
+      batchCreatesRefused: 0,
       byEndpoint: {},
       byModel: {},
     };
