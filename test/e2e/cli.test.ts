@@ -207,6 +207,34 @@ describe('llm-batch CLI', () => {
     expect(help.stdout).toContain('--route <file>');
   });
 
+  it('run --schema refuses a schema file that is missing, not JSON or not strict, naming the file, before contacting anything', async () => {
+    const unreachable = { TEMPORAL_ADDRESS: '127.0.0.1:1' };
+    const dir = tempDir();
+    const { path } = writeChatInput(dir, 3);
+    writeFileSync(join(dir, 'loose.json'), JSON.stringify({ type: 'object', properties: { a: { type: 'string' } } }));
+    writeFileSync(join(dir, 'bad.json'), '{"type":');
+    const [loose, bad, missing, retries, zod, help] = await Promise.all([
+      cli(['run', path, '--schema', join(dir, 'loose.json')], unreachable),
+      cli(['run', path, '--schema', join(dir, 'bad.json')], unreachable),
+      cli(['run', path, '--schema', join(dir, 'none.json')], unreachable),
+      cli(['run', path, '--schema', join(dir, 'loose.json'), '--schema-retries', 'two'], unreachable),
+      cli(['run', path, '--schema', join(REPO, 'examples/ticket-schema.ts')], unreachable),
+      cli(['run', '--help']),
+    ]);
+    expect(loose.code).toBe(2);
+    expect(loose.stderr).toContain(`--schema ${join(dir, 'loose.json')}: not a strict Structured Outputs schema: In context=(), 'additionalProperties' is required to be supplied and to be false.`);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain(`--schema ${join(dir, 'bad.json')}: not valid JSON`);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain(`--schema ${join(dir, 'none.json')}: no such file`);
+    expect(retries.code).toBe(2);
+    expect(retries.stderr).toContain("option '--schema-retries <n>' argument 'two' is invalid");
+    // A zod module passes and only then meets the unreachable server.
+    expect(zod.code, zod.stderr).toBe(3);
+    expect(help.stdout).toContain('--schema <file>');
+    expect(help.stdout).toContain('--schema-retries <n>');
+  });
+
   it('a signal to a run that does not exist exits 2 naming it', async () => {
     const env = { TEMPORAL_ADDRESS: inject('temporalAddress') };
     const results = await Promise.all([cli(['pause', 'no-such-run'], env), cli(['budget', 'no-such-run', '--raise', '5'], env), cli(['status', 'no-such-run'], env)]);
@@ -296,6 +324,24 @@ describe('llm-batch CLI', () => {
       const pause = await cli(['pause', final.runId], env);
       expect(pause.code).toBe(1);
       expect(pause.stderr).toContain(`run ${final.runId} is completed: nothing to pause`);
+    });
+
+    it('run --schema (a zod module) --wait, then results --parsed --format csv: one row per answer, the schema\'s fields as columns', async () => {
+      const dir = tempDir();
+      const prompts = join(dir, 'tickets.txt');
+      writeFileSync(prompts, 'My invoice is wrong.\nThe export button crashes.\nPlease add dark mode.\n');
+      const run = await cli(['run', prompts, '--model', 'gpt-4o-mini', '--schema', 'examples/ticket-schema.ts', '--run-id', `e2e-schema-${Date.now()}`, '--wait', '--json'], env);
+      expect(run.code, run.stderr).toBe(0);
+      const final = JSON.parse(run.stdout);
+      expect(final).toMatchObject({ state: 'completed', counts: { total: 3, succeeded: 3, failed: 0 } });
+      const csv = join(dir, 'tickets.csv');
+      const res = await cli(['results', final.runId, '--out', join(dir, 'out.jsonl'), '--parsed', csv, '--format', 'csv'], env);
+      expect(res.code, res.stderr).toBe(0);
+      expect(res.stdout).toContain(`3 parsed (csv) → ${csv}`);
+      const rows = readFileSync(csv, 'utf8').trimEnd().split('\n');
+      expect(rows[0]).toBe('custom_id,category,urgency,summary,needs_human');
+      expect(rows.slice(1).map((r) => r.split(',')[0])).toEqual(['line-1', 'line-2', 'line-3']);
+      for (const r of rows.slice(1)) expect(r).toMatch(/^line-\d,(billing|bug|feature_request|account|other),[1-5],[^,]*,(true|false)$/);
     });
 
     it('run --route examples/routes.yaml: status shows spend by model and by rule, results carry the route', async () => {
