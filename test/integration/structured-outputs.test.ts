@@ -2,7 +2,8 @@
 // its answers (--schema-violation-rate), the real openai SDK and the worker's SQLite store.
 // Every item ends valid (in the output, in --parsed and, its answer only, in the cache) or
 // failed with schema_mismatch after its retries; every attempt is paid and counted, so spend
-// is the emulator's served tokens priced, to 1e-6, in realtime and in batch mode.
+// is the emulator's served tokens priced, to 1e-6, in realtime and in batch mode; a cached
+// answer that does not pass (shared by a run without --schema) is a miss, called again.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
@@ -159,5 +160,24 @@ describe('structured outputs (--schema)', () => {
     const batches = emu.batches().filter((b) => (b.metadata as Record<string, string> | null)?.llm_batch_run === runId);
     expect(batches.length).toBeGreaterThan(2);
     expect(batches.length).toBeLessThanOrEqual(6);
+  }, 120_000);
+
+  it('a cached answer passes the same check: broken answers a run without --schema shared are misses, called again', async () => {
+    // Lines with their own response_format: a run without --schema stores their answers, broken ones too.
+    const path = join(home, 'own.jsonl');
+    writeFileSync(path, `${Array.from({ length: 200 }, (_, i) => JSON.stringify({ custom_id: `c-${i}`, method: 'POST', url: '/v1/chat/completions', body: { model: 'gpt-4o-mini', messages: [{ role: 'user', content: `Is note ${i} spam?` }], max_tokens: 40, response_format: ownFormat } })).join('\n')}\n`);
+    const unchecked = await runToEnd(c, runConfig({ runId: `schema-own-1-${Date.now()}`, inputPath: path, concurrency: 32, cache: 'read-write' }), taskQueue);
+    expect(unchecked.counts.succeeded).toBe(200);
+    const broken = readJsonl<OutLine>(unchecked.outputPath!).filter((l) => !checkAnswer({ response_format: ownFormat }, l.response!.body).ok).length;
+    expect(broken).toBeGreaterThan(5);
+
+    emu.resetStats();
+    const checked = await runToEnd(c, runConfig({ runId: `schema-own-2-${Date.now()}`, inputPath: path, concurrency: 32, cache: 'read-write', responseSchema: ticket }), taskQueue);
+    expect(checked.state).toBe('completed');
+    // Only the valid stored answers were reused; each broken one was called again (and retried while broken).
+    expect(checked.cache?.hits).toBe(200 - broken);
+    expect(emu.stats().served).toBe(broken - checked.counts.failed + emu.stats().schemaViolations);
+    for (const l of readJsonl<OutLine>(checked.outputPath!)) expect(checkAnswer({ response_format: ownFormat }, l.response!.body).ok).toBe(true);
+    for (const l of readJsonl<OutLine>(checked.errorsPath!)) expect(l.error!.code).toBe('schema_mismatch');
   }, 120_000);
 });
