@@ -27,12 +27,15 @@ import { CollectCache, keyOfInputLine, SubmitCache } from '../cache/batch-cache.
 import { cachePolicy } from '../domain/exact-cache.ts';
 import { refusedFileGoesRealtime, tooLargeGoesRealtime, type BatchRefusal } from '../domain/batch-refusal.ts';
 import { customIdsOfFile, failRefusedItems, failTooLargeItems, refusalOf } from './batch-refusals.ts';
+import type { WorkerMetrics } from '../observability/metrics.ts';
 
 export interface BatchDeps {
   store: ItemStore;
   pricingFor(config: RunConfig): Promise<PricingTable>;
   runDir(runId: string): string;
   batchClientFor(config: RunConfig): BatchClient;
+  /** The worker's Prometheus metrics (results recorded, batch states); none when absent. */
+  metrics?: WorkerMetrics;
 }
 
 /** One submission of a batch chunk. */
@@ -311,6 +314,7 @@ export function batchOperations(deps: BatchDeps, onProgress: (detail: { collecte
           error: { code: e.code ?? 'invalid_request', message: `the Batch API rejected line ${e.line} of its file: ${e.message ?? ''}`.trim(), status: 400 },
         }));
         await deps.store.recordResults(runId, failures);
+        deps.metrics?.itemResults(failures);
         result.invalidLines = new Set(failures.map((f) => f.customId)).size;
         result.failed = result.invalidLines;
         if (result.invalidLines === 0) {
@@ -342,6 +346,7 @@ export function batchOperations(deps: BatchDeps, onProgress: (detail: { collecte
         retries = [];
         writing = (async () => {
           await deps.store.recordResults(runId, results);
+          deps.metrics?.itemResults(results);
           await deps.store.recordRetries(runId, retried);
           // Remembered once recorded: an entry never stands without its item's result.
           await deps.store.cachePut(answers);
@@ -443,7 +448,9 @@ export function batchOperations(deps: BatchDeps, onProgress: (detail: { collecte
     for (let i = 0; i < ids.length; i += WRITE_BATCH) {
       const slice = ids.slice(i, i + WRITE_BATCH);
       if (input.finalAttempt) {
-        await deps.store.recordResults(runId, slice.map((customId) => ({ customId, status: 'failed', attempts: input.attempt, model: model ?? '', mode: 'batch', error })));
+        const failed: ItemResult[] = slice.map((customId) => ({ customId, status: 'failed', attempts: input.attempt, model: model ?? '', mode: 'batch', error }));
+        await deps.store.recordResults(runId, failed);
+        deps.metrics?.itemResults(failed);
         result.failed += slice.length;
       } else {
         await deps.store.recordRetries(runId, slice.map((customId) => ({ customId, attempts: input.attempt, error, mode: 'batch' })));
@@ -482,7 +489,9 @@ export function makeBatchActivities(deps: BatchDeps) {
         try {
           const b = await deps.batchClientFor(input.config).retrieve(input.batchId);
           const c = b.request_counts;
-          return { status: b.status, total: c?.total ?? 0, completed: c?.completed ?? 0, failed: c?.failed ?? 0 };
+          const poll: PollResult = { status: b.status, total: c?.total ?? 0, completed: c?.completed ?? 0, failed: c?.failed ?? 0 };
+          deps.metrics?.batchPolled(input.batchId, poll);
+          return poll;
         } catch (e) {
           rethrow(`polling batch ${input.batchId}`, e);
         }

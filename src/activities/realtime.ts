@@ -26,6 +26,7 @@ import type { SharedAnswer } from '../cache/cache-results.ts';
 import type { SemanticCache } from '../cache/semantic-cache.ts';
 import { SemanticStep } from '../cache/semantic-step.ts';
 import { classifierCostOf, routeAtDispatch } from '../llm/classifier.ts';
+import type { WorkerMetrics } from '../observability/metrics.ts';
 
 export interface ChunkInput {
   config: RunConfig;
@@ -61,6 +62,8 @@ export interface RealtimeDeps {
   cacheFlights: SingleFlight<SharedAnswer>;
   /** The process's semantic cache for an embedding model (--semantic-cache), shared by every run. */
   semanticCacheFor(embeddingModel: string | undefined): SemanticCache;
+  /** The worker's Prometheus metrics (items in flight, results recorded); none when absent. */
+  metrics?: WorkerMetrics;
 }
 
 const HEARTBEAT_MS = 1000;
@@ -92,7 +95,7 @@ export function makeProcessChunk(deps: RealtimeDeps) {
     // Calls of a prefix group carry its prompt_cache_key; a key's first call goes before the others.
     const lanes = new PromptCacheChunkLanes(config, pending);
     const provider = lanes.around(deps.providerFor(config));
-    const slots = deps.runSlots(config);
+    const slots = deps.metrics ? deps.metrics.countInFlight(deps.runSlots(config)) : deps.runSlots(config);
     const health = deps.providerHealth(config, input.circuitEpoch);
     const writer = new ResultWriter(deps.store, config.runId);
     // --semantic-cache: a step of the cache between the exact lookup and the call (src/cache/semantic-step.ts).
@@ -206,6 +209,7 @@ export function makeProcessChunk(deps: RealtimeDeps) {
             const result: ItemResult = rating > 0 ? { ...answered, costUsd: callUsd + rating } : answered;
             progress.done++;
             await writer.write(result);
+            deps.metrics?.itemResults([result]);
           })).catch((e: unknown) => {
             // An aborted call after a cancellation is the stop working, not a failure.
             if (!cancelled.aborted) broken ??= e;
