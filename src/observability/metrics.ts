@@ -84,6 +84,8 @@ export class WorkerMetrics {
   });
 
   constructor() {
+    // No prom-client default metrics: three of them (nodejs_active_*_total gauges) break the
+    // naming conventions promtool checks.
     const self = this;
     new Gauge({
       name: 'llm_batch_items_in_flight',

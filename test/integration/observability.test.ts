@@ -1,0 +1,128 @@
+// Metrics and traces of a real run (Temporal dev server, the emulator over HTTP through the
+// openai SDK, SQLite): the worker's /metrics passes promtool and its counters match the
+// emulator's and the store's counts exactly; the spans of the run (client, workflows,
+// activities, one per provider request) reach an in-memory exporter with their attributes.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Client } from '@temporalio/client';
+import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { startRun } from '../../src/client.ts';
+import { startEmulator, type EmulatorStats, type RunningEmulator } from '../../src/emulator/server.ts';
+import type { RunStatus } from '../../src/domain/run-types.ts';
+import { clientTracingInterceptors, startTracing } from '../../src/observability/tracing.ts';
+import { client, runConfig, startWorker, tempDir, waitFor, writeChatInput } from '../support/harness.ts';
+import { parseSamples, promtoolCheck, total, type Sample } from '../support/prometheus-text.ts';
+
+const ITEMS = 120;
+const MODEL = 'gpt-4o-mini';
+
+describe('metrics and traces of a run', () => {
+  let emu: RunningEmulator;
+  let worker: Awaited<ReturnType<typeof startWorker>>;
+  const spans = new InMemorySpanExporter();
+  const processor = new SimpleSpanProcessor(spans);
+  const home = tempDir();
+  const taskQueue = `observability-${Date.now()}`;
+  let status: RunStatus;
+  let stats: EmulatorStats;
+  let scrape: string;
+  let samples: Sample[];
+
+  beforeAll(async () => {
+    // Faults so that every status shows: 429s (the limit is learnt from the first answers),
+    // 500/503, and truncated bodies; the client retries them all, so every item succeeds.
+    emu = await startEmulator({ port: 0, rpm: 1200, errorRate: 0.08, malformedRate: 0.03, seed: 7 });
+    worker = await startWorker({ home, baseURL: emu.baseUrl, taskQueue, observability: { metricsPort: 0, metricsHost: '127.0.0.1', spanProcessor: processor } });
+    // The CLI's side: a client whose start is traced, its context carried into the workflow.
+    const tracing = startTracing('llm-batch-cli-test', processor)!;
+    const base = await client();
+    const c = new Client({ connection: base.connection, namespace: 'default', interceptors: { workflow: clientTracingInterceptors(tracing) } });
+    const { path } = writeChatInput(home, ITEMS, 'observed.jsonl');
+    const handle = await startRun(c, runConfig({ runId: `obs-${Date.now()}`, inputPath: path, concurrency: 16, chunkSize: 60, maxChunksInFlight: 2 }), taskQueue);
+    status = (await handle.result()) as RunStatus;
+    stats = emu.stats();
+    const res = await fetch(`http://127.0.0.1:${worker.worker.observability.metricsPort}/metrics`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+    scrape = await res.text();
+    samples = parseSamples(scrape);
+  }, 180_000);
+  afterAll(async () => {
+    await worker?.stop();
+    await emu?.close();
+  });
+
+  it('serves /metrics that promtool accepts, with counters equal to the run\'s own counts', () => {
+    expect(status.state).toBe('completed');
+    expect(status.counts.succeeded).toBe(ITEMS);
+    const check = promtoolCheck(scrape);
+    expect(check.output).toBe('');
+    expect(check.status).toBe(0);
+
+    // Every HTTP request the emulator received, by what it answered.
+    const requests = (where: Record<string, string>): number => total(samples, 'llm_batch_provider_requests_total', { model: MODEL, ...where });
+    expect(stats.rateLimited + stats.serverErrors + stats.malformed).toBeGreaterThan(0);
+    expect(requests({})).toBe(stats.byEndpoint['/v1/chat/completions']);
+    expect(requests({ status: '200' })).toBe(stats.served);
+    expect(requests({ status: '429' })).toBe(stats.rateLimited);
+    expect(total(samples, 'llm_batch_provider_rate_limited_total', { model: MODEL })).toBe(stats.rateLimited);
+    expect(requests({ status: '500' }) + requests({ status: '503' })).toBe(stats.serverErrors);
+    expect(requests({ status: 'malformed_response' })).toBe(stats.malformed);
+    expect(total(samples, 'llm_batch_provider_request_duration_seconds_count', { model: MODEL })).toBe(requests({}));
+    // Each request waited for the limiter first (a wait of ~0 included).
+    expect(total(samples, 'llm_batch_limiter_wait_seconds_count', { model: MODEL })).toBeGreaterThanOrEqual(requests({}));
+
+    // Items, tokens and money as the store has them (the run's status is read from it) and as the emulator billed them.
+    const labels = { model: MODEL, mode: 'realtime' };
+    expect(total(samples, 'llm_batch_items_total', { ...labels, status: 'succeeded' })).toBe(status.counts.succeeded);
+    expect(total(samples, 'llm_batch_items_total', { status: 'failed' })).toBe(status.counts.failed);
+    expect(total(samples, 'llm_batch_tokens_total', { ...labels, kind: 'prompt' })).toBe(status.tokens.prompt);
+    expect(total(samples, 'llm_batch_tokens_total', { ...labels, kind: 'prompt' })).toBe(stats.promptTokens);
+    expect(total(samples, 'llm_batch_tokens_total', { ...labels, kind: 'cached' })).toBe(status.tokens.cached);
+    expect(total(samples, 'llm_batch_tokens_total', { ...labels, kind: 'completion' })).toBe(stats.completionTokens);
+    expect(total(samples, 'llm_batch_spend_usd_total', labels)).toBeCloseTo(status.costUsd.spent, 12);
+    expect(status.costUsd.spent).toBeGreaterThan(0);
+
+    // Nothing is in flight once the run is over, and no circuit opened.
+    expect(total(samples, 'llm_batch_items_in_flight', { mode: 'realtime' })).toBe(0);
+    expect(total(samples, 'llm_batch_circuit_open')).toBe(0);
+    // No label names an item or a run.
+    for (const s of samples) expect(Object.keys(s.labels).filter((k) => /custom|run|id/.test(k))).toEqual([]);
+  });
+
+  it('traces the run: client, workflows and activities from the interceptors, a span per provider request', async () => {
+    const named = (prefix: string): ReadableSpan[] => spans.getFinishedSpans().filter((s) => s.name.startsWith(prefix));
+    // Workflow spans come through the worker's sink after their activation completes.
+    await waitFor(() => named('RunWorkflow:runWorkflow').length > 0, 10_000, 'the run workflow\'s span');
+    const start = named('StartWorkflow:runWorkflow');
+    expect(start).toHaveLength(1);
+    const traceId = start[0]!.spanContext().traceId;
+    const run = named('RunWorkflow:runWorkflow')[0]!;
+    expect(run.spanContext().traceId).toBe(traceId);
+    expect(run.parentSpanId).toBe(start[0]!.spanContext().spanId);
+    // Chunks are child workflows, and their activity runs in the worker: all in the CLI's trace.
+    expect(named('StartChildWorkflow:chunkWorkflow').length).toBe(2);
+    const activities = named('RunActivity:processChunk');
+    expect(activities.length).toBeGreaterThanOrEqual(2);
+    for (const a of activities) expect(a.spanContext().traceId).toBe(traceId);
+
+    const calls = named(`chat ${MODEL}`);
+    expect(calls.length).toBe(stats.byEndpoint['/v1/chat/completions']);
+    const activityIds = new Set(activities.map((a) => a.spanContext().spanId));
+    for (const call of calls) {
+      expect(activityIds.has(call.parentSpanId!)).toBe(true);
+      expect(call.spanContext().traceId).toBe(traceId);
+      expect(call.attributes['gen_ai.request.model']).toBe(MODEL);
+      expect(call.attributes['llm_batch.attempt']).toBeGreaterThanOrEqual(1);
+      expect(call.attributes['llm_batch.custom_id']).toMatch(/^item-\d{5}$/);
+    }
+    const ok = calls.filter((s) => s.attributes['http.response.status_code'] === 200);
+    expect(ok.length).toBe(stats.served);
+    expect(ok.reduce((a, s) => a + (s.attributes['gen_ai.usage.input_tokens'] as number), 0)).toBe(stats.promptTokens);
+    expect(ok.reduce((a, s) => a + (s.attributes['gen_ai.usage.output_tokens'] as number), 0)).toBe(stats.completionTokens);
+    const limited = calls.filter((s) => s.attributes['llm_batch.status'] === '429');
+    expect(limited.length).toBe(stats.rateLimited);
+    for (const s of limited) expect(s.status.code).toBe(2); // ERROR
+    // A retried item's later attempt says so.
+    if (stats.serverErrors + stats.malformed > 0) expect(calls.some((s) => (s.attributes['llm_batch.attempt'] as number) > 1)).toBe(true);
+  });
+});
