@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { createWorker } from '../worker.ts';
 import { dataDir, providerEnv } from '../settings.ts';
 import { connectionConfig } from '../temporal-config.ts';
-import { port } from './options.ts';
+import { CliError, port } from './options.ts';
 
 export function registerWorkerCommand(program: Command): void {
   program
@@ -20,7 +20,7 @@ export function registerWorkerCommand(program: Command): void {
     .action(async (opts: { metricsPort?: number }) => {
       const target = connectionConfig();
       const provider = providerEnv();
-      const metricsPort = opts.metricsPort ?? (process.env.LLM_BATCH_METRICS_PORT ? port(process.env.LLM_BATCH_METRICS_PORT) : undefined);
+      const metricsPort = opts.metricsPort ?? metricsPortFromEnv();
       const w = await createWorker(metricsPort === undefined ? {} : { observability: { metricsPort } });
       if (w.observability.metricsPort !== undefined) console.error(`worker: metrics at http://0.0.0.0:${w.observability.metricsPort}/metrics`);
       console.error(`worker: Temporal ${target.connectionOptions.address} (namespace ${target.namespace}), provider ${provider.baseURL ?? 'https://api.openai.com/v1'}${provider.apiKey ? ' with OPENAI_API_KEY' : ''}, data dir ${dataDir()}, item store ${w.storeWhere}`);
@@ -28,4 +28,15 @@ export function registerWorkerCommand(program: Command): void {
       // Temporal's runtime shuts the worker down gracefully on SIGINT/SIGTERM.
       await w.run();
     });
+}
+
+/** $LLM_BATCH_METRICS_PORT (how docker-compose.yml sets it), checked like the option. */
+function metricsPortFromEnv(): number | undefined {
+  const value = process.env.LLM_BATCH_METRICS_PORT;
+  if (!value) return undefined;
+  try {
+    return port(value);
+  } catch {
+    throw new CliError(`LLM_BATCH_METRICS_PORT: expected a port number (0-65535), got "${value}"`);
+  }
 }
