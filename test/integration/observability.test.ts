@@ -94,6 +94,33 @@ describe('metrics and traces of a run', () => {
     for (const s of samples) expect(Object.keys(s.labels).filter((k) => /custom|run|id/.test(k))).toEqual([]);
   });
 
+  it('counts a Batch API run too: its items, tokens and spend at the Batch price, its batches by final state', async () => {
+    emu.configure({ rpm: 0, errorRate: 0, malformedRate: 0, batchValidatingMs: 100, batchInProgressMs: 600, batchFinalizingMs: 100, batchLineErrorRate: 0.1 });
+    const { path } = writeChatInput(home, 40, 'observed-batch.jsonl');
+    const runId = `obs-batch-${Date.now()}`;
+    const base = await client();
+    const handle = await startRun(base, runConfig({ runId, inputPath: path, mode: 'batch', batchPollInitialMs: 200, batchPollMaxMs: 1000 }), taskQueue);
+    const batchStatus = (await handle.result()) as RunStatus;
+    expect(batchStatus.state).toBe('completed');
+    const text = await (await fetch(`http://127.0.0.1:${worker.worker.observability.metricsPort}/metrics`)).text();
+    const s = parseSamples(text);
+    const labels = { model: MODEL, mode: 'batch' };
+    expect(total(s, 'llm_batch_items_total', { ...labels, status: 'succeeded' })).toBe(batchStatus.counts.succeeded);
+    expect(total(s, 'llm_batch_items_total', { ...labels, status: 'failed' })).toBe(batchStatus.counts.failed);
+    expect(batchStatus.counts.succeeded + batchStatus.counts.failed).toBe(40);
+    // The realtime run's figures are apart (mode label): the batch run's tokens and spend alone.
+    expect(total(s, 'llm_batch_tokens_total', { ...labels, kind: 'prompt' })).toBe(batchStatus.tokens.prompt);
+    expect(total(s, 'llm_batch_tokens_total', { ...labels, kind: 'completion' })).toBe(batchStatus.tokens.completion);
+    expect(total(s, 'llm_batch_spend_usd_total', labels)).toBeCloseTo(batchStatus.costUsd.spent, 12);
+    // Failed lines went again in a second batch: every batch of the run was seen ending.
+    const batches = emu.batches().filter((b) => (b.metadata as Record<string, string> | null)?.llm_batch_run === runId);
+    expect(batches.length).toBeGreaterThanOrEqual(2);
+    expect(total(s, 'llm_batch_batches_finished_total', { status: 'completed' })).toBe(batches.filter((b) => b.status === 'completed').length);
+    expect(total(s, 'llm_batch_batches')).toBe(0);
+    expect(total(s, 'llm_batch_items_in_flight', { mode: 'batch' })).toBe(0);
+    expect(promtoolCheck(text)).toEqual({ status: 0, output: '' });
+  }, 120_000);
+
   it('traces the run: client, workflows and activities from the interceptors, a span per provider request', async () => {
     const named = (prefix: string): ReadableSpan[] => spans.getFinishedSpans().filter((s) => s.name.startsWith(prefix));
     // Workflow spans come through the worker's sink after their activation completes.
@@ -101,21 +128,22 @@ describe('metrics and traces of a run', () => {
     const start = named('StartWorkflow:runWorkflow');
     expect(start).toHaveLength(1);
     const traceId = start[0]!.spanContext().traceId;
+    // The batch run (started untraced) has traces of its own: only this run's trace counts here.
+    const inTrace = (prefix: string): ReadableSpan[] => named(prefix).filter((s) => s.spanContext().traceId === traceId);
     const run = named('RunWorkflow:runWorkflow')[0]!;
     expect(run.spanContext().traceId).toBe(traceId);
     expect(run.parentSpanId).toBe(start[0]!.spanContext().spanId);
     // Chunks are child workflows, and their activity runs in the worker: all in the CLI's trace.
-    expect(named('StartChildWorkflow:chunkWorkflow').length).toBe(2);
-    const activities = named('RunActivity:processChunk');
+    expect(inTrace('StartChildWorkflow:chunkWorkflow').length).toBe(2);
+    const activities = inTrace('RunActivity:processChunk');
     expect(activities.length).toBeGreaterThanOrEqual(2);
-    for (const a of activities) expect(a.spanContext().traceId).toBe(traceId);
 
-    const calls = named(`chat ${MODEL}`);
+    const calls = inTrace(`chat ${MODEL}`);
+    expect(calls.length).toBe(named(`chat ${MODEL}`).length);
     expect(calls.length).toBe(stats.byEndpoint['/v1/chat/completions']);
     const activityIds = new Set(activities.map((a) => a.spanContext().spanId));
     for (const call of calls) {
       expect(activityIds.has(call.parentSpanId!)).toBe(true);
-      expect(call.spanContext().traceId).toBe(traceId);
       expect(call.attributes['gen_ai.request.model']).toBe(MODEL);
       expect(call.attributes['llm_batch.attempt']).toBeGreaterThanOrEqual(1);
       expect(call.attributes['llm_batch.custom_id']).toMatch(/^item-\d{5}$/);
