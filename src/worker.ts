@@ -11,6 +11,7 @@ import { connectionConfig } from './temporal-config.ts';
 import { ensureWorkflowBundle } from './workflow-bundle.ts';
 import { dataConverterFor, FAILURE_CONVERTER_PATH, resolveKeyRing } from './codec/data-converter.ts';
 import type { KeyRing } from './codec/keys.ts';
+import { meteredStore } from './observability/metered-store.ts';
 import { startWorkerObservability, type ObservabilitySettings, type WorkerObservabilityHandle } from './observability/worker-observability.ts';
 
 
@@ -67,7 +68,9 @@ export async function createWorker(settings: WorkerSettings = {}): Promise<LlmBa
   try {
     observed = await startWorkerObservability(settings.observability ?? {});
     shared = url ? await connectSharedPacing(url, log) : undefined;
-    deps = createWorkerDeps(store, home, provider, new LimiterRegistry(provider, shared?.storeFor), observed.deps);
+    // With metrics, every result recorded is counted (src/observability/metered-store.ts).
+    const activityStore = observed.metrics ? meteredStore(store, observed.metrics) : store;
+    deps = createWorkerDeps(activityStore, home, provider, new LimiterRegistry(provider, shared?.storeFor), observed.deps);
     let connection = settings.connection;
     let namespace = settings.namespace;
     if (!connection) {

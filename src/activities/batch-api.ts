@@ -34,7 +34,7 @@ export interface BatchDeps {
   pricingFor(config: RunConfig): Promise<PricingTable>;
   runDir(runId: string): string;
   batchClientFor(config: RunConfig): BatchClient;
-  /** The worker's Prometheus metrics (results recorded, batch states); none when absent. */
+  /** The worker's Prometheus metrics (batch states); none when absent. */
   metrics?: WorkerMetrics;
 }
 
@@ -314,7 +314,6 @@ export function batchOperations(deps: BatchDeps, onProgress: (detail: { collecte
           error: { code: e.code ?? 'invalid_request', message: `the Batch API rejected line ${e.line} of its file: ${e.message ?? ''}`.trim(), status: 400 },
         }));
         await deps.store.recordResults(runId, failures);
-        deps.metrics?.itemResults(failures);
         result.invalidLines = new Set(failures.map((f) => f.customId)).size;
         result.failed = result.invalidLines;
         if (result.invalidLines === 0) {
@@ -346,7 +345,6 @@ export function batchOperations(deps: BatchDeps, onProgress: (detail: { collecte
         retries = [];
         writing = (async () => {
           await deps.store.recordResults(runId, results);
-          deps.metrics?.itemResults(results);
           await deps.store.recordRetries(runId, retried);
           // Remembered once recorded: an entry never stands without its item's result.
           await deps.store.cachePut(answers);
@@ -448,9 +446,7 @@ export function batchOperations(deps: BatchDeps, onProgress: (detail: { collecte
     for (let i = 0; i < ids.length; i += WRITE_BATCH) {
       const slice = ids.slice(i, i + WRITE_BATCH);
       if (input.finalAttempt) {
-        const failed: ItemResult[] = slice.map((customId) => ({ customId, status: 'failed', attempts: input.attempt, model: model ?? '', mode: 'batch', error }));
-        await deps.store.recordResults(runId, failed);
-        deps.metrics?.itemResults(failed);
+        await deps.store.recordResults(runId, slice.map((customId) => ({ customId, status: 'failed', attempts: input.attempt, model: model ?? '', mode: 'batch', error })));
         result.failed += slice.length;
       } else {
         await deps.store.recordRetries(runId, slice.map((customId) => ({ customId, attempts: input.attempt, error, mode: 'batch' })));

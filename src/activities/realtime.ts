@@ -62,7 +62,7 @@ export interface RealtimeDeps {
   cacheFlights: SingleFlight<SharedAnswer>;
   /** The process's semantic cache for an embedding model (--semantic-cache), shared by every run. */
   semanticCacheFor(embeddingModel: string | undefined): SemanticCache;
-  /** The worker's Prometheus metrics (items in flight, results recorded); none when absent. */
+  /** The worker's Prometheus metrics (items in flight); none when absent. */
   metrics?: WorkerMetrics;
 }
 
@@ -209,7 +209,6 @@ export function makeProcessChunk(deps: RealtimeDeps) {
             const result: ItemResult = rating > 0 ? { ...answered, costUsd: callUsd + rating } : answered;
             progress.done++;
             await writer.write(result);
-            deps.metrics?.itemResults([result]);
           })).catch((e: unknown) => {
             // An aborted call after a cancellation is the stop working, not a failure.
             if (!cancelled.aborted) broken ??= e;
