@@ -5,7 +5,7 @@
 // client adds a span per provider request under them (src/observability/call-telemetry.ts).
 // Spans go out by OTLP/HTTP when OTEL_EXPORTER_OTLP_ENDPOINT (or the traces-only variable) is
 // set; otherwise nothing is traced, exported or logged.
-import type { Tracer } from '@opentelemetry/api';
+import { diag, DiagConsoleLogger, DiagLogLevel, type Tracer } from '@opentelemetry/api';
 import { Resource } from '@opentelemetry/resources';
 import { BatchSpanProcessor, NoopSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
@@ -40,6 +40,9 @@ export const otlpConfigured = (env: NodeJS.ProcessEnv = process.env): boolean =>
  */
 export function startTracing(serviceName: string, spanProcessor?: SpanProcessor, env: NodeJS.ProcessEnv = process.env): Tracing | undefined {
   if (!spanProcessor && !otlpConfigured(env)) return undefined;
+  // OpenTelemetry's own problems (an export failing, spans dropped) on stderr only when asked for.
+  const level = env.OTEL_LOG_LEVEL?.toUpperCase() as keyof typeof DiagLogLevel | undefined;
+  if (level && typeof DiagLogLevel[level] === 'number') diag.setLogger(new DiagConsoleLogger(), { logLevel: DiagLogLevel[level] });
   // The exporter reads OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT and _HEADERS itself.
   const processor = spanProcessor ?? new BatchSpanProcessor(new OTLPTraceExporter());
   const resource = new Resource({ [ATTR_SERVICE_NAME]: env.OTEL_SERVICE_NAME || serviceName, [ATTR_SERVICE_VERSION]: VERSION });
