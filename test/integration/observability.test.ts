@@ -9,7 +9,8 @@ import { startRun } from '../../src/client.ts';
 import { startEmulator, type EmulatorStats, type RunningEmulator } from '../../src/emulator/server.ts';
 import type { RunStatus } from '../../src/domain/run-types.ts';
 import { clientTracingInterceptors, startTracing } from '../../src/observability/tracing.ts';
-import { client, runConfig, startWorker, tempDir, waitFor, writeChatInput } from '../support/harness.ts';
+import { freePort } from '../../src/dev/ports.ts';
+import { client, runConfig, spawnWorker, startWorker, tempDir, waitFor, writeChatInput } from '../support/harness.ts';
 import { parseSamples, promtoolCheck, total, type Sample } from '../support/prometheus-text.ts';
 
 const ITEMS = 120;
@@ -158,4 +159,22 @@ describe('metrics and traces of a run', () => {
     // A retried item's later attempt says so.
     if (stats.serverErrors + stats.malformed > 0) expect(calls.some((s) => (s.attributes['llm_batch.attempt'] as number) > 1)).toBe(true);
   });
+
+  it('`llm-batch worker` as a user runs it serves /metrics on LLM_BATCH_METRICS_PORT', async () => {
+    const port = await freePort();
+    const child = spawnWorker({ home: tempDir(), baseURL: emu.baseUrl, taskQueue: `${taskQueue}-spawned`, env: { LLM_BATCH_METRICS_PORT: String(port) } });
+    try {
+      let text = '';
+      await waitFor(async () => {
+        text = await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => (r.ok ? r.text() : ''), () => '');
+        return text !== '';
+      }, 60_000, 'the spawned worker\'s /metrics');
+      expect(text).toContain('# TYPE llm_batch_provider_requests_total counter');
+      expect(promtoolCheck(text)).toEqual({ status: 0, output: '' });
+      expect((await fetch(`http://127.0.0.1:${port}/other`)).status).toBe(404);
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((r) => (child.exitCode !== null ? r(undefined) : child.once('exit', r)));
+    }
+  }, 90_000);
 });
