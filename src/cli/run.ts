@@ -60,6 +60,8 @@ export interface RunOptions {
   promptCache?: 'on' | 'off';
   semanticCache?: number;
   embeddingModel?: string;
+  pack?: number;
+  packMaxTokens?: number;
   strict?: boolean;
   wait?: boolean;
   json?: boolean;
@@ -117,8 +119,14 @@ export function addRunOptions(cmd: Command): Command {
     // The provider's prompt cache (prompts of 1,024 tokens and more).
     .addOption(new Option('--prompt-cache <on|off>', "provider prompt caching. on: items whose prompts share their first 1,024 tokens are dispatched together (results still come out in input order) and each such prefix group's calls carry a prompt_cache_key (a line's own key is kept), so the provider can serve the shared prefix from its cache at the cached-input price. off: input order, no keys").choices(['on', 'off']).default('on'))
     .option('--semantic-cache <threshold>', SEMANTIC_CACHE_HELP, semanticThreshold)
-    .option('--embedding-model <name>', EMBEDDING_MODEL_HELP);
+    .option('--embedding-model <name>', EMBEDDING_MODEL_HELP)
+    // Request packing (activities/realtime-pack.ts): several small items answered by one call.
+    .option('--pack <n>', PACK_HELP, positiveInt)
+    .option('--pack-max-tokens <n>', 'with --pack: most tokens of one packed call, its prompt plus its output bound (the model\'s context window when not given)', positiveInt);
 }
+
+const PACK_HELP =
+  'send up to N small realtime items in one chat call: items with the same model, parameters and system prompt (one user message each) are numbered in one message and answered as JSON {results: [{id, answer}]} (with --schema, each answer in that schema). Each answer becomes its own item\'s result; usage and cost are split by prompt tokens. A pack whose answer misses, repeats or invents an id, or is not valid JSON, is re-sent item by item. Realtime only: refused with --mode batch; in hybrid runs only the realtime items pack. Packed items skip the exact and semantic caches';
 
 /** Checks of option combinations that single option parsers cannot see; usage errors (exit 2). */
 export function checkRunOptions(opts: RunOptions): void {
@@ -132,6 +140,8 @@ export function checkRunOptions(opts: RunOptions): void {
     const rule = parseUrgentRule(opts.urgentIf);
     if (typeof rule === 'string') throw new CliError(`--urgent-if: ${rule}`);
   }
+  if (opts.pack !== undefined && mode === 'batch') throw new CliError('--pack packs realtime calls and is not supported with --mode batch (Batch API lines are sent one request each); use --mode realtime, or --mode hybrid where the realtime items pack');
+  if (opts.packMaxTokens !== undefined && opts.pack === undefined) throw new CliError('--pack-max-tokens caps packed calls: add --pack N');
   if (opts.deadline !== undefined && mode === 'realtime') throw new CliError('--deadline applies to Batch API work: use it with --mode batch or --mode hybrid');
   if ((opts.maxBatchLines ?? 0) > DEFAULTS.maxBatchLines) throw new CliError(`--max-batch-lines: the Batch API takes at most ${DEFAULTS.maxBatchLines} lines per file`);
   if ((opts.maxBatchBytes ?? 0) > DEFAULTS.maxBatchBytes) throw new CliError(`--max-batch-bytes: the Batch API takes at most ${DEFAULTS.maxBatchBytes} bytes (200 MB) per file`);
@@ -208,6 +218,8 @@ export function runConfigFrom(inputPath: string, opts: RunOptions): RunConfig {
   if (opts.promptCache === 'off') config.promptCache = 'off';
   if (opts.semanticCache !== undefined) config.semanticThreshold = opts.semanticCache;
   if (opts.embeddingModel !== undefined) config.embeddingModel = opts.embeddingModel;
+  if (opts.pack !== undefined && opts.pack > 1) config.pack = opts.pack;
+  if (opts.packMaxTokens !== undefined) config.packMaxTokens = opts.packMaxTokens;
   if (opts.budget !== undefined) config.budgetUsd = opts.budget;
   if (opts.fallbackModel) config.fallbackModel = opts.fallbackModel;
   if (opts.sample !== undefined) config.sampleSize = opts.sample;
