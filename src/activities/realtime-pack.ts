@@ -12,6 +12,8 @@ import type { RunConfig, TokenTotals } from '../domain/run-types.ts';
 import type { CallOptions, ProviderClient } from '../llm/provider.ts';
 import type { ItemResult, ItemStore, PendingItem } from '../store/item-store.ts';
 import { requestOf } from './realtime.ts';
+import { cachePolicy, DEFAULT_CACHE_TTL_MS } from '../domain/exact-cache.ts';
+import { exactCacheKey } from '../cache/exact-key.ts';
 
 /** An item's share of a pack call that did not split: added to the item's own result. */
 export interface PackShare {
@@ -29,12 +31,29 @@ export type PackOutcome =
   /** Stopped, or the provider looks down: the items stay pending. */
   | { kind: 'not_done' };
 
+/**
+ * Items the exact cache should handle alone: those it holds an answer for, and requests that
+ * repeat within the chunk (its single-flight sends them once). Packing would pay for them again.
+ */
+async function forTheCache(store: ItemStore, config: RunConfig, items: readonly PendingItem[], fallbackModel: string | undefined): Promise<Set<PendingItem>> {
+  const policy = cachePolicy(config.cache);
+  if (!policy.dedupe || items.length === 0) return new Set();
+  const keys = items.map((p) => exactCacheKey(p.url, requestOf(p, fallbackModel).body));
+  const counts = new Map<string, number>();
+  for (const k of keys) counts.set(k, (counts.get(k) ?? 0) + 1);
+  const found = await store.cacheLookup([...counts.keys()], { runId: config.runId, includeShared: policy.useShared, minCreatedAt: Date.now() - (config.cacheTtlMs ?? DEFAULT_CACHE_TTL_MS) });
+  return new Set(items.filter((_, i) => found.has(keys[i]!) || counts.get(keys[i]!)! > 1));
+}
+
 /** The packs of a chunk's pending items and the items sent alone; every item is in exactly one. */
-export function planChunkPacks(config: RunConfig, pending: readonly PendingItem[], fallbackModel: string | undefined): { packs: Pack<PendingItem>[]; singles: PendingItem[] } {
+export async function planChunkPacks(store: ItemStore, config: RunConfig, pending: readonly PendingItem[], fallbackModel: string | undefined): Promise<{ packs: Pack<PendingItem>[]; singles: PendingItem[] }> {
   if (config.pack === undefined || config.pack < 2) return { packs: [], singles: [...pending] };
-  // Items still to be rated (--route classifier) and items of a prompt-prefix group (long shared prompts) go alone.
-  const packable = pending.filter((p) => !p.routing?.classifierPending && p.prefixGroup === undefined);
-  const alone = pending.filter((p) => !packable.includes(p));
+  // Items still to be rated (--route classifier), items of a prompt-prefix group (long shared prompts) and the exact cache's go alone.
+  const candidates = pending.filter((p) => !p.routing?.classifierPending && p.prefixGroup === undefined);
+  const cached = await forTheCache(store, config, candidates, fallbackModel);
+  const packable = candidates.filter((p) => !cached.has(p));
+  const packableSet = new Set(packable);
+  const alone = pending.filter((p) => !packableSet.has(p));
   const limits = { maxItems: config.pack, ...(config.packMaxTokens !== undefined ? { maxTokens: config.packMaxTokens } : {}), ...(config.responseSchema ? { defaultSchema: config.responseSchema } : {}) };
   const plan = planPacks(packable, (p) => ({ ...requestOf(p, fallbackModel), url: p.url, promptTokens: p.promptTokens, maxOutputTokens: p.maxOutputTokens }), limits);
   return { packs: plan.packs, singles: [...alone, ...plan.singles] };

@@ -126,7 +126,7 @@ export function addRunOptions(cmd: Command): Command {
 }
 
 const PACK_HELP =
-  'send up to N small realtime items in one chat call: items with the same model, parameters and system prompt (one user message each) are numbered in one message and answered as JSON {results: [{id, answer}]} (with --schema, each answer in that schema). Each answer becomes its own item\'s result; usage and cost are split by prompt tokens. A pack whose answer misses, repeats or invents an id, or is not valid JSON, is re-sent item by item. Realtime only: refused with --mode batch; in hybrid runs only the realtime items pack. Packed items skip the exact and semantic caches';
+  'send up to N small realtime items in one chat call: items with the same model, parameters and system prompt (one user message each) are numbered in one message and answered as JSON {results: [{id, answer}]} (with --schema, each answer in that schema). Each answer becomes its own item\'s result; usage and cost are split by prompt tokens. A pack whose answer misses, repeats or invents an id, or is not valid JSON, is re-sent item by item. Realtime only: refused with --mode batch; in hybrid runs only the realtime items pack. Items the exact cache can answer (and repeats within a chunk) go alone through it; packed answers are not stored in the cache and skip --semantic-cache';
 
 /** Checks of option combinations that single option parsers cannot see; usage errors (exit 2). */
 export function checkRunOptions(opts: RunOptions): void {

@@ -141,4 +141,16 @@ describe('request packing', () => {
     expect(emu.stats().byEndpoint['/v1/chat/completions']).toBe(4);
     for (const l of readJsonl<OutLine>(status.outputPath!)) expect(Object.keys(JSON.parse(l.response!.body.choices[0]!.message.content)).sort()).toEqual(['area', 'urgent']);
   }, 120_000);
+
+  it('leaves to the exact cache the items it can answer', async () => {
+    // max_tokens 200: no answer is cut short (a truncated answer is not shared with other runs).
+    const { path, ids } = writeInput(home, 30, 'tickets-cached.jsonl', { max_tokens: 200 });
+    // An earlier run, unpacked, shared its answers.
+    await runToEnd(c, runConfig({ runId: `packcache1-${Date.now()}`, inputPath: path, concurrency: 8, cache: 'read-write' }), taskQueue);
+    emu.resetStats();
+    const status = await runToEnd(c, runConfig({ runId: `packcache2-${Date.now()}`, inputPath: path, concurrency: 8, cache: 'read-write', pack: 10 }), taskQueue);
+    expect(status.counts.succeeded).toBe(ids.length);
+    expect(status.cache?.hits).toBe(ids.length);
+    expect(emu.stats().byEndpoint['/v1/chat/completions'] ?? 0).toBe(0);
+  }, 120_000);
 });
