@@ -14,6 +14,7 @@ import type { ItemResult, ItemStore, PendingItem } from '../store/item-store.ts'
 import { requestOf } from './realtime.ts';
 import { cachePolicy, DEFAULT_CACHE_TTL_MS } from '../domain/exact-cache.ts';
 import { exactCacheKey } from '../cache/exact-key.ts';
+import { crashPoint } from './crash-points.ts';
 
 /** An item's share of a pack call that did not split: added to the item's own result. */
 export interface PackShare {
@@ -146,6 +147,7 @@ export async function callPack(deps: PackCallDeps, pack: Pack<PendingItem>, opts
     if (outcome.requestId !== undefined) r.requestId = outcome.requestId;
     return r;
   });
+  crashPoint('pack:after-call');
   // One transaction: a crash leaves the pack all done or all pending.
   await deps.store.recordResults(deps.runId, results);
   return { kind: 'split', results, costUsd };

@@ -5,13 +5,15 @@
 // test (calls, cost, wall time; printed for the closing note). With the emulator dropping an
 // id from 5% of packs, those packs' items come back through single calls, none lost.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/server.ts';
 import { generateCompletion } from '../../src/emulator/chat.ts';
 import type { RunStatus } from '../../src/domain/run-types.ts';
-import { client, outputLineCostUsd, readJsonl, runConfig, runToEnd, startWorker, tempDir } from '../support/harness.ts';
+import { startRun } from '../../src/client.ts';
+import { client, outputLineCostUsd, readJsonl, runConfig, runToEnd, spawnWorker, startWorker, tempDir, waitFor } from '../support/harness.ts';
 
 type OutLine = { custom_id: string; response: { status_code: number; body: { model: string; choices: { message: { content: string } }[]; usage: { prompt_tokens: number; completion_tokens: number } } } | null; error: unknown };
 
@@ -152,5 +154,36 @@ describe('request packing', () => {
     expect(status.counts.succeeded).toBe(ids.length);
     expect(status.cache?.hits).toBe(ids.length);
     expect(emu.stats().byEndpoint['/v1/chat/completions'] ?? 0).toBe(0);
+  }, 120_000);
+
+  it('loses nothing and records nothing twice when the worker dies between a packed call and its results', async () => {
+    const { path, ids, bodies } = writeInput(home, 100, 'tickets-crash.jsonl');
+    const runId = `packcrash-${Date.now()}`;
+    const crashQueue = `${taskQueue}-crash`;
+    const marker = join(home, `${runId}.crashed`);
+    const env = { LLM_BATCH_CRASH_AT: 'pack:after-call', LLM_BATCH_CRASH_MARKER: marker };
+    const workers: ChildProcess[] = [];
+    emu.resetStats();
+    try {
+      const first = spawnWorker({ home, baseURL: emu.baseUrl, taskQueue: crashQueue, env });
+      workers.push(first);
+      const handle = await startRun(c, runConfig({ runId, inputPath: path, concurrency: 4, pack: 10, heartbeatTimeoutMs: 3000 }), crashQueue);
+      await waitFor(() => first.exitCode !== null || first.signalCode !== null, 60_000, 'the worker to kill itself after a packed call');
+      expect(existsSync(marker)).toBe(true);
+      workers.push(spawnWorker({ home, baseURL: emu.baseUrl, taskQueue: crashQueue, env }));
+      const status = (await handle.result()) as RunStatus;
+      expect(status.state).toBe('completed');
+      expect(status.counts).toMatchObject({ total: 100, succeeded: 100, failed: 0, pending: 0 });
+      const out = readJsonl<OutLine>(status.outputPath!);
+      expect(out.map((l) => l.custom_id)).toEqual(ids);
+      for (const [i, l] of out.entries()) expect(l.response!.body.choices[0]!.message.content).toBe(generateCompletion(bodies[i] as never).content);
+      // The packs in flight at the kill (at most the concurrency) were sent again, as packs.
+      const stats = emu.stats();
+      expect(stats.duplicateCalls).toBeGreaterThanOrEqual(1);
+      expect(stats.duplicateCalls).toBeLessThanOrEqual(4);
+      expect(stats.byEndpoint['/v1/chat/completions']).toBe(10 + stats.duplicateCalls);
+    } finally {
+      for (const w of workers) if (w.exitCode === null && w.signalCode === null) w.kill('SIGKILL');
+    }
   }, 120_000);
 });
