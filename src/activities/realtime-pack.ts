@@ -11,7 +11,6 @@ import { costOfUsage, promptCacheSavingUsd, type PricingTable } from '../domain/
 import type { RunConfig, TokenTotals } from '../domain/run-types.ts';
 import type { CallOptions, ProviderClient } from '../llm/provider.ts';
 import type { ItemResult, ItemStore, PendingItem } from '../store/item-store.ts';
-import { requestOf } from './realtime.ts';
 import { cachePolicy, DEFAULT_CACHE_TTL_MS } from '../domain/exact-cache.ts';
 import { exactCacheKey } from '../cache/exact-key.ts';
 import { crashPoint } from './crash-points.ts';
@@ -36,27 +35,30 @@ export type PackOutcome =
  * Items the exact cache should handle alone: those it holds an answer for, and requests that
  * repeat within the chunk (its single-flight sends them once). Packing would pay for them again.
  */
-async function forTheCache(store: ItemStore, config: RunConfig, items: readonly PendingItem[], fallbackModel: string | undefined): Promise<Set<PendingItem>> {
+async function forTheCache(store: ItemStore, config: RunConfig, items: readonly PendingItem[], request: AsSent): Promise<Set<PendingItem>> {
   const policy = cachePolicy(config.cache);
   if (!policy.dedupe || items.length === 0) return new Set();
-  const keys = items.map((p) => exactCacheKey(p.url, requestOf(p, fallbackModel).body));
+  const keys = items.map((p) => exactCacheKey(p.url, request(p).body));
   const counts = new Map<string, number>();
   for (const k of keys) counts.set(k, (counts.get(k) ?? 0) + 1);
   const found = await store.cacheLookup([...counts.keys()], { runId: config.runId, includeShared: policy.useShared, minCreatedAt: Date.now() - (config.cacheTtlMs ?? DEFAULT_CACHE_TTL_MS) });
   return new Set(items.filter((_, i) => found.has(keys[i]!) || counts.get(keys[i]!)! > 1));
 }
 
+/** An item's request as it will be sent (realtime.ts's requestOf: with the run's fallback model once it switched). */
+type AsSent = (item: PendingItem) => { body: unknown; model: string };
+
 /** The packs of a chunk's pending items and the items sent alone; every item is in exactly one. */
-export async function planChunkPacks(store: ItemStore, config: RunConfig, pending: readonly PendingItem[], fallbackModel: string | undefined): Promise<{ packs: Pack<PendingItem>[]; singles: PendingItem[] }> {
+export async function planChunkPacks(store: ItemStore, config: RunConfig, pending: readonly PendingItem[], request: AsSent): Promise<{ packs: Pack<PendingItem>[]; singles: PendingItem[] }> {
   if (config.pack === undefined || config.pack < 2) return { packs: [], singles: [...pending] };
   // Items still to be rated (--route classifier), items of a prompt-prefix group (long shared prompts) and the exact cache's go alone.
   const candidates = pending.filter((p) => !p.routing?.classifierPending && p.prefixGroup === undefined);
-  const cached = await forTheCache(store, config, candidates, fallbackModel);
+  const cached = await forTheCache(store, config, candidates, request);
   const packable = candidates.filter((p) => !cached.has(p));
   const packableSet = new Set(packable);
   const alone = pending.filter((p) => !packableSet.has(p));
   const limits = { maxItems: config.pack, ...(config.packMaxTokens !== undefined ? { maxTokens: config.packMaxTokens } : {}), ...(config.responseSchema ? { defaultSchema: config.responseSchema } : {}) };
-  const plan = planPacks(packable, (p) => ({ ...requestOf(p, fallbackModel), url: p.url, promptTokens: p.promptTokens, maxOutputTokens: p.maxOutputTokens }), limits);
+  const plan = planPacks(packable, (p) => ({ ...request(p), url: p.url, promptTokens: p.promptTokens, maxOutputTokens: p.maxOutputTokens }), limits);
   return { packs: plan.packs, singles: [...alone, ...plan.singles] };
 }
 

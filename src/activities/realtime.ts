@@ -103,7 +103,7 @@ export function makeProcessChunk(deps: RealtimeDeps) {
     // --route: items of a classifier rule are rated just before their call (llm/classifier.ts).
     const classifier = { runId: config.runId, rules: config.routeRules, store: deps.store, provider: deps.providerFor(config), pricing, priority: priorityOf(config) };
     // --pack: small items of one request shape share calls (activities/realtime-pack.ts); the rest go alone.
-    const packing = await planChunkPacks(deps.store, config, pending, input.model);
+    const packing = await planChunkPacks(deps.store, config, pending, (p) => requestOf(p, input.model));
     // What a pack that did not split cost each of its items, added to the item's own result.
     const packShares = new Map<string, PackShare>();
     const progress: ChunkProgress = {
