@@ -64,12 +64,18 @@ export async function planChunkPacks(store: ItemStore, config: RunConfig, pendin
 
 // ajv validators by schema text: a run's packs share one schema.
 const ajv = new Ajv({ strict: false, allErrors: false });
-const validators = new Map<string, ValidateFunction>();
-function validatorFor(schema: Record<string, unknown>): ValidateFunction {
+const validators = new Map<string, ValidateFunction | undefined>();
+function validatorFor(schema: Record<string, unknown>): ValidateFunction | undefined {
   const key = JSON.stringify(schema);
-  let v = validators.get(key);
-  if (!v) validators.set(key, (v = ajv.compile(schema)));
-  return v;
+  if (!validators.has(key)) {
+    try {
+      validators.set(key, ajv.compile(schema));
+    } catch {
+      // A schema ajv cannot compile (another draft's $schema, say): the ids are still checked, and the provider enforced the schema.
+      validators.set(key, undefined);
+    }
+  }
+  return validators.get(key);
 }
 
 /** An item's result with its share of an unsplit pack's call added. */
@@ -126,7 +132,7 @@ export async function callPack(deps: PackCallDeps, pack: Pack<PendingItem>, opts
   if (read.ok) {
     const schema = (pack.body.response_format as { json_schema: { schema: Record<string, unknown> } }).json_schema.schema;
     const validate = validatorFor(schema);
-    if (!validate(JSON.parse(content as string))) read = { ok: false, reason: `the answer does not match its schema: ${ajv.errorsText(validate.errors)}` };
+    if (validate && !validate(JSON.parse(content as string))) read = { ok: false, reason: `the answer does not match its schema: ${ajv.errorsText(validate.errors)}` };
   }
   if (!read.ok) {
     const shares = new Map(pack.members.map((m, i) => [m.customId, { usage: usages[i]!, costUsd: costs[i]!, promptCacheSavedUsd: saved[i]! }]));

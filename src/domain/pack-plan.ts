@@ -68,6 +68,8 @@ export function packShapeOf(c: PackCandidate, defaultSchema?: PackLimits['defaul
   if (rf && rf.type === 'json_schema') {
     const js = rf.json_schema;
     if (!js || typeof js.name !== 'string' || !js.schema || typeof js.schema !== 'object') return undefined;
+    // A reference to the schema's own root ("#") would point at the pack's root instead.
+    if (/"\$ref":"#"/.test(JSON.stringify(js.schema))) return undefined;
     answer = { name: js.name, schema: js.schema as Record<string, unknown>, strict: js.strict === true };
   } else if (rf && rf.type !== 'text') return undefined;
   else if (defaultSchema) answer = { ...defaultSchema, strict: true };

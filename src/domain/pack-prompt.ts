@@ -42,8 +42,16 @@ export function readPackUserMessage(text: string): { items: { id: number; text: 
 
 const STRING_ANSWER = { type: 'string' } as const;
 
-/** The strict schema of a pack's answer: {results: [{id, answer}]}, `answer` being the user's schema or a string. */
-export function packResultsSchema(answerSchema: Record<string, unknown> | undefined): Record<string, unknown> {
+// Definitions a schema's `$ref`s point at (`#/$defs/x`): they must stay at the root of the pack's schema.
+const DEFS = ['$defs', 'definitions'] as const;
+
+/**
+ * The strict schema of a pack's answer: {results: [{id, answer}]}, `answer` being the user's
+ * schema or a string. The user's definitions move to the root, where its `$ref`s resolve.
+ */
+export function packResultsSchema(userSchema: Record<string, unknown> | undefined): Record<string, unknown> {
+  const answerSchema = userSchema ? Object.fromEntries(Object.entries(userSchema).filter(([k]) => !(DEFS as readonly string[]).includes(k))) : undefined;
+  const defs = userSchema ? Object.fromEntries(DEFS.filter((k) => userSchema[k] !== undefined).map((k) => [k, userSchema[k]])) : {};
   return {
     type: 'object',
     properties: {
@@ -59,6 +67,7 @@ export function packResultsSchema(answerSchema: Record<string, unknown> | undefi
     },
     required: ['results'],
     additionalProperties: false,
+    ...defs,
   };
 }
 
@@ -66,11 +75,14 @@ export function packResultsSchema(answerSchema: Record<string, unknown> | undefi
 export function packAnswerSchemaOf(schema: unknown): Record<string, unknown> | undefined {
   const s = schema as { type?: unknown; properties?: Record<string, unknown> } | undefined;
   if (!s || s.type !== 'object' || !s.properties || Object.keys(s.properties).join() !== 'results') return undefined;
+  const root = s as Record<string, unknown>;
   const results = s.properties.results as { type?: unknown; items?: { properties?: Record<string, unknown> } };
   const props = results?.type === 'array' ? results.items?.properties : undefined;
   if (!props || Object.keys(props).sort().join() !== 'answer,id') return undefined;
   const answer = props.answer;
-  return answer && typeof answer === 'object' ? (answer as Record<string, unknown>) : undefined;
+  if (!answer || typeof answer !== 'object') return undefined;
+  const defs = DEFS.filter((k) => root[k] !== undefined);
+  return defs.length === 0 ? (answer as Record<string, unknown>) : { ...(answer as Record<string, unknown>), ...Object.fromEntries(defs.map((k) => [k, root[k]])) };
 }
 
 /** Whether an answer schema is the plain-text one (the answer is the content itself). */

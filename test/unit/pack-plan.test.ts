@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { Ajv } from 'ajv';
 import { packShapeOf, planPacks, type PackCandidate } from '../../src/domain/pack-plan.ts';
 import { packAnswerSchemaOf, packResultsSchema, packUserMessage, readPackUserMessage } from '../../src/domain/pack-prompt.ts';
 
@@ -27,6 +28,19 @@ describe('pack prompt', () => {
     expect(packAnswerSchemaOf(packResultsSchema(user))).toEqual(user);
     expect(packAnswerSchemaOf(packResultsSchema(undefined))).toEqual({ type: 'string' });
     expect(packAnswerSchemaOf(user)).toBeUndefined();
+  });
+
+  it('keeps the user\'s definitions at the root, where its $refs resolve', () => {
+    const user = { type: 'object', properties: { tag: { $ref: '#/$defs/tag' } }, required: ['tag'], additionalProperties: false, $defs: { tag: { type: 'string', enum: ['a', 'b'] } } };
+    const packed = packResultsSchema(user);
+    expect(packed.$defs).toEqual(user.$defs);
+    const validate = new Ajv().compile(packed);
+    expect(validate({ results: [{ id: 1, answer: { tag: 'a' } }] })).toBe(true);
+    expect(validate({ results: [{ id: 1, answer: { tag: 'c' } }] })).toBe(false);
+    expect(packAnswerSchemaOf(packed)).toEqual(user);
+    // A reference to the user's own root cannot be moved: such items go alone.
+    const recursive = { type: 'object', properties: { child: { anyOf: [{ $ref: '#' }, { type: 'null' }] } }, required: ['child'], additionalProperties: false };
+    expect(packShapeOf(item('x', { response_format: { type: 'json_schema', json_schema: { name: 'tree', strict: true, schema: recursive } } }))).toBeUndefined();
   });
 });
 
