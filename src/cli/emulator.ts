@@ -42,7 +42,7 @@ const CliOptionsSchema = z.object({
   promptCacheTtl: z.string().optional(),
   promptCacheMachines: intText('--prompt-cache-machines', 1, 100_000).optional(),
   promptCacheOverflowRpm: intText('--prompt-cache-overflow-rpm', 1).optional(),
-  packDropRate: rateText('--pack-drop-rate'),
+  packDropRate: rateText('--pack-drop-rate').optional(),
 });
 
 /** Turns raw commander values into emulator options; throws a message naming the flag. */
@@ -85,7 +85,7 @@ export function emulatorOptionsFromCli(raw: Record<string, unknown>): Partial<Em
     promptCacheTtlMs,
     promptCacheMachines: o.promptCacheMachines ?? DEFAULT_OPTIONS.promptCacheMachines,
     promptCacheOverflowRpm: o.promptCacheOverflowRpm ?? DEFAULT_OPTIONS.promptCacheOverflowRpm,
-    packDropRate: o.packDropRate,
+    packDropRate: o.packDropRate ?? DEFAULT_OPTIONS.packDropRate,
   };
 }
 
