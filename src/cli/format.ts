@@ -104,6 +104,19 @@ export function promptCacheLine(s: RunStatus): string | undefined {
   return parts.join(' · ');
 }
 
+/**
+ * --window: `window 2 · 120/300 items · $0.0123 of $5.00 · next window 12:00:30 (in 25s)`;
+ * while the run waits, `window 2 done (…) · window 3 starts 12:00:30 (in 25s)`.
+ */
+export function windowLine(s: RunStatus, now: number = Date.now()): string | undefined {
+  const w = s.window;
+  if (!w) return undefined;
+  const use = [w.itemsQuota !== undefined ? `${int(w.items)}/${int(w.itemsQuota)} items` : `${int(w.items)} items`];
+  if (w.budgetUsd !== undefined) use.push(`${usd(w.spentUsd)} of ${usd(w.budgetUsd)}`);
+  if (s.state === 'waiting_window') return `window ${w.number} done (${use.join(', ')}) · window ${w.number + 1} starts ${when(w.nextStartAt, now)}`;
+  return [`window ${w.number}`, ...use, isFinal(s) ? undefined : `next window ${when(w.nextStartAt, now)} at the earliest`].filter(Boolean).join(' · ');
+}
+
 /** What an operator can do about the run's state now, or nothing. */
 export function stateHint(s: RunStatus, now: number = Date.now()): string | undefined {
   const id = s.runId;
@@ -120,6 +133,8 @@ export function stateHint(s: RunStatus, now: number = Date.now()): string | unde
       const next = s.circuit?.nextProbeAt ? `, next probe ${when(s.circuit.nextProbeAt, now)}` : '';
       return `circuit open: the provider is failing${next}; llm-batch probe ${id} probes now`;
     }
+    case 'waiting_window':
+      return `waiting for the next window: ${windowLine(s, now) ?? ''} (llm-batch pause ${id} or llm-batch cancel ${id} act at once)`;
     default:
       return undefined;
   }
@@ -303,6 +318,7 @@ export function summaryTable(s: RunStatus, wallMs: number): string {
     ['model switch', modelSwitchLine(s)],
     ['sample', sampleLine(s)],
     ['paths', pathsLine(s)],
+    ['window', windowLine(s)],
     ['cache', cacheLine(s)],
     ['prompt cache', promptCacheLine(s)],
     ['deadline', s.deadline ? `${s.deadline.at}${s.deadline.passed ? ' (passed: the rest went realtime)' : ''}` : undefined],

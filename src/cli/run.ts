@@ -11,10 +11,12 @@ import { atLeastOne, CliError, concurrency, durationMs, EXIT, fraction, nonNegat
 import { DEFAULT_PRIORITY } from '../domain/priority.ts';
 import { progressView, summaryTable, bold, dim, stateHint } from './format.ts';
 import { stageHere } from './stage-here.ts';
+import { hasRequests, noRequestsMessage } from '../input/has-requests.ts';
 import { databaseUrl } from '../settings.ts';
 import { CACHE_MODES, DEFAULT_CACHE_MODE, DEFAULT_CACHE_TTL_MS, type CacheMode } from '../domain/exact-cache.ts';
 import { ROUTE_HELP, routeOption } from './route-option.ts';
 import { checkSemanticOptions, EMBEDDING_MODEL_HELP, SEMANTIC_CACHE_HELP, semanticThreshold } from './semantic-option.ts';
+import { windowOptions, windowPolicyFrom } from './window-option.ts';
 
 export interface RunOptions {
   model?: string;
@@ -62,6 +64,9 @@ export interface RunOptions {
   embeddingModel?: string;
   pack?: number;
   packMaxTokens?: number;
+  window?: number;
+  perWindowItems?: number;
+  perWindowBudget?: number;
   strict?: boolean;
   wait?: boolean;
   json?: boolean;
@@ -71,7 +76,7 @@ export interface RunOptions {
 const msText = (ms: number): string => (ms % 86_400_000 === 0 ? `${ms / 86_400_000}d` : ms % 60_000 === 0 ? `${ms / 60_000}m` : ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`);
 
 export function addRunOptions(cmd: Command): Command {
-  return cmd
+  cmd
     .option('--model <name>', 'model for a prompts file (batch lines name their own in body.model)')
     .option('--system <text>', 'system message for a prompts file')
     .option('--max-tokens <n>', 'max_tokens for a prompts file', positiveInt)
@@ -104,10 +109,10 @@ export function addRunOptions(cmd: Command): Command {
     // The Batch API: half price, results within 24 hours.
     .addOption(new Option('--mode <mode>', 'realtime: concurrent calls under the rate limits, results in minutes. batch: through the OpenAI Batch API at half price, results within 24 h. hybrid: urgent items (metadata.priority "urgent", or --urgent-if) realtime, the rest through the Batch API').choices(['realtime', 'batch', 'hybrid']).default('realtime'))
     .option('--max-batch-lines <n>', 'most lines per batch file (the Batch API allows 50,000)', positiveInt, DEFAULTS.maxBatchLines)
-    .option('--max-batch-bytes <n>', 'most bytes per batch file (the Batch API allows 200 MB = 209715200)', positiveInt, DEFAULTS.maxBatchBytes)
+    .option('--max-batch-bytes <n>', 'most bytes per batch file (the Batch API allows 200 MB = 209715200). An item whose line alone is larger fails at planning with too_large_for_batch (in --mode hybrid, or with --on-batch-failure realtime, it goes realtime instead)', positiveInt, DEFAULTS.maxBatchBytes)
     .option('--max-batches-in-flight <n>', 'batches at the provider at once (realtime chunks have their own window, --max-chunks-in-flight)', positiveInt, DEFAULTS.maxBatchesInFlight)
     .option('--max-batch-attempts <n>', 'batch submissions per file for lines failing in a retryable way (5xx, expired, rate-limited); each resubmission holds only those lines', positiveInt, DEFAULTS.maxBatchAttempts)
-    .addOption(new Option('--on-batch-failure <what>', 'retryable batch line failures: resubmit them as a new, smaller batch (up to --max-batch-attempts), or send them through the realtime path (full price)').choices(['resubmit', 'realtime']).default(DEFAULTS.onBatchFailure))
+    .addOption(new Option('--on-batch-failure <what>', 'retryable batch line failures: resubmit them as a new, smaller batch (up to --max-batch-attempts), or send them through the realtime path (full price). A file or batch the provider refuses (4xx) fails its items with batch_refused and the provider\'s message; with realtime they go through the realtime path instead, as do items over --max-batch-bytes').choices(['resubmit', 'realtime']).default(DEFAULTS.onBatchFailure))
     .addOption(new Option('--batch-poll-interval <duration>', 'first wait between polls of a batch; doubles after each poll up to --batch-poll-max').argParser(durationMs).default(DEFAULTS.batchPollInitialMs, msText(DEFAULTS.batchPollInitialMs)))
     .addOption(new Option('--batch-poll-max <duration>', 'longest wait between polls of a batch').argParser(durationMs).default(DEFAULTS.batchPollMaxMs, msText(DEFAULTS.batchPollMaxMs)))
     .addOption(new Option('--deadline <duration>', 'batch and hybrid: batches not done this long after the start (e.g. 6h) are cancelled, their partial output kept, and the rest finishes realtime at full price').argParser(durationMs))
@@ -123,6 +128,8 @@ export function addRunOptions(cmd: Command): Command {
     // Request packing (activities/realtime-pack.ts): several small items answered by one call.
     .option('--pack <n>', PACK_HELP, positiveInt)
     .option('--pack-max-tokens <n>', 'with --pack: most tokens of one packed call, its prompt plus its output bound (the model\'s context window when not given)', positiveInt);
+  for (const o of windowOptions()) cmd.addOption(o);
+  return cmd;
 }
 
 const PACK_HELP =
@@ -146,6 +153,7 @@ export function checkRunOptions(opts: RunOptions): void {
   if ((opts.maxBatchLines ?? 0) > DEFAULTS.maxBatchLines) throw new CliError(`--max-batch-lines: the Batch API takes at most ${DEFAULTS.maxBatchLines} lines per file`);
   if ((opts.maxBatchBytes ?? 0) > DEFAULTS.maxBatchBytes) throw new CliError(`--max-batch-bytes: the Batch API takes at most ${DEFAULTS.maxBatchBytes} bytes (200 MB) per file`);
   checkSemanticOptions(opts);
+  windowPolicyFrom(opts);
   if (opts.cacheTtl !== undefined && opts.cacheTtl <= 0) throw new CliError('--cache-ttl must be longer than 0 (to reuse nothing from earlier runs, use --cache write or --cache off)');
   const pollInitial = opts.batchPollInterval ?? DEFAULTS.batchPollInitialMs;
   const pollMax = opts.batchPollMax ?? DEFAULTS.batchPollMaxMs;
@@ -157,6 +165,7 @@ export async function preflight(inputPath: string, opts: RunOptions): Promise<vo
   checkRunOptions(opts);
   if (!existsSync(inputPath)) throw new CliError(`${inputPath}: no such file`);
   if (!statSync(inputPath).isFile()) throw new CliError(`${inputPath}: not a file`);
+  if (!(await hasRequests(inputPath))) throw new CliError(noRequestsMessage(inputPath));
   // The rules file is checked here, before anything starts (exit 2 when it is invalid).
   if (opts.route !== undefined) for (const note of routeOption(opts.route, opts.mode ?? 'realtime', opts.pricing).notes) console.error(`llm-batch: ${note}`);
   const format = await detectFormat(inputPath);
@@ -233,6 +242,8 @@ export function runConfigFrom(inputPath: string, opts: RunOptions): RunConfig {
   if (opts.maxConcurrency) config.maxConcurrency = opts.maxConcurrency;
   if (opts.pricing) config.pricingPath = resolve(opts.pricing);
   if (opts.route !== undefined) config.routeRules = routeOption(opts.route, config.mode, opts.pricing).rules;
+  const window = windowPolicyFrom(opts);
+  if (window) config.window = window;
   return config;
 }
 

@@ -2,6 +2,7 @@
 // summaries and run status. Ids, counts, tokens and money only; never item bodies.
 import type { CacheMode } from './exact-cache.ts';
 import type { RouteRules } from './route-rules.ts';
+import type { WindowPolicy, WindowRecordStatus, WindowStatus } from './run-window.ts';
 
 export type InputFormat = 'batch' | 'prompts';
 /**
@@ -133,6 +134,11 @@ export interface RunConfig {
   pack?: number;
   /** --pack-max-tokens: most tokens (prompt plus output bound) of one packed call; the model's context when absent. */
   packMaxTokens?: number;
+  /**
+   * --window, --per-window-items, --per-window-budget: the run is paced by windows of `everyMs`,
+   * each doing at most `items` items and spending at most `budgetUsd` (domain/run-window.ts).
+   */
+  window?: WindowPolicy;
 }
 
 export interface TokenTotals {
@@ -242,6 +248,8 @@ export type RunState =
   | 'paused'
   | 'circuit_open'
   | 'budget_exhausted'
+  /** The window's quota is used: waiting on a durable timer for the next window (status.window.nextStartAt). */
+  | 'waiting_window'
   | 'exporting'
   /** Final states: */
   | 'completed'
@@ -329,6 +337,10 @@ export interface RunStatus {
   batches?: BatchChunkView[];
   /** --deadline: when batches still running are cancelled and their rest goes realtime. */
   deadline?: { at: string; passed: boolean };
+  /** --window: the current window, its quota and use, and when the next may start. */
+  window?: WindowStatus;
+  /** --window: the windows that ended, oldest first: when each ran, its items and spend. */
+  windowsEnded?: WindowRecordStatus[];
   /** The last operator signal that was refused, and why. */
   lastSignalError?: string;
   /**

@@ -6,6 +6,7 @@ import type { PartPlan } from '../domain/batch-plan.ts';
 import { budgetState, MIN_MEASURED_ITEMS, overshootUsd, type Ledger, type OutputMeasure } from '../domain/budget.ts';
 import { closedCircuit, type Circuit } from '../domain/circuit-breaker.ts';
 import type { AlertSummary } from '../domain/alerts.ts';
+import { windowDetails, windowRecordStatus, windowStatus, type WindowLedger, type WindowRecord } from '../domain/run-window.ts';
 
 /** A piece of work waiting for dispatch: a chunk's range or a part (again, after a stop), or the sample. */
 export interface QueuedWork {
@@ -53,6 +54,10 @@ export interface RunProgress {
   deadlinePassed: boolean;
   /** What the provider's prompt cache saved (absent in runs started before it was counted: 0). */
   promptCacheSavedUsd?: number;
+  /** --window: the current window (absent before the run's chunks start, and without --window). */
+  window?: WindowLedger;
+  /** --window: the windows that ended, oldest first (the latest MAX_WINDOW_RECORDS). */
+  windowsEnded?: WindowRecord[];
 }
 
 const round9 = (n: number): number => Math.round(n * 1e9) / 1e9;
@@ -158,6 +163,8 @@ export function fillStatus(status: RunStatus, p: RunProgress, config: RunConfig,
     if (p.cache.semanticHits) status.cache.semanticHits = p.cache.semanticHits;
   }
   if (p.deadlineAt !== undefined) status.deadline = { at: new Date(p.deadlineAt).toISOString(), passed: p.deadlinePassed };
+  if (p.window && config.window) status.window = windowStatus(config.window, p.window);
+  if (p.windowsEnded?.length) status.windowsEnded = p.windowsEnded.map(windowRecordStatus);
   status.promptCache = promptCacheStatus(p);
   if (stage.warnings?.length) status.warnings = stage.warnings;
   status.rejectsPath = stage.rejectsPath;
@@ -194,7 +201,8 @@ export function currentDetails(s: RunStatus): string {
   const split = s.paths ? ` · realtime $${s.paths.realtime.costUsd.toFixed(4)} + batch $${s.paths.batch.costUsd.toFixed(4)} (all-realtime $${s.paths.allRealtimeUsd.toFixed(4)})` : '';
   const semantic = s.cache?.semanticHits ? `, ${s.cache.semanticHits} semantic` : '';
   const cache = s.cache && s.cache.hits > 0 ? ` · ${s.cache.hits} cache hits${semantic} (saved $${s.cache.savedUsd.toFixed(4)})` : '';
-  return `**${s.state}** · ${c.succeeded + c.failed}/${c.total} done · ${c.failed} failed · ${c.rejected} rejected · ${money}${circuit}${sw}${split}${cache} · chunks ${s.chunks.done}/${s.chunks.total}${atProvider}`;
+  const windowText = s.window ? ` · ${windowDetails(s.window, s.state === 'waiting_window')}` : '';
+  return `**${s.state}** · ${c.succeeded + c.failed}/${c.total} done · ${c.failed} failed · ${c.rejected} rejected · ${money}${windowText}${circuit}${sw}${split}${cache} · chunks ${s.chunks.done}/${s.chunks.total}${atProvider}`;
 }
 
 /** A new run's progress: nothing staged or done yet, the circuit closed, no operator signal. */

@@ -33,6 +33,7 @@ import { LlmBatchBudgetUsd, LlmBatchModel, LlmBatchProgress, LlmBatchSpentUsd, L
 import { addDelta, alertSummaryOf, currentDetails, fillStatus, ledgerOf, newProgress, type QueuedWork, type RunProgress } from './run-status.ts';
 import { runActivities } from './run-activities.ts';
 import { registerRunHandlers } from './run-signals.ts';
+import { RunWindows, type WindowCharge, type WindowSizing } from './run-windows.ts';
 
 export type { RunProgress } from './run-status.ts';
 
@@ -56,6 +57,8 @@ interface InFlight {
   before: ItemTotals;
   handle: ChildWorkflowHandle<typeof chunkWorkflow>;
   stopSent?: ChunkStopSignal;
+  /** --window: what it holds of the window it was dispatched in. */
+  window?: WindowCharge;
 }
 
 export async function runWorkflow(input: RunInput): Promise<RunStatus> {
@@ -89,6 +92,8 @@ class Run {
   /** A first run (not a continuation): it stages the input. */
   private readonly fresh: boolean;
   private readonly staged: StageResult | undefined;
+  /** --window: the run's windows (undefined without it). */
+  private readonly windows: RunWindows | undefined;
 
   constructor(input: RunInput) {
     this.config = input.config;
@@ -119,6 +124,12 @@ class Run {
         this.version++;
         this.refresh();
       },
+    });
+    this.windows = RunWindows.of(this.config, {
+      progress: () => this.p,
+      charges: () => [...this.inFlight.values()].map((f) => f.window),
+      setState: (state) => this.setState(state),
+      waitForChange: (until, timeoutMs) => this.waitForChange(until, timeoutMs),
     });
   }
 
@@ -217,7 +228,16 @@ class Run {
       if (this.p.budgetUsd !== undefined) sa.push({ key: LlmBatchBudgetUsd, value: this.p.budgetUsd });
       if (sa.length) upsertSearchAttributes(sa);
       // Batch and hybrid: every item gets its part (batch files by model, realtime chunks).
-      if (config.mode !== 'realtime') this.p.plan = await this.act.planRun(config);
+      if (config.mode !== 'realtime') {
+        const { tooLargeForBatch, ...plan } = await this.act.planRun(config);
+        this.p.plan = plan;
+        // Items over --max-batch-bytes failed at planning (too_large_for_batch): no chunk reports them.
+        if (tooLargeForBatch) {
+          this.p.failed += tooLargeForBatch;
+          this.p.batch.failed += tooLargeForBatch;
+          log.info(`${tooLargeForBatch} item(s) over --max-batch-bytes (${config.maxBatchBytes}) failed at planning: too_large_for_batch`);
+        }
+      }
       if (config.deadlineMs !== undefined) this.p.deadlineAt = Date.parse(this.p.startedAt) + config.deadlineMs;
     }
     const plan = this.p.plan;
@@ -231,6 +251,7 @@ class Run {
     if (this.p.phase === 'chunks' && !this.stopped()) {
       this.setState('running');
       await this.dispatchLoop((room) => this.nextChunkWork(room), true);
+      if (!this.stopped()) await this.windows?.runEnded();
     }
     return this.finish();
   }
@@ -360,6 +381,13 @@ class Run {
         if (work.chunkIndex >= 0) p.chunksDone++;
         continue;
       }
+      // --window: the window's quota is used: it ends, and the run waits for the next one
+      // (after the estimate: a piece with nothing pending left is never waited for).
+      if (this.windows?.isFull()) {
+        putBack();
+        await this.windows.waitForNext();
+        continue;
+      }
       const decision = decideDispatch(ledgerOf(p, config, this.reservedUsd()), { pending: est.pending, usd: est.usd });
       if (decision.kind === 'wait') {
         putBack();
@@ -378,7 +406,13 @@ class Run {
         if (!this.stopped() && !op.paused) this.setState(p.phase === 'sample' ? 'sampling' : 'running');
         continue;
       }
-      await this.dispatch(work, est.before, decision.reserveUsd, decision.maxItems, outputTokensPerItem);
+      const sized: WindowSizing = this.windows ? this.windows.size({ pending: est.pending, usd: est.usd }, decision) : decision;
+      if (sized.kind !== 'dispatch') {
+        putBack();
+        if (sized.kind === 'wait') await this.waitForChange();
+        continue;
+      }
+      await this.dispatch(work, est.before, sized.reserveUsd, sized.maxItems, outputTokensPerItem, sized.charge);
       if (this.status.state !== 'running' && this.status.state !== 'sampling') this.setState(p.phase === 'sample' ? 'sampling' : 'running');
     }
     // Leaving the loop: cancelled, rejected, out of quota, a bug, or all done. Chunks in flight stop (if asked) and report.
@@ -390,7 +424,7 @@ class Run {
     }
   }
 
-  private async dispatch(work: QueuedWork, before: ItemTotals, reserveUsd: number, maxItems: number | undefined, outputTokensPerItem: number | undefined): Promise<void> {
+  private async dispatch(work: QueuedWork, before: ItemTotals, reserveUsd: number, maxItems: number | undefined, outputTokensPerItem: number | undefined, windowCharge?: WindowCharge): Promise<void> {
     const { config, p } = this;
     const base = work.chunkIndex < 0 ? `${config.runId}/sample` : `${config.runId}/chunk-${work.chunkIndex}`;
     const workflowId = work.dispatches === 0 ? base : `${base}.${work.dispatches}`;
@@ -401,7 +435,7 @@ class Run {
     const summary = [
       `${work.chunkIndex < 0 ? 'sample' : `chunk ${work.chunkIndex}`} of ${config.runId}`,
       work.route === 'batch' ? 'Batch API' : 'realtime',
-      what + (maxItems !== undefined ? ` (first ${maxItems} pending, as the budget allows)` : ''),
+      what + (maxItems !== undefined ? ` (first ${maxItems} pending, as the ${windowCharge ? `budget and window ${windowCharge.index + 1}` : 'budget'} allow)` : ''),
       model ?? p.stage.models.join(','),
       p.budgetUsd !== undefined ? `reserved $${reserveUsd.toFixed(4)}` : undefined,
     ].filter(Boolean).join(' · ');
@@ -418,14 +452,14 @@ class Run {
         ...(model !== undefined ? { model } : {}),
         ...(maxItems !== undefined ? { maxItems } : {}),
         // A batch's spend cannot be stopped mid-batch: only realtime chunks have a cap.
-        ...(p.budgetUsd !== undefined && work.route === 'realtime' ? { capUsd: chunkCapUsd(reserveUsd, config.chunkCapFactor) } : {}),
+        ...((p.budgetUsd !== undefined || (windowCharge && config.window?.budgetUsd !== undefined)) && work.route === 'realtime' ? { capUsd: chunkCapUsd(reserveUsd, config.chunkCapFactor) } : {}),
         ...(outputTokensPerItem !== undefined ? { outputTokensPerItem } : {}),
       }],
       parentClosePolicy: ParentClosePolicy.TERMINATE,
       staticSummary: summary,
       priority: taskPriority(config),
     });
-    const flight: InFlight = { work, reserveUsd, before, handle };
+    const flight: InFlight = { work, reserveUsd, before, handle, ...(windowCharge ? { window: windowCharge } : {}) };
     this.inFlight.set(workflowId, flight);
     this.refresh();
     handle.result().then(
@@ -441,6 +475,7 @@ class Run {
     const { p } = this;
     this.inFlight.delete(workflowId);
     addDelta(p, s, flight.before);
+    this.windows?.settle(flight.window, { items: s.succeeded + s.failed - flight.before.succeeded - flight.before.failed, costUsd: s.costUsd - flight.before.costUsd });
     // A batch chunk hands what is left to the realtime path (--on-batch-failure realtime, --deadline).
     if (s.stopReason === 'to_realtime' || s.stopReason === 'deadline') flight.work.route = 'realtime';
     if (s.pending > 0 && s.stopReason !== 'insufficient_quota') p.requeued.push(flight.work);
