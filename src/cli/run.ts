@@ -62,6 +62,8 @@ export interface RunOptions {
   promptCache?: 'on' | 'off';
   semanticCache?: number;
   embeddingModel?: string;
+  pack?: number;
+  packMaxTokens?: number;
   window?: number;
   perWindowItems?: number;
   perWindowBudget?: number;
@@ -122,10 +124,16 @@ export function addRunOptions(cmd: Command): Command {
     // The provider's prompt cache (prompts of 1,024 tokens and more).
     .addOption(new Option('--prompt-cache <on|off>', "provider prompt caching. on: items whose prompts share their first 1,024 tokens are dispatched together (results still come out in input order) and each such prefix group's calls carry a prompt_cache_key (a line's own key is kept), so the provider can serve the shared prefix from its cache at the cached-input price. off: input order, no keys").choices(['on', 'off']).default('on'))
     .option('--semantic-cache <threshold>', SEMANTIC_CACHE_HELP, semanticThreshold)
-    .option('--embedding-model <name>', EMBEDDING_MODEL_HELP);
+    .option('--embedding-model <name>', EMBEDDING_MODEL_HELP)
+    // Request packing (activities/realtime-pack.ts): several small items answered by one call.
+    .option('--pack <n>', PACK_HELP, positiveInt)
+    .option('--pack-max-tokens <n>', 'with --pack: most tokens of one packed call, its prompt plus its output bound (the model\'s context window when not given)', positiveInt);
   for (const o of windowOptions()) cmd.addOption(o);
   return cmd;
 }
+
+const PACK_HELP =
+  'send up to N small realtime items in one chat call: items with the same model, parameters and system prompt (one user message each) are numbered in one message and answered as JSON {results: [{id, answer}]} (with --schema, each answer in that schema). Each answer becomes its own item\'s result; usage and cost are split by prompt tokens. A pack whose answer misses, repeats or invents an id, or is not valid JSON, is re-sent item by item. Realtime only: refused with --mode batch; in hybrid runs only the realtime items pack. Items the exact cache can answer (and repeats within a chunk) go alone through it; packed answers are not stored in the cache and skip --semantic-cache';
 
 /** Checks of option combinations that single option parsers cannot see; usage errors (exit 2). */
 export function checkRunOptions(opts: RunOptions): void {
@@ -139,6 +147,8 @@ export function checkRunOptions(opts: RunOptions): void {
     const rule = parseUrgentRule(opts.urgentIf);
     if (typeof rule === 'string') throw new CliError(`--urgent-if: ${rule}`);
   }
+  if (opts.pack !== undefined && mode === 'batch') throw new CliError('--pack packs realtime calls and is not supported with --mode batch (Batch API lines are sent one request each); use --mode realtime, or --mode hybrid where the realtime items pack');
+  if (opts.packMaxTokens !== undefined && opts.pack === undefined) throw new CliError('--pack-max-tokens caps packed calls: add --pack N');
   if (opts.deadline !== undefined && mode === 'realtime') throw new CliError('--deadline applies to Batch API work: use it with --mode batch or --mode hybrid');
   if ((opts.maxBatchLines ?? 0) > DEFAULTS.maxBatchLines) throw new CliError(`--max-batch-lines: the Batch API takes at most ${DEFAULTS.maxBatchLines} lines per file`);
   if ((opts.maxBatchBytes ?? 0) > DEFAULTS.maxBatchBytes) throw new CliError(`--max-batch-bytes: the Batch API takes at most ${DEFAULTS.maxBatchBytes} bytes (200 MB) per file`);
@@ -217,6 +227,8 @@ export function runConfigFrom(inputPath: string, opts: RunOptions): RunConfig {
   if (opts.promptCache === 'off') config.promptCache = 'off';
   if (opts.semanticCache !== undefined) config.semanticThreshold = opts.semanticCache;
   if (opts.embeddingModel !== undefined) config.embeddingModel = opts.embeddingModel;
+  if (opts.pack !== undefined && opts.pack > 1) config.pack = opts.pack;
+  if (opts.packMaxTokens !== undefined) config.packMaxTokens = opts.packMaxTokens;
   if (opts.budget !== undefined) config.budgetUsd = opts.budget;
   if (opts.fallbackModel) config.fallbackModel = opts.fallbackModel;
   if (opts.sample !== undefined) config.sampleSize = opts.sample;

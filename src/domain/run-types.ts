@@ -127,6 +127,13 @@ export interface RunConfig {
   semanticThreshold?: number;
   /** The embeddings model the semantic cache compares prompts with; text-embedding-3-small when absent. */
   embeddingModel?: string;
+  /** --schema: the JSON Schema every chat answer must match (response_format json_schema, strict). */
+  responseSchema?: { name: string; schema: Record<string, unknown> };
+  // ── Request packing (domain/pack-plan.ts, activities/realtime-pack.ts) ──
+  /** --pack N: up to N small realtime items of the same request shape share one call; absent or < 2: off. */
+  pack?: number;
+  /** --pack-max-tokens: most tokens (prompt plus output bound) of one packed call; the model's context when absent. */
+  packMaxTokens?: number;
   /**
    * --window, --per-window-items, --per-window-budget: the run is paced by windows of `everyMs`,
    * each doing at most `items` items and spending at most `budgetUsd` (domain/run-window.ts).

@@ -61,6 +61,8 @@ export interface EmulatorOptions {
   promptCacheMachines: number;
   /** Prompt cache: requests a minute per prefix and key one machine takes before the excess overflows to others. */
   promptCacheOverflowRpm: number;
+  /** Share of packed requests (packed-answer.ts) whose answer leaves one id out, drawn from the seed and the request. */
+  packDropRate: number;
 }
 
 export const DEFAULT_OPTIONS: EmulatorOptions = {
@@ -88,6 +90,7 @@ export const DEFAULT_OPTIONS: EmulatorOptions = {
   promptCacheTtlMs: DEFAULT_PROMPT_CACHE.ttlMs,
   promptCacheMachines: DEFAULT_PROMPT_CACHE.machines,
   promptCacheOverflowRpm: DEFAULT_PROMPT_CACHE.overflowPerMinute,
+  packDropRate: 0,
 };
 
 const rate = z.number().min(0).max(1);
@@ -125,6 +128,7 @@ export const EmulatorOptionsPatchSchema = z
     promptCacheTtlMs: z.number().finite().positive(),
     promptCacheMachines: z.number().int().min(1).max(100_000),
     promptCacheOverflowRpm: z.number().int().min(1),
+    packDropRate: rate,
   })
   .partial();
 
