@@ -2,6 +2,7 @@
 // summaries and run status. Ids, counts, tokens and money only; never item bodies.
 import type { CacheMode } from './exact-cache.ts';
 import type { RouteRules } from './route-rules.ts';
+import type { CheckpointResult, SpotCheckConfig } from './spot-check.ts';
 
 export type InputFormat = 'batch' | 'prompts';
 /**
@@ -126,6 +127,8 @@ export interface RunConfig {
   semanticThreshold?: number;
   /** The embeddings model the semantic cache compares prompts with; text-embedding-3-small when absent. */
   embeddingModel?: string;
+  /** --spot-check: quality checkpoints of a sample of finished items, gating the run (domain/spot-check.ts). */
+  spotCheck?: SpotCheckConfig;
 }
 
 export interface TokenTotals {
@@ -235,6 +238,8 @@ export type RunState =
   | 'paused'
   | 'circuit_open'
   | 'budget_exhausted'
+  /** A spot-check's pass rate fell below --min-pass-rate: no dispatch until approve or reject. */
+  | 'quality_hold'
   | 'exporting'
   /** Final states: */
   | 'completed'
@@ -332,6 +337,8 @@ export interface RunStatus {
   promptCache?: { hitShare: number; savedUsd: number; eligibleTokens?: number };
   /** What staging noticed without rejecting a line (a prompt layout that defeats the cache), naming file and lines. */
   warnings?: string[];
+  /** --spot-check: each checkpoint's pass rate (the latest ones), the checkpoint holding the run, the judge's spend. */
+  quality?: { minPassRate: number; checkpoints: CheckpointResult[]; holding?: number; judgeCostUsd: number };
   startedAt: string;
   updatedAt: string;
   outputPath?: string;
@@ -399,7 +406,7 @@ export function notDoneFor(state: RunState): NotDone {
     case 'cancelled':
       return { code: 'cancelled', message: 'the run was cancelled before this item was processed' };
     case 'rejected':
-      return { code: 'rejected', message: 'the run was rejected after its sample; this item was not processed' };
+      return { code: 'rejected', message: 'the run was rejected (after its sample or a quality hold); this item was not processed' };
     case 'quota_exhausted':
       return { code: 'insufficient_quota', message: 'not sent: the provider answered insufficient_quota, so the run stopped dispatching' };
     case 'completed':
