@@ -65,6 +65,8 @@ export interface CheckpointResult {
 
 /** What a run carries of its spot-checks across continue-as-new. */
 export interface QualityProgress {
+  /** The seed of the run's samples (--spot-check-seed, else drawn once by the run). */
+  seed: number;
   /** Items finished (succeeded + failed) when the last checkpoint was taken. */
   doneAtLastCheckpoint: number;
   /** Checkpoints taken so far (the next one is this + 1). */
@@ -79,7 +81,20 @@ export interface QualityProgress {
   approved?: boolean;
 }
 
-export const newQualityProgress = (): QualityProgress => ({ doneAtLastCheckpoint: 0, checkpoints: 0, results: [], judgeCostUsd: 0 });
+export const newQualityProgress = (seed: number): QualityProgress => ({ seed, doneAtLastCheckpoint: 0, checkpoints: 0, results: [], judgeCostUsd: 0 });
+
+/** Keeps the latest checkpoints only (MAX_CHECKPOINTS_SHOWN): a long run's status stays small. */
+export function addCheckpoint(q: QualityProgress, r: CheckpointResult): void {
+  q.results.push(r);
+  if (q.results.length > MAX_CHECKPOINTS_SHOWN) q.results.splice(0, q.results.length - MAX_CHECKPOINTS_SHOWN);
+}
+
+/** The status's view: each checkpoint's pass rate, the one holding the run, the judge's spend. */
+export function qualityStatusOf(q: QualityProgress, minPassRate: number): { minPassRate: number; checkpoints: CheckpointResult[]; holding?: number; judgeCostUsd: number } {
+  const out: ReturnType<typeof qualityStatusOf> = { minPassRate, checkpoints: q.results.map((r) => ({ ...r, failures: [...r.failures] })), judgeCostUsd: Math.round(q.judgeCostUsd * 1e9) / 1e9 };
+  if (q.holding !== undefined) out.holding = q.holding;
+  return out;
+}
 
 /**
  * Runs without windows: a checkpoint is due once `everyItems` items finished since the last

@@ -6,6 +6,7 @@ import type { PartPlan } from '../domain/batch-plan.ts';
 import { budgetState, MIN_MEASURED_ITEMS, overshootUsd, type Ledger, type OutputMeasure } from '../domain/budget.ts';
 import { closedCircuit, type Circuit } from '../domain/circuit-breaker.ts';
 import type { AlertSummary } from '../domain/alerts.ts';
+import { qualityStatusOf, type QualityProgress } from '../domain/spot-check.ts';
 
 /** A piece of work waiting for dispatch: a chunk's range or a part (again, after a stop), or the sample. */
 export interface QueuedWork {
@@ -53,6 +54,8 @@ export interface RunProgress {
   deadlinePassed: boolean;
   /** What the provider's prompt cache saved (absent in runs started before it was counted: 0). */
   promptCacheSavedUsd?: number;
+  /** --spot-check: checkpoints taken, their results, a hold waiting for approve or reject (workflows/run-quality.ts). */
+  quality?: QualityProgress;
 }
 
 const round9 = (n: number): number => Math.round(n * 1e9) / 1e9;
@@ -160,6 +163,7 @@ export function fillStatus(status: RunStatus, p: RunProgress, config: RunConfig,
   if (p.deadlineAt !== undefined) status.deadline = { at: new Date(p.deadlineAt).toISOString(), passed: p.deadlinePassed };
   status.promptCache = promptCacheStatus(p);
   if (stage.warnings?.length) status.warnings = stage.warnings;
+  if (p.quality && config.spotCheck) status.quality = qualityStatusOf(p.quality, config.spotCheck.minPassRate);
   status.rejectsPath = stage.rejectsPath;
   status.updatedAt = now;
 }

@@ -33,6 +33,7 @@ import { LlmBatchBudgetUsd, LlmBatchModel, LlmBatchProgress, LlmBatchSpentUsd, L
 import { addDelta, alertSummaryOf, currentDetails, fillStatus, ledgerOf, newProgress, type QueuedWork, type RunProgress } from './run-status.ts';
 import { runActivities } from './run-activities.ts';
 import { registerRunHandlers } from './run-signals.ts';
+import { RunQuality } from './run-quality.ts';
 
 export type { RunProgress } from './run-status.ts';
 
@@ -89,6 +90,8 @@ class Run {
   /** A first run (not a continuation): it stages the input. */
   private readonly fresh: boolean;
   private readonly staged: StageResult | undefined;
+  /** --spot-check: the quality gate at each checkpoint. */
+  readonly quality: RunQuality;
 
   constructor(input: RunInput) {
     this.config = input.config;
@@ -120,6 +123,7 @@ class Run {
         this.refresh();
       },
     });
+    this.quality = new RunQuality({ config: this.config, progress: () => this.p, setState: (s) => this.setState(s), alert: (e, d) => this.alert(e, d), refresh: () => this.refresh() });
   }
 
   /** Ends when anything changed (a signal, a chunk result), or when `until` holds, or after `timeoutMs`. */
@@ -326,6 +330,12 @@ class Run {
       }
       if (p.circuit.state !== 'closed') {
         await this.handleOpenCircuit();
+        continue;
+      }
+      // --spot-check every K items (the main phase only): dispatch stops, what is in flight settles, then the gate.
+      if (mayContinueAsNew && this.quality.due()) {
+        if (this.inFlight.size > 0) await this.waitForChange(() => this.inFlight.size === 0);
+        else await this.quality.checkpoint();
         continue;
       }
       const room: Room = { realtime: this.inFlightOn('realtime') < config.maxChunksInFlight, batch: this.inFlightOn('batch') < config.maxBatchesInFlight };
