@@ -15,8 +15,9 @@ import { databaseUrl } from '../settings.ts';
 import { CACHE_MODES, DEFAULT_CACHE_MODE, DEFAULT_CACHE_TTL_MS, type CacheMode } from '../domain/exact-cache.ts';
 import { ROUTE_HELP, routeOption } from './route-option.ts';
 import { checkSemanticOptions, EMBEDDING_MODEL_HELP, SEMANTIC_CACHE_HELP, semanticThreshold } from './semantic-option.ts';
+import { addSpotCheckOptions, spotCheckConfig, type SpotCheckOptions } from './spot-check-option.ts';
 
-export interface RunOptions {
+export interface RunOptions extends SpotCheckOptions {
   model?: string;
   system?: string;
   maxTokens?: number;
@@ -69,7 +70,7 @@ export interface RunOptions {
 const msText = (ms: number): string => (ms % 86_400_000 === 0 ? `${ms / 86_400_000}d` : ms % 60_000 === 0 ? `${ms / 60_000}m` : ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`);
 
 export function addRunOptions(cmd: Command): Command {
-  return cmd
+  return addSpotCheckOptions(cmd
     .option('--model <name>', 'model for a prompts file (batch lines name their own in body.model)')
     .option('--system <text>', 'system message for a prompts file')
     .option('--max-tokens <n>', 'max_tokens for a prompts file', positiveInt)
@@ -117,7 +118,7 @@ export function addRunOptions(cmd: Command): Command {
     // The provider's prompt cache (prompts of 1,024 tokens and more).
     .addOption(new Option('--prompt-cache <on|off>', "provider prompt caching. on: items whose prompts share their first 1,024 tokens are dispatched together (results still come out in input order) and each such prefix group's calls carry a prompt_cache_key (a line's own key is kept), so the provider can serve the shared prefix from its cache at the cached-input price. off: input order, no keys").choices(['on', 'off']).default('on'))
     .option('--semantic-cache <threshold>', SEMANTIC_CACHE_HELP, semanticThreshold)
-    .option('--embedding-model <name>', EMBEDDING_MODEL_HELP);
+    .option('--embedding-model <name>', EMBEDDING_MODEL_HELP));
 }
 
 /** Checks of option combinations that single option parsers cannot see; usage errors (exit 2). */
@@ -136,6 +137,7 @@ export function checkRunOptions(opts: RunOptions): void {
   if ((opts.maxBatchLines ?? 0) > DEFAULTS.maxBatchLines) throw new CliError(`--max-batch-lines: the Batch API takes at most ${DEFAULTS.maxBatchLines} lines per file`);
   if ((opts.maxBatchBytes ?? 0) > DEFAULTS.maxBatchBytes) throw new CliError(`--max-batch-bytes: the Batch API takes at most ${DEFAULTS.maxBatchBytes} bytes (200 MB) per file`);
   checkSemanticOptions(opts);
+  spotCheckConfig(opts);
   if (opts.cacheTtl !== undefined && opts.cacheTtl <= 0) throw new CliError('--cache-ttl must be longer than 0 (to reuse nothing from earlier runs, use --cache write or --cache off)');
   const pollInitial = opts.batchPollInterval ?? DEFAULTS.batchPollInitialMs;
   const pollMax = opts.batchPollMax ?? DEFAULTS.batchPollMaxMs;
@@ -221,6 +223,8 @@ export function runConfigFrom(inputPath: string, opts: RunOptions): RunConfig {
   if (opts.maxConcurrency) config.maxConcurrency = opts.maxConcurrency;
   if (opts.pricing) config.pricingPath = resolve(opts.pricing);
   if (opts.route !== undefined) config.routeRules = routeOption(opts.route, config.mode, opts.pricing).rules;
+  const spotCheck = spotCheckConfig(opts);
+  if (spotCheck) config.spotCheck = spotCheck;
   return config;
 }
 

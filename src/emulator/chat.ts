@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { countChatPromptTokens, countTextTokens, encoderFor } from '../llm/tokens.ts';
 import { invalidRequest, type ErrorAnswer } from './errors.ts';
 import { rngFromDigest, sha256 } from './random.ts';
-import { checkResponseFormat, structuredContent } from './structured-output.ts';
+import { checkResponseFormat, structuredContent, type ContentShaping } from './structured-output.ts';
 
 const MessageSchema = z.looseObject({
   role: z.string(),
@@ -171,10 +171,10 @@ export interface GeneratedCompletion {
  * The deterministic answer to a request: a target of 16..96 tokens chosen by the hash,
  * reasoning tokens for reasoning models, everything within max_completion_tokens ?? max_tokens.
  */
-export function generateCompletion(req: Pick<ChatRequest, 'model' | 'messages' | 'max_tokens' | 'max_completion_tokens'> & { response_format?: unknown }): GeneratedCompletion {
+export function generateCompletion(req: Pick<ChatRequest, 'model' | 'messages' | 'max_tokens' | 'max_completion_tokens'> & { response_format?: unknown }, shaping: ContentShaping = {}): GeneratedCompletion {
   const bound = outputBound(req);
   const rf = checkResponseFormat(req.response_format);
-  if (rf.ok && rf.format) return structuredCompletion(req, structuredContent(req, rf.format), bound);
+  if (rf.ok && rf.format) return structuredCompletion(req, structuredContent(req, rf.format, shaping), bound);
   const rng = rngFromDigest(sha256(JSON.stringify([req.model, req.messages, bound ?? null])));
   const target = 16 + Math.floor(rng() * 81);
   let reasoning = isReasoningModel(req.model) ? Math.round(target * (0.5 + rng() * 1.5)) : 0;
@@ -249,9 +249,9 @@ export interface ChatCompletionBody {
  */
 export function buildChatCompletion(
   req: Pick<ChatRequest, 'model' | 'messages' | 'max_tokens' | 'max_completion_tokens'> & { response_format?: unknown },
-  opts: { promptTokens?: number; cachedTokens?: number; id?: string; created?: number } = {},
+  opts: { promptTokens?: number; cachedTokens?: number; id?: string; created?: number; shaping?: ContentShaping } = {},
 ): ChatCompletionBody {
-  const gen = generateCompletion(req);
+  const gen = generateCompletion(req, opts.shaping);
   const promptTokens = opts.promptTokens ?? countChatPromptTokens(req.model, req.messages);
   const completionTokens = gen.contentTokens + gen.reasoningTokens;
   return {

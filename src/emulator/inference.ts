@@ -8,6 +8,7 @@ import { buildChatCompletion, validateChatRequest } from './chat.ts';
 import { buildEmbeddings, validateEmbeddingsRequest } from './embeddings.ts';
 import type { ErrorAnswer } from './errors.ts';
 import type { PromptCacheModel } from './prompt-cache.ts';
+import type { ContentShaping } from './structured-output.ts';
 
 /** What a served inference call produced: the JSON body and its usage. */
 export interface Served {
@@ -47,8 +48,8 @@ export function isInferencePath(path: string): path is keyof Endpoints {
   return (INFERENCE_PATHS as readonly string[]).includes(path);
 }
 
-/** Both endpoints, sharing one prompt cache; `now` is the cache's clock (ms). */
-export function createEndpoints(promptCache: PromptCacheModel, now: () => number = () => performance.now()): Endpoints {
+/** Both endpoints, sharing one prompt cache; `now` is the cache's clock (ms); `shaping`: how Structured Outputs content leans (the options in force). */
+export function createEndpoints(promptCache: PromptCacheModel, now: () => number = () => performance.now(), shaping: () => ContentShaping = () => ({})): Endpoints {
   const chat: InferenceEndpoint = {
     prepare(body) {
       const v = validateChatRequest(body);
@@ -69,7 +70,7 @@ export function createEndpoints(promptCache: PromptCacheModel, now: () => number
             const { ids } = chatPromptTokenIds(req.model, promptParts('/v1/chat/completions', req)!);
             cachedTokens = promptCache.serve({ model: req.model, ids, ...(key ? { key } : {}) }, at, at + (timing?.processedInMs ?? 0));
           }
-          const completion = buildChatCompletion(req, { promptTokens, cachedTokens });
+          const completion = buildChatCompletion(req, { promptTokens, cachedTokens, shaping: shaping() });
           const u = completion.usage;
           return {
             body: JSON.stringify(completion),

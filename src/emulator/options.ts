@@ -57,6 +57,12 @@ export interface EmulatorOptions {
   promptCacheMachines: number;
   /** Prompt cache: requests a minute per prefix and key one machine takes before the excess overflows to others. */
   promptCacheOverflowRpm: number;
+  /**
+   * Structured Outputs: the share (0..1) of boolean fields drawn false, seeded per request (so
+   * the same request always gets the same answer); half when unset. It models a model that
+   * answers yes/no fields "no" at some rate, e.g. a judge failing that share of answers.
+   */
+  booleanFalseRate?: number;
 }
 
 export const DEFAULT_OPTIONS: EmulatorOptions = {
@@ -117,6 +123,7 @@ export const EmulatorOptionsPatchSchema = z
     promptCacheTtlMs: z.number().finite().positive(),
     promptCacheMachines: z.number().int().min(1).max(100_000),
     promptCacheOverflowRpm: z.number().int().min(1),
+    booleanFalseRate: rate,
   })
   .partial();
 

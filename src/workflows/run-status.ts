@@ -198,7 +198,9 @@ export function currentDetails(s: RunStatus): string {
   const split = s.paths ? ` · realtime $${s.paths.realtime.costUsd.toFixed(4)} + batch $${s.paths.batch.costUsd.toFixed(4)} (all-realtime $${s.paths.allRealtimeUsd.toFixed(4)})` : '';
   const semantic = s.cache?.semanticHits ? `, ${s.cache.semanticHits} semantic` : '';
   const cache = s.cache && s.cache.hits > 0 ? ` · ${s.cache.hits} cache hits${semantic} (saved $${s.cache.savedUsd.toFixed(4)})` : '';
-  return `**${s.state}** · ${c.succeeded + c.failed}/${c.total} done · ${c.failed} failed · ${c.rejected} rejected · ${money}${circuit}${sw}${split}${cache} · chunks ${s.chunks.done}/${s.chunks.total}${atProvider}`;
+  const last = s.quality?.checkpoints[s.quality.checkpoints.length - 1];
+  const quality = last ? ` · spot-check ${last.index}: ${Math.round(last.passRate * 1000) / 10}% passed${s.quality?.holding !== undefined ? ' (held: approve or reject)' : ''}` : '';
+  return `**${s.state}** · ${c.succeeded + c.failed}/${c.total} done · ${c.failed} failed · ${c.rejected} rejected · ${money}${circuit}${sw}${split}${cache}${quality} · chunks ${s.chunks.done}/${s.chunks.total}${atProvider}`;
 }
 
 /** A new run's progress: nothing staged or done yet, the circuit closed, no operator signal. */
