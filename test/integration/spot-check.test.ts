@@ -74,6 +74,8 @@ describe('quality spot-checks', () => {
     const judgePrompt = 'You review answers to customer support tickets. Pass an answer that addresses the ticket; fail one that does not, and say why.';
     const handle = await start(runConfig({
       runId, inputPath: path, chunkSize: 50, maxChunksInFlight: 2, concurrency: 8, alertWebhook: webhook,
+      // Few events per run: the spot-check state must survive continue-as-new.
+      continueAsNewAfterEvents: 30,
       spotCheck: { size: 20, everyItems: 100, judgeModel: 'gpt-4.1-mini', judgePrompt, minPassRate: 0.95, seed: 42 },
     }));
     await waitFor(async () => (await status(handle)).state === 'quality_hold', 90_000, 'the run to hold in quality_hold');
@@ -115,11 +117,30 @@ describe('quality spot-checks', () => {
     expect(stateHint(held)).toContain(`llm-batch approve ${runId}`);
 
     await handle.signal('approve');
-    const final = (await handle.result()) as RunStatus;
+    // Later checkpoints (every 100 items, the last one at the end) may hold too: each is approved.
+    let approved = 1;
+    const result = handle.result() as Promise<RunStatus>;
+    let ended = false;
+    void result.finally(() => (ended = true)).catch(() => {});
+    while (!ended) {
+      const s = await status(handle).catch(() => undefined);
+      if (s?.state === 'quality_hold' && s.quality!.holding === approved + 1) {
+        await handle.signal('approve');
+        approved++;
+      }
+      await sleep(200);
+    }
+    const final = await result;
     expect(final.state).toBe('completed');
     expect(final.counts).toMatchObject({ succeeded: 200, failed: 0, pending: 0 });
     expect(final.quality!.checkpoints[0]).toMatchObject({ index: 1, outcome: 'approved' });
+    // Every 100 items: one more checkpoint at most, over items no earlier one held.
+    expect(final.quality!.checkpoints.length).toBeLessThanOrEqual(2);
+    for (const k of final.quality!.checkpoints) expect(['pass', 'approved']).toContain(k.outcome);
+    expect(approved).toBe(final.quality!.checkpoints.filter((k) => k.outcome === 'approved').length);
     expect(final.quality!.holding).toBeUndefined();
+    const first = (await c.workflow.getHandle(runId).describe()).runId;
+    expect(first).not.toBe(handle.firstExecutionRunId);
     // The judge's spend, priced from what the emulator billed its model, is part of the run's.
     const judge = emu.stats().byModel['gpt-4.1-mini']!;
     expect(judge.served).toBe(20 * final.quality!.checkpoints.length);
