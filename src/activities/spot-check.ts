@@ -4,6 +4,7 @@
 // the pass count, the failing examples and what the judge cost. Judge calls go through the
 // provider client (rate limiter, retries) and are priced from their usage; verdicts are
 // heartbeated, so a retried activity resumes without judging (or paying for) an item twice.
+import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ApplicationFailure, Context } from '@temporalio/activity';
@@ -51,7 +52,10 @@ const JUDGE_CONCURRENCY = 8;
 export async function loadCheckModule(path: string): Promise<CheckFunction> {
   let mod: Record<string, unknown>;
   try {
-    mod = (await import(pathToFileURL(resolve(path)).href)) as Record<string, unknown>;
+    // The file's modification time in the URL: a module edited between runs is loaded afresh, not from the import cache.
+    const url = pathToFileURL(resolve(path));
+    url.searchParams.set('mtime', String(statSync(url).mtimeMs));
+    mod = (await import(url.href)) as Record<string, unknown>;
   } catch (e) {
     throw ApplicationFailure.nonRetryable(`--check ${path}: cannot load the module: ${(e as Error).message}`, 'InvalidInput');
   }
