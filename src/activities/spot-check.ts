@@ -38,7 +38,7 @@ export interface SpotCheckOutcome {
 export type CheckFunction = (item: SpotCheckItem, answer: string | null, response: unknown) => unknown;
 
 /** What a retried attempt resumes from: the verdicts so far (by custom_id) and the judge's spend. */
-interface SpotCheckBeat {
+export interface SpotCheckBeat {
   verdicts: Record<string, { pass: boolean; reason?: string }>;
   judgeCostUsd: number;
   judgeTokens: TokenTotals;
@@ -64,86 +64,98 @@ export async function loadCheckModule(path: string): Promise<CheckFunction> {
   return fn as CheckFunction;
 }
 
+/** Where a checkpoint resumes from, and how it reports progress (the activity's context, in a worker). */
+export interface SpotCheckProgress {
+  /** The last heartbeat of an earlier attempt. */
+  resumed?: SpotCheckBeat;
+  heartbeat(beat: SpotCheckBeat): void;
+  signal?: AbortSignal;
+}
+
 export function makeSpotCheck(deps: RunControlDeps) {
   return async function spotCheck(input: SpotCheckInput): Promise<SpotCheckOutcome> {
-    const { config, checkpoint, seed } = input;
-    const sc = config.spotCheck;
-    if (!sc) throw ApplicationFailure.nonRetryable('spotCheck: the run has no --spot-check configuration', 'InvalidInput');
     const ctx = Context.current();
-    const resumed = ctx.info.heartbeatDetails as SpotCheckBeat | undefined;
-    const beat: SpotCheckBeat = resumed ?? { verdicts: {}, judgeCostUsd: 0, judgeTokens: { prompt: 0, cached: 0, completion: 0, reasoning: 0 }, judgeCalls: 0 };
-    const check = sc.checkModule ? await loadCheckModule(sc.checkModule) : undefined;
-    const samples = await deps.store.spotCheckSample(config.runId, checkpoint, seed, sc.size);
-    const pricing = sc.judgeModel ? await deps.pricingFor(config) : undefined;
-    const provider = sc.judgeModel ? deps.providerFor(config) : undefined;
-
-    const checkOne = async (s: SpotCheckSample): Promise<void> => {
-      if (beat.verdicts[s.customId]) return;
-      const item: SpotCheckItem = { custom_id: s.customId, body: JSON.parse(s.bodyJson) as unknown, metadata: s.metadata };
-      const response = JSON.parse(s.responseJson) as unknown;
-      const answer = answerOf(response);
-      if (check) {
-        let v: ReturnType<typeof verdictOf>;
-        try {
-          v = verdictOf(await check(item, answer, response));
-        } catch (e) {
-          v = { pass: false, reason: `the check threw: ${(e as Error)?.message ?? String(e)}` };
-        }
-        // A rules failure is enough: the judge is not paid to confirm it.
-        if (!v.pass) {
-          beat.verdicts[s.customId] = { pass: false, reason: v.reason };
-          return;
-        }
-      }
-      if (sc.judgeModel && provider && pricing) {
-        const body = judgeRequest(sc.judgeModel, sc.judgePrompt ?? '', item, answer);
-        const outcome = await provider.call({
-          customId: `${s.customId}#judge-${checkpoint}`,
-          url: '/v1/chat/completions',
-          body,
-          chargeTokens: countChatPromptTokens(sc.judgeModel, body.messages) + JUDGE_MAX_TOKENS,
-          priorAttempts: 0,
-          priority: priorityOf(config),
-        }, { signal: ctx.cancellationSignal });
-        if (outcome.kind === 'succeeded') {
-          const u = outcome.usage;
-          beat.judgeCalls++;
-          beat.judgeCostUsd += costOfUsage(pricing, sc.judgeModel, { promptTokens: u.prompt, cachedTokens: u.cached, completionTokens: u.completion, reasoningTokens: u.reasoning });
-          for (const k of ['prompt', 'cached', 'completion', 'reasoning'] as const) beat.judgeTokens[k] += u[k];
-          const v = judgeVerdict(answerOf(outcome.body));
-          beat.verdicts[s.customId] = v.pass ? { pass: true } : { pass: false, reason: v.reason };
-          return;
-        }
-        if (outcome.kind === 'failed') {
-          // The provider refused the judge's request (a 4xx): the item is not shown to pass.
-          beat.verdicts[s.customId] = { pass: false, reason: `the judge call failed: ${outcome.error.code}: ${outcome.error.message}` };
-          return;
-        }
-        // Out of quota, provider down, or told to stop: the activity is retried later, resuming from its heartbeat.
-        const why = outcome.kind === 'quota_exhausted' ? outcome.message : outcome.kind === 'unavailable' ? `${outcome.error.code}: ${outcome.error.message}` : 'interrupted';
-        throw ApplicationFailure.retryable(`spot-check ${checkpoint}: a judge call did not get through (${why})`, 'JudgeUnavailable');
-      }
-      beat.verdicts[s.customId] = { pass: true };
-    };
-
-    // A small pool: judge calls overlap; every finished item is heartbeated.
-    let next = 0;
-    const worker = async (): Promise<void> => {
-      while (next < samples.length) {
-        const s = samples[next++]!;
-        await checkOne(s);
-        ctx.heartbeat(beat);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(JUDGE_CONCURRENCY, samples.length) }, worker));
-
-    const failures: SpotCheckFailure[] = [];
-    let passed = 0;
-    for (const s of samples) {
-      const v = beat.verdicts[s.customId];
-      if (v?.pass) passed++;
-      else failures.push({ customId: s.customId, reason: v?.reason ?? 'not checked' });
-    }
-    return { checked: samples.length, passed, failures: boundedFailures(failures), judgeCostUsd: beat.judgeCostUsd, judgeTokens: beat.judgeTokens, judgeCalls: beat.judgeCalls };
+    return runSpotCheck(deps, input, { resumed: ctx.info.heartbeatDetails as SpotCheckBeat | undefined, heartbeat: (b) => ctx.heartbeat(b), signal: ctx.cancellationSignal });
   };
+}
+
+/** One checkpoint: sample, check, count; verdicts reported through `progress` as they come. */
+export async function runSpotCheck(deps: Pick<RunControlDeps, 'store' | 'pricingFor' | 'providerFor'>, input: SpotCheckInput, progress: SpotCheckProgress): Promise<SpotCheckOutcome> {
+  const { config, checkpoint, seed } = input;
+  const sc = config.spotCheck;
+  if (!sc) throw ApplicationFailure.nonRetryable('spotCheck: the run has no --spot-check configuration', 'InvalidInput');
+  const beat: SpotCheckBeat = progress.resumed ? structuredClone(progress.resumed) : { verdicts: {}, judgeCostUsd: 0, judgeTokens: { prompt: 0, cached: 0, completion: 0, reasoning: 0 }, judgeCalls: 0 };
+  const check = sc.checkModule ? await loadCheckModule(sc.checkModule) : undefined;
+  const samples = await deps.store.spotCheckSample(config.runId, checkpoint, seed, sc.size);
+  const pricing = sc.judgeModel ? await deps.pricingFor(config) : undefined;
+  const provider = sc.judgeModel ? deps.providerFor(config) : undefined;
+
+  const checkOne = async (s: SpotCheckSample): Promise<void> => {
+    if (beat.verdicts[s.customId]) return;
+    const item: SpotCheckItem = { custom_id: s.customId, body: JSON.parse(s.bodyJson) as unknown, metadata: s.metadata };
+    const response = JSON.parse(s.responseJson) as unknown;
+    const answer = answerOf(response);
+    if (check) {
+      let v: ReturnType<typeof verdictOf>;
+      try {
+        v = verdictOf(await check(item, answer, response));
+      } catch (e) {
+        v = { pass: false, reason: `the check threw: ${(e as Error)?.message ?? String(e)}` };
+      }
+      // A rules failure is enough: the judge is not paid to confirm it.
+      if (!v.pass) {
+        beat.verdicts[s.customId] = { pass: false, reason: v.reason };
+        return;
+      }
+    }
+    if (sc.judgeModel && provider && pricing) {
+      const body = judgeRequest(sc.judgeModel, sc.judgePrompt ?? '', item, answer);
+      const outcome = await provider.call({
+        customId: `${s.customId}#judge-${checkpoint}`,
+        url: '/v1/chat/completions',
+        body,
+        chargeTokens: countChatPromptTokens(sc.judgeModel, body.messages) + JUDGE_MAX_TOKENS,
+        priorAttempts: 0,
+        priority: priorityOf(config),
+      }, progress.signal ? { signal: progress.signal } : {});
+      if (outcome.kind === 'succeeded') {
+        const u = outcome.usage;
+        beat.judgeCalls++;
+        beat.judgeCostUsd += costOfUsage(pricing, sc.judgeModel, { promptTokens: u.prompt, cachedTokens: u.cached, completionTokens: u.completion, reasoningTokens: u.reasoning });
+        for (const k of ['prompt', 'cached', 'completion', 'reasoning'] as const) beat.judgeTokens[k] += u[k];
+        const v = judgeVerdict(answerOf(outcome.body));
+        beat.verdicts[s.customId] = v.pass ? { pass: true } : { pass: false, reason: v.reason };
+        return;
+      }
+      if (outcome.kind === 'failed') {
+        // The provider refused the judge's request (a 4xx): the item is not shown to pass.
+        beat.verdicts[s.customId] = { pass: false, reason: `the judge call failed: ${outcome.error.code}: ${outcome.error.message}` };
+        return;
+      }
+      // Out of quota, provider down, or told to stop: the activity is retried later, resuming from its heartbeat.
+      const why = outcome.kind === 'quota_exhausted' ? outcome.message : outcome.kind === 'unavailable' ? `${outcome.error.code}: ${outcome.error.message}` : 'interrupted';
+      throw ApplicationFailure.retryable(`spot-check ${checkpoint}: a judge call did not get through (${why})`, 'JudgeUnavailable');
+    }
+    beat.verdicts[s.customId] = { pass: true };
+  };
+
+  // A small pool: judge calls overlap; every finished item is heartbeated.
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < samples.length) {
+      const s = samples[next++]!;
+      await checkOne(s);
+      progress.heartbeat(beat);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(JUDGE_CONCURRENCY, samples.length) }, worker));
+
+  const failures: SpotCheckFailure[] = [];
+  let passed = 0;
+  for (const s of samples) {
+    const v = beat.verdicts[s.customId];
+    if (v?.pass) passed++;
+    else failures.push({ customId: s.customId, reason: v?.reason ?? 'not checked' });
+  }
+  return { checked: samples.length, passed, failures: boundedFailures(failures), judgeCostUsd: beat.judgeCostUsd, judgeTokens: beat.judgeTokens, judgeCalls: beat.judgeCalls };
 }
