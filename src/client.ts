@@ -4,7 +4,9 @@
 // ever enters the run's history.
 import { basename } from 'node:path';
 import { Client, Connection, WorkflowNotFoundError, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
-import { defaultPayloadConverter } from '@temporalio/common';
+import type { Payload } from '@temporalio/common';
+import { dataConverterFor, resolveKeyRing } from './codec/data-converter.ts';
+import type { KeyRing } from './codec/keys.ts';
 import { FINAL_STATES, type BatchChunkView, type ChunkProgress, type RunConfig, type RunStatus, type StageResult } from './domain/run-types.ts';
 import type { runWorkflow } from './workflows/run.ts';
 import { batchChunkQuery, statusQuery } from './workflows/messages.ts';
@@ -13,12 +15,17 @@ import { DEFAULT_PRIORITY, isPriority, priorityOf, taskPriority } from './domain
 import { taskQueue as defaultTaskQueue } from './settings.ts';
 import { connectionConfig } from './temporal-config.ts';
 
-export async function connectClient(address?: string): Promise<Client> {
+/**
+ * `keyRing`: the payload encryption keys; default from LLM_BATCH_ENCRYPTION_KEY(_FILE),
+ * `null` for none (see src/codec/).
+ */
+export async function connectClient(address?: string, opts: { keyRing?: KeyRing | null } = {}): Promise<Client> {
   const cfg = connectionConfig();
+  const dataConverter = dataConverterFor(resolveKeyRing(opts.keyRing));
   const connectionOptions = address ? { ...cfg.connectionOptions, address } : cfg.connectionOptions;
   try {
     const connection = await Connection.connect({ ...connectionOptions, connectTimeout: 5000 } as never);
-    return new Client({ connection, namespace: cfg.namespace });
+    return new Client({ connection, namespace: cfg.namespace, dataConverter });
   } catch (e) {
     throw new Error(
       `cannot reach Temporal at ${connectionOptions.address} (${(e as Error).message}).\n` +
@@ -145,7 +152,12 @@ async function chunkProgress(client: Client, workflowId: string): Promise<ChunkP
   try {
     const desc = await client.workflow.getHandle(workflowId).describe();
     const payload = desc.raw.pendingActivities?.[0]?.heartbeatDetails?.payloads?.[0];
-    return payload ? (defaultPayloadConverter.fromPayload(payload as never) as ChunkProgress) : undefined;
+    // Raw from describe(): decoded (and decrypted) with the client's own data converter.
+    if (!payload) return undefined;
+    const { payloadCodecs, payloadConverter } = client.options.loadedDataConverter;
+    let decoded = [payload as Payload];
+    for (const codec of [...payloadCodecs].reverse()) decoded = await codec.decode(decoded);
+    return payloadConverter.fromPayload(decoded[0]!) as ChunkProgress;
   } catch {
     return undefined; // the chunk just finished or has not started: its summary is in the run's status
   }

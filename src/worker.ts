@@ -9,6 +9,8 @@ import { LimiterRegistry } from './llm/limiter-registry.ts';
 import { connectSharedPacing, type SharedPacing } from './llm/shared-pacing.ts';
 import { connectionConfig } from './temporal-config.ts';
 import { ensureWorkflowBundle } from './workflow-bundle.ts';
+import { dataConverterFor, FAILURE_CONVERTER_PATH, resolveKeyRing } from './codec/data-converter.ts';
+import type { KeyRing } from './codec/keys.ts';
 
 
 export interface WorkerSettings {
@@ -25,12 +27,19 @@ export interface WorkerSettings {
   log?: (message: string) => void;
   /** A prebuilt bundle (tests build it once); otherwise the cached one in the data dir. */
   workflowBundle?: WorkflowBundleOption;
+  /**
+   * Payload encryption keys; default from LLM_BATCH_ENCRYPTION_KEY(_FILE), `null` for none.
+   * A prebuilt `workflowBundle` must then be built with the codec's failure converter.
+   */
+  keyRing?: KeyRing | null;
 }
 
 export interface LlmBatchWorker {
   worker: Worker;
   /** Where the item store is: the SQLite file, or the PostgreSQL URL without its password. */
   storeWhere: string;
+  /** The id of the key new payloads are encrypted with; undefined when payloads are plain. */
+  encryptionKeyId?: string;
   /** Stops polling, lets running activities finish or be cancelled, closes the store. */
   shutdown(): Promise<void>;
   run(): Promise<void>;
@@ -39,6 +48,8 @@ export interface LlmBatchWorker {
 
 export async function createWorker(settings: WorkerSettings = {}): Promise<LlmBatchWorker> {
   const home = settings.home ?? dataDir();
+  // Before anything opens: a bad key configuration leaves nothing behind.
+  const keyRing = resolveKeyRing(settings.keyRing);
   const { store, where } = await openItemStore(home, 'databaseUrl' in settings ? settings.databaseUrl : databaseUrl());
   const provider = settings.provider ?? providerEnv();
   const log = settings.log ?? ((m: string) => console.error(`worker: ${m}`));
@@ -62,7 +73,8 @@ export async function createWorker(settings: WorkerSettings = {}): Promise<LlmBa
       namespace: namespace ?? 'default',
       taskQueue: settings.taskQueue ?? taskQueue(),
       activities: createActivities(deps),
-      workflowBundle: settings.workflowBundle ?? { codePath: ensureWorkflowBundle() },
+      workflowBundle: settings.workflowBundle ?? { codePath: ensureWorkflowBundle(undefined, keyRing ? FAILURE_CONVERTER_PATH : undefined) },
+      dataConverter: dataConverterFor(keyRing),
       // Chunks are I/O-bound: many may run at once; each holds at most its run's concurrency.
       maxConcurrentActivityTaskExecutions: 64,
       // Heartbeats carry live progress to `status`; without this they are throttled to 80% of the timeout.
@@ -79,6 +91,7 @@ export async function createWorker(settings: WorkerSettings = {}): Promise<LlmBa
   return {
     worker,
     storeWhere: where,
+    ...(keyRing ? { encryptionKeyId: keyRing.currentId } : {}),
     run() {
       running ??= worker.run().finally(async () => {
         deps?.close();

@@ -3,7 +3,8 @@
 // its data dir, reuses it: three workers starting together build it once, not three times over
 // on two cores. The build runs in a child process, so a worker never holds the bundler (~125 MiB)
 // in its own heap.
-//   node src/workflow-bundle.ts OUT_FILE     builds the bundle into OUT_FILE
+// With the payload codec on, the bundle also holds its failure converter (a second variant).
+//   node src/workflow-bundle.ts OUT_FILE [FAILURE_CONVERTER]     builds the bundle into OUT_FILE
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -24,8 +25,9 @@ export const bundleCacheDir = (): string =>
   process.env.LLM_BATCH_BUNDLE_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'llm-batch', 'workflows');
 
 /** Everything a bundle is made of: the workflow and domain sources and the SDK's version. */
-function sourceHash(): string {
+function sourceHash(failureConverterPath?: string): string {
   const h = createHash('sha256');
+  if (failureConverterPath) h.update('failure-converter').update(readFileSync(failureConverterPath));
   for (const dir of ['workflows', 'domain']) {
     for (const f of readdirSync(join(SRC, dir)).sort()) {
       h.update(f).update(readFileSync(join(SRC, dir, f)));
@@ -35,10 +37,10 @@ function sourceHash(): string {
   return h.digest('hex').slice(0, 16);
 }
 
-async function buildInto(out: string): Promise<void> {
+async function buildInto(out: string, failureConverterPath?: string): Promise<void> {
   const { bundleWorkflowCode } = await import('@temporalio/worker');
   const silent = { trace() {}, debug() {}, info() {}, warn() {}, log() {}, error: console.error };
-  const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: silent as never });
+  const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, failureConverterPath, logger: silent as never });
   mkdirSync(dirname(out), { recursive: true });
   // Write then rename: a worker never reads half a bundle.
   writeFileSync(`${out}.${process.pid}.tmp`, code);
@@ -78,9 +80,12 @@ function holderDied(lock: string): boolean {
   }
 }
 
-/** The path of an up-to-date bundle in `dir` (the host's cache by default), building it first if needed. */
-export function ensureWorkflowBundle(dir: string = bundleCacheDir()): string {
-  const out = join(dir, `workflows-${sourceHash()}.js`);
+/**
+ * The path of an up-to-date bundle in `dir` (the host's cache by default), building it first if
+ * needed; with `failureConverterPath`, the bundle's workflows convert failures with that module's.
+ */
+export function ensureWorkflowBundle(dir: string = bundleCacheDir(), failureConverterPath?: string): string {
+  const out = join(dir, `workflows-${sourceHash(failureConverterPath)}.js`);
   if (existsSync(out)) return out;
   mkdirSync(dir, { recursive: true });
   const lock = `${out}.lock`;
@@ -90,11 +95,11 @@ export function ensureWorkflowBundle(dir: string = bundleCacheDir()): string {
     Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 250);
   }
   try {
-    if (!existsSync(out)) execFileSync(process.execPath, [fileURLToPath(import.meta.url), out], { stdio: ['ignore', 'ignore', 'inherit'] });
+    if (!existsSync(out)) execFileSync(process.execPath, [fileURLToPath(import.meta.url), out, ...(failureConverterPath ? [failureConverterPath] : [])], { stdio: ['ignore', 'ignore', 'inherit'] });
   } finally {
     rmSync(lock, { force: true });
   }
   return out;
 }
 
-if (import.meta.main) await buildInto(process.argv[2]!);
+if (import.meta.main) await buildInto(process.argv[2]!, process.argv[3]);

@@ -8,9 +8,9 @@
 //   rate limits, missing). Idempotent: a succeeded item is never overwritten, so spend,
 //   summed from the store, is never counted twice.
 // - cancelBatch, and planRun (parts of a batch or hybrid run).
-import { createWriteStream, mkdirSync, rmSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { once } from 'node:events';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { APIError } from 'openai';
 import type { ItemTotals, RunConfig } from '../domain/run-types.ts';
@@ -25,6 +25,8 @@ import { crashPoint } from './crash-points.ts';
 import { ResultSpool } from './result-spool.ts';
 import { CollectCache, keyOfInputLine, SubmitCache } from '../cache/batch-cache.ts';
 import { cachePolicy } from '../domain/exact-cache.ts';
+import { refusedFileGoesRealtime, tooLargeGoesRealtime, type BatchRefusal } from '../domain/batch-refusal.ts';
+import { customIdsOfFile, failRefusedItems, failTooLargeItems, refusalOf } from './batch-refusals.ts';
 
 export interface BatchDeps {
   store: ItemStore;
@@ -46,7 +48,12 @@ export interface BatchSubmission {
   model?: string;
 }
 
-export type SubmitResult = { batchId: string; lines: number; model: string } | { lines: 0 };
+/**
+ * A batch at the provider; nothing to submit; or the provider refused the file's upload or its
+ * batch (batch-refusals.ts): `failed` of its lines failed with batch_refused, the rest (all,
+ * with --on-batch-failure realtime) are pending for the realtime path.
+ */
+export type SubmitResult = { batchId: string; lines: number; model: string } | { lines: 0 } | { lines: number; refused: BatchRefusal & { failed: number } };
 
 export interface PollResult {
   status: Batch['status'];
@@ -206,20 +213,21 @@ export function batchOperations(deps: BatchDeps, onProgress: (detail: { collecte
     const metadata = batchMetadata(runId, key);
     let rec = await deps.store.batchRecord(runId, key);
     if (rec?.batchId) return { batchId: rec.batchId, lines: rec.lines, model: rec.model };
+    // The file as written here; kept until the batch is created, so a refusal reads its ids without a download.
+    const path = join(deps.runDir(runId), 'batches', `chunk-${key}.jsonl`);
     try {
       // Created before a crash, but the record was not saved: the provider knows it by its metadata.
       if (rec?.inputFileId) {
         const found = await client.find(metadata, (rec.uploadedAt ?? 0) - 5 * 60_000);
         if (found) {
           await deps.store.saveBatchRecord(runId, { ...rec, batchId: found.id });
+          rmSync(path, { force: true });
           return { batchId: found.id, lines: rec.lines, model: rec.model };
         }
         if (!(await client.fileExists(rec.inputFileId))) rec = undefined;
       }
       if (!rec?.inputFileId) {
-        const dir = join(deps.runDir(runId), 'batches');
-        mkdirSync(dir, { recursive: true });
-        const path = join(dir, `chunk-${key}.jsonl`);
+        mkdirSync(dirname(path), { recursive: true });
         let limit: number | undefined;
         if (input.maxItems !== undefined) {
           const now = await deps.store.totals(runId, input.selection);
@@ -231,20 +239,45 @@ export function batchOperations(deps: BatchDeps, onProgress: (detail: { collecte
           return { lines: 0 };
         }
         const uploadedAt = Date.now();
-        const inputFileId = await client.upload(path);
+        let inputFileId: string;
+        try {
+          inputFileId = await client.upload(path);
+        } catch (e) {
+          const refusal = refusalOf('upload', e);
+          if (!refusal) throw e;
+          const ids = await customIdsOfFile(path);
+          rmSync(path, { force: true });
+          return await refused(input, refusal, ids, model);
+        }
         rec = { key, model, lines, inputFileId, uploadedAt };
         await deps.store.saveBatchRecord(runId, rec);
-        rmSync(path, { force: true });
         crashPoint('submit:after-upload');
       }
       const url = (await deps.store.pendingRequests(runId, input.selection, -1, 1))[0]?.url ?? '/v1/chat/completions';
-      const batch = await client.create(rec.inputFileId!, url, metadata);
+      let batch: Batch;
+      try {
+        batch = await client.create(rec.inputFileId!, url, metadata);
+      } catch (e) {
+        const refusal = refusalOf('create', e);
+        if (!refusal) throw e;
+        // The file this worker uploaded, or (another worker uploaded it) the provider's copy.
+        const ids = existsSync(path) ? await customIdsOfFile(path) : await submittedIds(client, rec.inputFileId!);
+        rmSync(path, { force: true });
+        return await refused(input, refusal, ids, rec.model);
+      }
+      rmSync(path, { force: true });
       crashPoint('submit:after-create');
       await deps.store.saveBatchRecord(runId, { ...rec, batchId: batch.id });
       return { batchId: batch.id, lines: rec.lines, model: rec.model };
     } catch (e) {
       rethrow(`submitting batch ${key} of ${runId}`, e);
     }
+  }
+
+  /** A refused file: its items fail with the provider's message, or (--on-batch-failure realtime) stay pending for the realtime path. */
+  async function refused(input: BatchSubmission, refusal: BatchRefusal, ids: string[], model: string): Promise<SubmitResult> {
+    const failed = refusedFileGoesRealtime(input.config) ? 0 : await failRefusedItems(deps.store, input.config.runId, ids, refusal, input.submission + 1, model);
+    return { lines: ids.length, refused: { ...refusal, failed } };
   }
 
   async function collect(input: CollectInput): Promise<CollectResult> {
@@ -426,10 +459,14 @@ export function makeBatchActivities(deps: BatchDeps) {
   const ops = batchOperations(deps, (d) => Context.current().heartbeat(d));
   return {
     /** Gives a batch or hybrid run's items their parts; the Batch discount comes along for the status. */
-    async planRun(config: RunConfig): Promise<PartPlan & { batchDiscount: number }> {
+    async planRun(config: RunConfig): Promise<PartPlan & { batchDiscount: number; tooLargeForBatch?: number }> {
       const pricing = await deps.pricingFor(config);
-      const plan = await deps.store.planParts(config.runId, { chunkSize: config.chunkSize, maxLines: config.maxBatchLines, maxBytes: config.maxBatchBytes });
-      return { ...plan, batchDiscount: pricing.batchDiscount };
+      // Items over --max-batch-bytes: realtime parts, or failed here (domain/batch-refusal.ts); never a file the provider would refuse.
+      const tooLargeToRealtime = tooLargeGoesRealtime(config);
+      const tooLarge = tooLargeToRealtime ? 0 : await failTooLargeItems(deps.store, config);
+      const plan = await deps.store.planParts(config.runId, { chunkSize: config.chunkSize, maxLines: config.maxBatchLines, maxBytes: config.maxBatchBytes, tooLargeToRealtime });
+      // They were batch items: the batch path counts them, failed.
+      return { ...plan, batchItems: plan.batchItems + tooLarge, batchDiscount: pricing.batchDiscount, ...(tooLarge > 0 ? { tooLargeForBatch: tooLarge } : {}) };
     },
 
     /**

@@ -32,6 +32,7 @@ export function registerDemoCommand(program: Command): void {
         temporalPort: opts.temporalPort,
         uiPort: opts.uiPort,
         emulatorPort: opts.emulatorPort,
+        codecPort: opts.codecPort,
         emulator: opts.emulator,
         // A provider that behaves like a real one: latency, jitter and a few 5xx to retry.
         emulatorOptions: { latencyMs: 250, jitterMs: 150, errorRate: 0.02 },

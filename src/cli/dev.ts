@@ -4,12 +4,13 @@ import { startStack } from '../dev/stack.ts';
 import { dataDir } from '../settings.ts';
 import { port } from './options.ts';
 
-export const DEFAULT_PORTS = { temporal: 7233, ui: 8233, emulator: 8090 } as const;
+export const DEFAULT_PORTS = { temporal: 7233, ui: 8233, emulator: 8090, codec: 8235 } as const;
 
 export interface StackCliOptions {
   temporalPort: number;
   uiPort: number;
   emulatorPort: number;
+  codecPort: number;
   worker: boolean;
   emulator: boolean;
 }
@@ -19,6 +20,7 @@ export function addStackOptions(cmd: Command): Command {
     .option('--temporal-port <port>', 'Temporal frontend (gRPC) port', port, DEFAULT_PORTS.temporal)
     .option('--ui-port <port>', 'Temporal Web UI port', port, DEFAULT_PORTS.ui)
     .option('--emulator-port <port>', 'OpenAI emulator port', port, DEFAULT_PORTS.emulator)
+    .option('--codec-port <port>', 'with LLM_BATCH_ENCRYPTION_KEY set: the codec server the Web UI decrypts through', port, DEFAULT_PORTS.codec)
     .option('--no-worker', 'do not start a worker (run `llm-batch worker` elsewhere)')
     .option('--no-emulator', 'do not start the emulator (also skipped when OPENAI_BASE_URL is set)');
 }
@@ -42,6 +44,7 @@ export function registerDevCommand(program: Command): void {
       temporalPort: opts.temporalPort,
       uiPort: opts.uiPort,
       emulatorPort: opts.emulatorPort,
+      codecPort: opts.codecPort,
       emulator: opts.emulator,
       worker: opts.worker,
       log,

@@ -39,6 +39,8 @@ const CliOptionsSchema = z.object({
   batchLineErrorRate: rateText('--batch-line-error-rate'),
   batchExpireAfter: rateText('--batch-expire-after').optional(),
   batchEnqueuedTokenLimit: intText('--batch-enqueued-token-limit', 0).optional(),
+  refuseUpload: z.array(z.string().regex(/^[1-9]\d*$/, '--refuse-upload must be a whole number ≥ 1 (the Nth batch input upload)').transform(Number)).optional(),
+  refuseBatchCreate: z.array(z.string().regex(/^[1-9]\d*$/, '--refuse-batch-create must be a whole number ≥ 1 (the Nth batch creation)').transform(Number)).optional(),
   promptCacheTtl: z.string().optional(),
   promptCacheMachines: intText('--prompt-cache-machines', 1, 100_000).optional(),
   promptCacheOverflowRpm: intText('--prompt-cache-overflow-rpm', 1).optional(),
@@ -82,6 +84,8 @@ export function emulatorOptionsFromCli(raw: Record<string, unknown>): Partial<Em
     batchLineErrorRate: o.batchLineErrorRate,
     batchExpireAfter: o.batchExpireAfter,
     batchEnqueuedTokenLimit: o.batchEnqueuedTokenLimit || undefined,
+    refuseUploads: o.refuseUpload ?? [],
+    refuseBatchCreates: o.refuseBatchCreate ?? [],
     promptCacheTtlMs,
     promptCacheMachines: o.promptCacheMachines ?? DEFAULT_OPTIONS.promptCacheMachines,
     promptCacheOverflowRpm: o.promptCacheOverflowRpm ?? DEFAULT_OPTIONS.promptCacheOverflowRpm,
@@ -128,6 +132,18 @@ export function registerEmulatorCommand(program: Command): Command {
     .option('--batch-expire-after <x>', 'Batch API: a batch expires once this share (0..1) of its lines is done (unset = never)')
     .option('--batch-enqueued-token-limit <n>', 'Batch API: enqueued prompt tokens per model over unfinished batches; a batch past it fails (0 or unset = unlimited)')
     .option(
+      '--refuse-upload <N>',
+      'Batch API: answer the Nth batch input upload (purpose=batch, counted from 1 after the upload checks) 400 invalid_request_error, as the provider refuses a file; repeatable',
+      (value: string, previous: string[]) => [...previous, value],
+      [] as string[],
+    )
+    .option(
+      '--refuse-batch-create <N>',
+      'Batch API: answer the Nth POST /v1/batches (counted from 1) 400 invalid_request_error, as the provider refuses a batch; repeatable',
+      (value: string, previous: string[]) => [...previous, value],
+      [] as string[],
+    )
+    .option(
       '--prompt-cache-ttl <D>',
       'prompt cache: a cached prefix unused this long may be evicted, and is after twice this (OpenAI: 5 to 10 minutes); scale it down to rehearse eviction, e.g. 20s',
       formatGoDuration(DEFAULT_OPTIONS.promptCacheTtlMs),
@@ -137,7 +153,7 @@ export function registerEmulatorCommand(program: Command): Command {
     .option('--prompt-cache-overflow-rpm <n>', 'prompt cache: requests a minute for one prefix and prompt_cache_key that its machine takes; the excess is spread over other machines (OpenAI: about 15)', String(DEFAULT_OPTIONS.promptCacheOverflowRpm))
     .addHelpText(
       'after',
-      '\nExamples:\n  llm-batch emulator --rpm 500 --tpm 200000\n  llm-batch emulator --error-rate 0.05 --outage 30s:20s --latency-ms 200 --jitter-ms 100\n  llm-batch emulator --batch-in-progress-ms 60000 --batch-line-error-rate 0.01 --batch-enqueued-token-limit 2000000\n  llm-batch emulator --prompt-cache-ttl 20s    # cached prefixes evicted after 20-40 s unused instead of 5-10 min\n',
+      '\nExamples:\n  llm-batch emulator --rpm 500 --tpm 200000\n  llm-batch emulator --error-rate 0.05 --outage 30s:20s --latency-ms 200 --jitter-ms 100\n  llm-batch emulator --batch-in-progress-ms 60000 --batch-line-error-rate 0.01 --batch-enqueued-token-limit 2000000\n  llm-batch emulator --refuse-upload 2         # the second batch input file is refused with 400\n  llm-batch emulator --prompt-cache-ttl 20s    # cached prefixes evicted after 20-40 s unused instead of 5-10 min\n',
     )
     .action(async function (this: Command) {
       let options: Partial<EmulatorOptions>;

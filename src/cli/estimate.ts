@@ -16,6 +16,7 @@ import { openEstimateLevers } from './estimate-levers.ts';
 import { measureSample, nextStepLine } from './estimate-sample.ts';
 import { BOUNDS_NOTE, cheapestLine, headerLine, leverNotes, leversTable, modelsTable, rejectLines, routingMixLine, routingTable, sampleLines, type SampleView } from './estimate-format.ts';
 import { CliError, durationMs, EXIT, positiveInt } from './options.ts';
+import { hasRequests, noRequestsMessage } from '../input/has-requests.ts';
 import { dim } from './format.ts';
 import { routeOption } from './route-option.ts';
 import type { RouteRules } from '../domain/route-rules.ts';
@@ -43,6 +44,7 @@ const modelList = (value: string): string[] => value.split(',').map((m) => m.tri
 async function checkOptions(path: string, opts: EstimateCliOptions): Promise<{ pricing: PricingTable; routes?: { rules: RouteRules; file: string } }> {
   if (!existsSync(path)) throw new CliError(`${path}: no such file`);
   if (!statSync(path).isFile()) throw new CliError(`${path}: not a file`);
+  if (!(await hasRequests(path))) throw new CliError(noRequestsMessage(path));
   if ((await detectFormat(path)) === 'prompts' && !opts.model) {
     throw new CliError(`${path} is a prompts file: give the model with --model (and optionally --system, --max-tokens), as for llm-batch run`);
   }

@@ -9,7 +9,9 @@ import { registerStatusCommand } from './status.ts';
 import { registerResultsCommand } from './results.ts';
 import { registerControlCommands } from './control.ts';
 import { registerDemoCommand } from './demo.ts';
+import { registerCodecServerCommand } from './codec-server.ts';
 import { CliError, EXIT } from './options.ts';
+import { KeyConfigError } from '../codec/keys.ts';
 
 const program = new Command('llm-batch')
   .description('Run LLM requests at scale as a durable Temporal workflow: crash-safe, at the rate limit, priced to the cent.')
@@ -20,6 +22,8 @@ Environment:
   TEMPORAL_ADDRESS    Temporal frontend (default localhost:7233); TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, profiles
   OPENAI_API_KEY      used by workers only; never sent to Temporal
   OPENAI_BASE_URL     an OpenAI-compatible server (default: OpenAI; the emulator under dev/demo)
+  LLM_BATCH_ENCRYPTION_KEY       ID:BASE64 (32 bytes): encrypt Temporal payloads (CLI and workers alike);
+                                 or LLM_BATCH_ENCRYPTION_KEY_FILE with several keys; see codec-server --help
 
 Operating a run (each sends a signal to the run's workflow; also possible from the Temporal UI):
   llm-batch run FILE --budget 40 --fallback-model gpt-4o-mini --sample 50 --approve
@@ -47,11 +51,16 @@ registerEstimateCommand(program);
 registerStatusCommand(program);
 registerResultsCommand(program);
 registerControlCommands(program);
+registerCodecServerCommand(program);
 
 try {
   await program.parseAsync(process.argv);
 } catch (e) {
   if (e instanceof CommanderError) process.exit(e.exitCode === 0 ? 0 : EXIT.usage);
+  if (e instanceof KeyConfigError) {
+    console.error(`llm-batch: ${e.message}`);
+    process.exit(EXIT.usage);
+  }
   if (e instanceof CliError) {
     console.error(`llm-batch: ${e.message}`);
     process.exit(e.exitCode);

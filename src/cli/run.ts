@@ -11,6 +11,7 @@ import { atLeastOne, CliError, concurrency, durationMs, EXIT, fraction, nonNegat
 import { DEFAULT_PRIORITY } from '../domain/priority.ts';
 import { progressView, summaryTable, bold, dim, stateHint } from './format.ts';
 import { stageHere } from './stage-here.ts';
+import { hasRequests, noRequestsMessage } from '../input/has-requests.ts';
 import { databaseUrl } from '../settings.ts';
 import { CACHE_MODES, DEFAULT_CACHE_MODE, DEFAULT_CACHE_TTL_MS, type CacheMode } from '../domain/exact-cache.ts';
 import { ROUTE_HELP, routeOption } from './route-option.ts';
@@ -103,10 +104,10 @@ export function addRunOptions(cmd: Command): Command {
     // The Batch API: half price, results within 24 hours.
     .addOption(new Option('--mode <mode>', 'realtime: concurrent calls under the rate limits, results in minutes. batch: through the OpenAI Batch API at half price, results within 24 h. hybrid: urgent items (metadata.priority "urgent", or --urgent-if) realtime, the rest through the Batch API').choices(['realtime', 'batch', 'hybrid']).default('realtime'))
     .option('--max-batch-lines <n>', 'most lines per batch file (the Batch API allows 50,000)', positiveInt, DEFAULTS.maxBatchLines)
-    .option('--max-batch-bytes <n>', 'most bytes per batch file (the Batch API allows 200 MB = 209715200)', positiveInt, DEFAULTS.maxBatchBytes)
+    .option('--max-batch-bytes <n>', 'most bytes per batch file (the Batch API allows 200 MB = 209715200). An item whose line alone is larger fails at planning with too_large_for_batch (in --mode hybrid, or with --on-batch-failure realtime, it goes realtime instead)', positiveInt, DEFAULTS.maxBatchBytes)
     .option('--max-batches-in-flight <n>', 'batches at the provider at once (realtime chunks have their own window, --max-chunks-in-flight)', positiveInt, DEFAULTS.maxBatchesInFlight)
     .option('--max-batch-attempts <n>', 'batch submissions per file for lines failing in a retryable way (5xx, expired, rate-limited); each resubmission holds only those lines', positiveInt, DEFAULTS.maxBatchAttempts)
-    .addOption(new Option('--on-batch-failure <what>', 'retryable batch line failures: resubmit them as a new, smaller batch (up to --max-batch-attempts), or send them through the realtime path (full price)').choices(['resubmit', 'realtime']).default(DEFAULTS.onBatchFailure))
+    .addOption(new Option('--on-batch-failure <what>', 'retryable batch line failures: resubmit them as a new, smaller batch (up to --max-batch-attempts), or send them through the realtime path (full price). A file or batch the provider refuses (4xx) fails its items with batch_refused and the provider\'s message; with realtime they go through the realtime path instead, as do items over --max-batch-bytes').choices(['resubmit', 'realtime']).default(DEFAULTS.onBatchFailure))
     .addOption(new Option('--batch-poll-interval <duration>', 'first wait between polls of a batch; doubles after each poll up to --batch-poll-max').argParser(durationMs).default(DEFAULTS.batchPollInitialMs, msText(DEFAULTS.batchPollInitialMs)))
     .addOption(new Option('--batch-poll-max <duration>', 'longest wait between polls of a batch').argParser(durationMs).default(DEFAULTS.batchPollMaxMs, msText(DEFAULTS.batchPollMaxMs)))
     .addOption(new Option('--deadline <duration>', 'batch and hybrid: batches not done this long after the start (e.g. 6h) are cancelled, their partial output kept, and the rest finishes realtime at full price').argParser(durationMs))
@@ -149,6 +150,7 @@ export async function preflight(inputPath: string, opts: RunOptions): Promise<vo
   checkRunOptions(opts);
   if (!existsSync(inputPath)) throw new CliError(`${inputPath}: no such file`);
   if (!statSync(inputPath).isFile()) throw new CliError(`${inputPath}: not a file`);
+  if (!(await hasRequests(inputPath))) throw new CliError(noRequestsMessage(inputPath));
   // The rules file is checked here, before anything starts (exit 2 when it is invalid).
   if (opts.route !== undefined) for (const note of routeOption(opts.route, opts.mode ?? 'realtime', opts.pricing).notes) console.error(`llm-batch: ${note}`);
   const format = await detectFormat(inputPath);

@@ -20,6 +20,7 @@ export function registerWorkerCommand(program: Command): void {
       const provider = providerEnv();
       const w = await createWorker();
       console.error(`worker: Temporal ${target.connectionOptions.address} (namespace ${target.namespace}), provider ${provider.baseURL ?? 'https://api.openai.com/v1'}${provider.apiKey ? ' with OPENAI_API_KEY' : ''}, data dir ${dataDir()}, item store ${w.storeWhere}`);
+      console.error(`worker: payloads ${w.encryptionKeyId ? `encrypted with key ${w.encryptionKeyId}` : 'plain (no LLM_BATCH_ENCRYPTION_KEY)'}`);
       // Temporal's runtime shuts the worker down gracefully on SIGINT/SIGTERM.
       await w.run();
     });

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { Connection } from '@temporalio/client';
 import { SEARCH_ATTRIBUTE_FLAGS } from '../workflows/search-attributes.ts';
 import { ensureTemporalCli } from './temporal-cli.ts';
+import { envWithoutKeys } from '../codec/keys.ts';
 
 export interface DevServerOptions {
   dataDir: string;
@@ -15,6 +16,8 @@ export interface DevServerOptions {
   /** false: no Web UI (tests). */
   ui?: boolean;
   ip?: string;
+  /** The Web UI decodes payloads through this codec server (see src/codec/server.ts). */
+  uiCodecEndpoint?: string;
   log?: (msg: string) => void;
 }
 
@@ -37,9 +40,11 @@ export async function startDevServer(opts: DevServerOptions): Promise<RunningDev
     '--log-level', 'error',
     ...SEARCH_ATTRIBUTE_FLAGS.flatMap((sa) => ['--search-attribute', sa]),
     ...(opts.ui === false ? ['--headless'] : ['--ui-port', String(opts.uiPort)]),
+    ...(opts.ui !== false && opts.uiCodecEndpoint ? ['--ui-codec-endpoint', opts.uiCodecEndpoint] : []),
   ];
   const logFd = openSync(join(opts.dataDir, 'temporal-server.log'), 'a');
-  const child = spawn(cli.path, args, { stdio: ['ignore', logFd, logFd] });
+  // The server never sees the payload keys: it stores ciphertext only.
+  const child = spawn(cli.path, args, { stdio: ['ignore', logFd, logFd], env: envWithoutKeys() });
   const address = `${ip}:${opts.port}`;
   let exited: number | null = null;
   child.on('exit', (code) => (exited = code ?? -1));

@@ -6,6 +6,9 @@ import { startEmulator, type RunningEmulator } from '../emulator/server.ts';
 import type { EmulatorOptions } from '../emulator/options.ts';
 import { createWorker, type LlmBatchWorker } from '../worker.ts';
 import { providerEnv } from '../settings.ts';
+import { keyRingFromEnv } from '../codec/keys.ts';
+import { EncryptionCodec } from '../codec/encryption-codec.ts';
+import { DEFAULT_CODEC_PORT, startCodecServer, type RunningCodecServer } from '../codec/server.ts';
 
 export interface StackOptions {
   home: string;
@@ -16,6 +19,8 @@ export interface StackOptions {
   emulator: boolean;
   emulatorOptions?: Partial<EmulatorOptions>;
   worker: boolean;
+  /** With an encryption key set: the codec server the Web UI decodes through (default 8235). */
+  codecPort?: number;
   log: (msg: string) => void;
 }
 
@@ -23,6 +28,7 @@ export interface RunningStack {
   temporal: RunningDevServer;
   emulator?: RunningEmulator;
   worker?: LlmBatchWorker;
+  codecServer?: RunningCodecServer;
   /** What the worker calls: the emulator, or OPENAI_BASE_URL / OpenAI. */
   providerUrl: string;
   stop(): Promise<void>;
@@ -36,9 +42,27 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
     Runtime.install({ logger: new DefaultLogger('WARN') });
     runtimeInstalled = true;
   }
-  const temporal = await startDevServer({ dataDir: opts.home, port: opts.temporalPort, uiPort: opts.uiPort, ui: opts.ui ?? true, log: opts.log });
+  // With a key, payloads are encrypted (worker and clients read the same environment), and
+  // the Web UI shows them through a codec server on loopback, started first.
+  const keyRing = keyRingFromEnv();
+  const ui = opts.ui ?? true;
+  const uiOrigins = [`http://localhost:${opts.uiPort}`, `http://127.0.0.1:${opts.uiPort}`];
+  const codecPort = opts.codecPort ?? DEFAULT_CODEC_PORT;
+  const codecServer = keyRing && ui
+    ? await startCodecServer({ codec: new EncryptionCodec(keyRing), port: codecPort, uiOrigins }).catch((e: unknown) => {
+        throw new Error(`cannot start the codec server for the Web UI on port ${codecPort} (${(e as Error).message}); choose another with --codec-port`);
+      })
+    : undefined;
+  let temporal: RunningDevServer;
+  try {
+    temporal = await startDevServer({ dataDir: opts.home, port: opts.temporalPort, uiPort: opts.uiPort, ui, log: opts.log, ...(codecServer ? { uiCodecEndpoint: codecServer.url } : {}) });
+  } catch (e) {
+    await codecServer?.close();
+    throw e;
+  }
   opts.log(`Temporal dev server on ${temporal.address}${temporal.uiUrl ? `, Web UI ${temporal.uiUrl}` : ''} (state in ${opts.home})`);
-  const stoppers: (() => Promise<void>)[] = [() => temporal.stop()];
+  if (keyRing) opts.log(`payloads encrypted with key ${keyRing.currentId}${codecServer ? `; the Web UI decrypts through the codec server ${codecServer.url}` : ''}`);
+  const stoppers: (() => Promise<void>)[] = [...(codecServer ? [() => codecServer.close()] : []), () => temporal.stop()];
   const stop = async (): Promise<void> => {
     for (const s of stoppers.reverse()) await s().catch(() => undefined);
   };
@@ -71,6 +95,7 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
     const stack: RunningStack = { temporal, providerUrl, stop };
     if (emulator) stack.emulator = emulator;
     if (worker) stack.worker = worker;
+    if (codecServer) stack.codecServer = codecServer;
     return stack;
   } catch (e) {
     await stop();

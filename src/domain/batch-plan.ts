@@ -3,13 +3,20 @@
 // part number:
 // - realtime parts hold up to chunkSize items;
 // - batch parts are batch files: one model each, at most maxLines lines and maxBytes bytes.
-// Realtime parts come first (0..R-1), batch parts after (R..R+B-1). Pure.
+// Realtime parts come first (0..R-1), batch parts after (R..R+B-1). A batch-routed item
+// over maxBytes is planned as a realtime one, or gets no part (see PlanLimits). Pure.
 import type { Route } from './run-types.ts';
 
 export interface PlanLimits {
   chunkSize: number;
   maxLines: number;
   maxBytes: number;
+  /**
+   * Batch-routed items whose line alone is over maxBytes (domain/batch-refusal.ts): planned
+   * into the realtime parts when true; otherwise left without a part (they fail at planning).
+   * Either way no batch part holds one.
+   */
+  tooLargeToRealtime?: boolean;
 }
 
 export interface PlannedItem {

@@ -25,10 +25,10 @@ export interface FilesRequest {
 }
 
 /** The answer of a /v1/files route, or undefined when none matches. */
-export async function filesRoute(req: FilesRequest, files: FileStore, stats: StatsCounter): Promise<Answer | undefined> {
+export async function filesRoute(req: FilesRequest, files: FileStore, stats: StatsCounter, refuseBatchUpload?: () => ErrorAnswer | undefined): Promise<Answer | undefined> {
   const { method, path } = req;
   if (path === '/v1/files') {
-    if (method === 'POST') return upload(req, files, stats);
+    if (method === 'POST') return upload(req, files, stats, refuseBatchUpload);
     if (method === 'GET') return list(req.query, files);
     return undefined;
   }
@@ -49,7 +49,7 @@ export async function filesRoute(req: FilesRequest, files: FileStore, stats: Sta
   return undefined;
 }
 
-async function upload(req: FilesRequest, files: FileStore, stats: StatsCounter): Promise<Answer> {
+async function upload(req: FilesRequest, files: FileStore, stats: StatsCounter, refuseBatchUpload?: () => ErrorAnswer | undefined): Promise<Answer> {
   const ct = req.contentType ?? '';
   if (!/^multipart\/form-data/i.test(ct)) {
     return fromError(invalidRequest(`Invalid content type: '${ct}'. A file upload must be sent as multipart/form-data.`, null, 'invalid_content_type'));
@@ -78,6 +78,12 @@ async function upload(req: FilesRequest, files: FileStore, stats: StatsCounter):
   if (purpose === 'batch') {
     const refused = checkBatchUpload(filename, data);
     if (refused) return fromError(refused);
+    // The injected fault (batch-refusals.ts): a file that passed the checks is refused anyway.
+    const fault = refuseBatchUpload?.();
+    if (fault) {
+      stats.count('uploadsRefused');
+      return fromError(fault);
+    }
   }
   const created = files.add(filename, purpose as UploadPurpose, data);
   stats.count('filesUploaded');

@@ -51,6 +51,10 @@ export interface EmulatorOptions {
   batchExpireAfter?: number | null;
   /** Batch API: enqueued prompt tokens per model over unfinished batches; undefined or 0 = unlimited. */
   batchEnqueuedTokenLimit?: number;
+  /** Batch API fault (batch-refusals.ts): the 1-based ordinals of batch input uploads answered 400. */
+  refuseUploads: number[];
+  /** Batch API fault: the 1-based ordinals of POST /v1/batches answered 400. */
+  refuseBatchCreates: number[];
   /** Prompt cache (prompt-cache.ts): least idle time before a cached prefix is evicted (it lasts up to twice this), ms. */
   promptCacheTtlMs: number;
   /** Prompt cache: the machines requests are routed over by prefix and prompt_cache_key. */
@@ -85,6 +89,8 @@ export const DEFAULT_OPTIONS: EmulatorOptions = {
   batchLineErrorRate: 0,
   batchExpireAfter: undefined,
   batchEnqueuedTokenLimit: undefined,
+  refuseUploads: [],
+  refuseBatchCreates: [],
   promptCacheTtlMs: DEFAULT_PROMPT_CACHE.ttlMs,
   promptCacheMachines: DEFAULT_PROMPT_CACHE.machines,
   promptCacheOverflowRpm: DEFAULT_PROMPT_CACHE.overflowPerMinute,
@@ -120,6 +126,8 @@ export const EmulatorOptionsPatchSchema = z
     batchLineErrorRate: rate,
     batchExpireAfter: rate.nullable(),
     batchEnqueuedTokenLimit: z.number().int().min(0),
+    refuseUploads: z.array(z.number().int().min(1)),
+    refuseBatchCreates: z.array(z.number().int().min(1)),
     promptCacheTtlMs: z.number().finite().positive(),
     promptCacheMachines: z.number().int().min(1).max(100_000),
     promptCacheOverflowRpm: z.number().int().min(1),

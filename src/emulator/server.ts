@@ -11,7 +11,8 @@ import { invalidRequest, notFound, overloaded, quotaExceeded, rateLimited, serve
 import { FaultInjector, inOutage } from './faults.ts';
 import { FileStore, type FileObject } from './files.ts';
 import { filesRoute } from './files-api.ts';
-import type { Answer } from './http-answer.ts';
+import { BatchRefusals } from './batch-refusals.ts';
+import { fromError, type Answer } from './http-answer.ts';
 import { nextRequestId } from './ids.ts';
 import { createEndpoints, type InferenceEndpoint } from './inference.ts';
 import { RateLimits } from './limits.ts';
@@ -87,6 +88,7 @@ export async function startEmulator(opts: Partial<EmulatorOptions> = {}): Promis
   const endpoints = createEndpoints(promptCache, now, () => (options.booleanFalseRate === undefined ? {} : { booleanFalseRate: options.booleanFalseRate }));
   const files = new FileStore();
   const batches = new BatchEngine({ files, endpoints, options: () => options, stats });
+  const refusals = new BatchRefusals();
   const hung = new Set<ServerResponse>();
   const timers = new Set<NodeJS.Timeout>();
 
@@ -95,6 +97,8 @@ export async function startEmulator(opts: Partial<EmulatorOptions> = {}): Promis
     const next = resolveOptions({ ...options, ...p, host: options.host, port: options.port });
     if ('rpm' in p || 'tpm' in p || 'limitWindowMs' in p) limits = new RateLimits(next, now);
     if ('seed' in p) faults.reseed(next.seed);
+    if ('refuseUploads' in p) refusals.restart('uploads');
+    if ('refuseBatchCreates' in p) refusals.restart('creates');
     // Other machines hold other prefixes: a new machine count starts from an empty cache.
     if ('promptCacheMachines' in p && p.promptCacheMachines !== options.promptCacheMachines) promptCache.clear();
     options = next;
@@ -259,13 +263,21 @@ export async function startEmulator(opts: Partial<EmulatorOptions> = {}): Promis
     const query = new URLSearchParams(q === -1 ? '' : url.slice(q + 1));
     if (path === '/v1/files' || path.startsWith('/v1/files/')) {
       const contentType = req.headers['content-type'];
-      void filesRoute({ method, path, query, contentType, raw }, files, stats).then(
+      void filesRoute({ method, path, query, contentType, raw }, files, stats, () => refusals.upload(options)).then(
         (a) => sendApi(res, a, method, path, t0),
         (err: unknown) => sendApi(res, { status: 500, body: JSON.stringify(serverError().body) }, method, path, t0, err),
       );
       return;
     }
     if (path === '/v1/batches' || path.startsWith('/v1/batches/')) {
+      if (method === 'POST' && path === '/v1/batches') {
+        const body = parseJson(raw) as { input_file_id?: unknown } | undefined;
+        const fault = refusals.create(options, typeof body === 'object' && body && typeof body.input_file_id === 'string' ? body.input_file_id : undefined);
+        if (fault) {
+          stats.count('batchCreatesRefused');
+          return sendApi(res, fromError(fault), method, path, t0);
+        }
+      }
       try {
         return sendApi(res, batchesRoute(method, path, query, raw, batches), method, path, t0);
       } catch (err) {

@@ -29,6 +29,9 @@ export interface EmulatorStats {
   batchLinesServed: number;
   batchLinesFailed: number;
   filesUploaded: number;
+  /** Batch API fault: uploads and batch creations refused with 400 (also counted in badRequests). */
+  uploadsRefused: number;
+  batchCreatesRefused: number;
   /** Calls per path. */
   byEndpoint: Record<string, number>;
   /** Answers served (200) per model, with the tokens they were billed for. */
@@ -79,6 +82,8 @@ export class StatsCounter {
       batchLinesServed: 0,
       batchLinesFailed: 0,
       filesUploaded: 0,
+      uploadsRefused: 0,
+      batchCreatesRefused: 0,
       byEndpoint: {},
       byModel: {},
     };

@@ -70,6 +70,15 @@ export interface ItemClassification {
   costUsd: number;
 }
 
+/** A batch-routed item too large for a batch file (domain/batch-refusal.ts). */
+export interface TooLargeItem {
+  customId: string;
+  seq: number;
+  model: string;
+  /** Bytes of its batch input line. */
+  bytes: number;
+}
+
 /** An item as a chunk reads it back to call the provider. */
 export interface PendingItem {
   customId: string;
@@ -261,6 +270,8 @@ export interface ItemStore {
    * Deterministic, so a retried planning gives the same parts.
    */
   planParts(runId: string, limits: PlanLimits): Promise<PartPlan>;
+  /** Batch-routed items whose batch input line is over `maxBytes`, in seq order after `afterSeq`, at most `limit` (whatever their status). */
+  tooLargeForBatch(runId: string, maxBytes: number, afterSeq: number, limit: number): Promise<TooLargeItem[]>;
   /** Pending items of the selection in seq order after `afterSeq`, at most `limit`, as Batch input lines need them. */
   pendingRequests(runId: string, selection: ItemSelection, afterSeq: number, limit: number): Promise<PendingRequest[]>;
   /** Records retryable failures: the items stay pending, with the error and attempts kept. */

@@ -13,7 +13,7 @@ import { CACHE_ENTRY_COLUMNS, cacheEntryValues, preferredEntries, toCacheEntry }
 import { num, stagedFields, toBatchRecord, toRejectRecord, toMeasuredItem, toPendingItem, toPendingRequest, toStoredItem, toTotals, type Row } from './rows.ts';
 import { copyRows } from './postgres-copy.ts';
 import { ROUTE_SPEND_SQL, ROUTING_COLUMNS, routingFields, STAGED_ROUTING_COLUMNS, toRouteSpendRow } from './route-sql.ts';
-import type { ItemClassification, SpotCheckSample } from './item-store.ts';
+import type { ItemClassification, SpotCheckSample, TooLargeItem } from './item-store.ts';
 import { CLAIM_SPOT_CHECK, spotCheckSampleSql, toSpotCheckSample } from './spot-check-sql.ts';
 import type { RouteSpendRow } from '../domain/route-spend.ts';
 import { DELETE_SEMANTIC_BEFORE, INSERT_SEMANTIC, SELECT_SEMANTIC_SINCE, semanticInsertParams, toSemanticEntry, type NewSemanticEntry, type SemanticEntry, type SemanticSpace } from './semantic-rows.ts';
@@ -245,11 +245,14 @@ export class PostgresItemStore implements ItemStore {
     const batchModels = (await this.query(`SELECT DISTINCT model COLLATE "C" AS model FROM items WHERE run_id = $1 AND route = 'batch' ORDER BY 1`, [runId])).map((r) => String(r.model));
     const [lastRow] = await this.query('SELECT max(dispatch_seq) AS last FROM items WHERE run_id = $1', [runId]);
     const last = lastRow?.last === null || lastRow?.last === undefined ? -1 : num(lastRow.last);
+    const tooLargeWalk = limits.tooLargeToRealtime ? 'realtime' : 'none';
     const walk = async (route: 'realtime' | 'batch', model: string | null): Promise<void> => {
       for (let after = -1; after < last; after += PLAN_WINDOW) {
+        // A batch item over maxBytes is walked with the realtime items (tooLargeToRealtime), or not at all.
+        const routeIs = (bytes: string, tooLarge: string): string => `(CASE WHEN route = 'batch' AND line_bytes > ${bytes}::integer THEN ${tooLarge}::text ELSE route END) = $2`;
         const rows = model === null
-          ? await this.query('SELECT seq, model, line_bytes FROM items WHERE run_id = $1 AND route = $2 AND dispatch_seq > $3 AND dispatch_seq <= $4 ORDER BY dispatch_seq', [runId, route, after, after + PLAN_WINDOW])
-          : await this.query('SELECT seq, model, line_bytes FROM items WHERE run_id = $1 AND route = $2 AND model = $3 AND dispatch_seq > $4 AND dispatch_seq <= $5 ORDER BY dispatch_seq', [runId, route, model, after, after + PLAN_WINDOW]);
+          ? await this.query(`SELECT seq, model, line_bytes FROM items WHERE run_id = $1 AND ${routeIs('$5', '$6')} AND dispatch_seq > $3 AND dispatch_seq <= $4 ORDER BY dispatch_seq`, [runId, route, after, after + PLAN_WINDOW, limits.maxBytes, tooLargeWalk])
+          : await this.query(`SELECT seq, model, line_bytes FROM items WHERE run_id = $1 AND ${routeIs('$6', '$7')} AND model = $3 AND dispatch_seq > $4 AND dispatch_seq <= $5 ORDER BY dispatch_seq`, [runId, route, model, after, after + PLAN_WINDOW, limits.maxBytes, tooLargeWalk]);
         if (rows.length === 0) continue;
         const seqs = rows.map((r) => num(r.seq));
         const parts = rows.map((r) => planner.add({ route, model: String(r.model), bytes: num(r.line_bytes) }));
@@ -267,6 +270,11 @@ export class PostgresItemStore implements ItemStore {
   private async lastSeq(runId: string): Promise<number> {
     const [r] = await this.query('SELECT max(seq) AS last FROM items WHERE run_id = $1', [runId]);
     return r?.last === null || r?.last === undefined ? -1 : num(r.last);
+  }
+
+  async tooLargeForBatch(runId: string, maxBytes: number, afterSeq: number, limit: number): Promise<TooLargeItem[]> {
+    const rows = await this.query(`SELECT seq, custom_id, model, line_bytes FROM items WHERE run_id = $1 AND route = 'batch' AND line_bytes > $2 AND seq > $3 ORDER BY seq LIMIT $4`, [runId, maxBytes, afterSeq, limit]);
+    return rows.map((r) => ({ customId: String(r.custom_id), seq: num(r.seq), model: String(r.model), bytes: num(r.line_bytes) }));
   }
 
   async pendingRequests(runId: string, selection: ItemSelection, afterSeq: number, limit: number): Promise<PendingRequest[]> {

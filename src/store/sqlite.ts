@@ -12,7 +12,7 @@ import { resultFields } from './result-row.ts';
 import { ResultStatements, SqliteWriterThread } from './sqlite-writer.ts';
 import { CACHE_ENTRY_COLUMNS, cacheEntryValues, preferredEntries, toCacheEntry } from './rows.ts';
 import { CLASSIFY_SQL, ROUTE_SPEND_SQL, ROUTING_COLUMN_TYPES, ROUTING_COLUMNS, routingFields, toRouteSpendRow } from './route-sql.ts';
-import type { ItemClassification, SpotCheckSample } from './item-store.ts';
+import type { ItemClassification, SpotCheckSample, TooLargeItem } from './item-store.ts';
 import { CLAIM_SPOT_CHECK, spotCheckSampleSql, toSpotCheckSample } from './spot-check-sql.ts';
 import type { RouteSpendRow } from '../domain/route-spend.ts';
 import { DELETE_SEMANTIC_BEFORE, INSERT_SEMANTIC, SELECT_SEMANTIC_SINCE, SQLITE_SEMANTIC_SCHEMA, semanticInsertParams, toSemanticEntry, type NewSemanticEntry, type SemanticEntry, type SemanticSpace } from './semantic-rows.ts';
@@ -242,12 +242,15 @@ export class SqliteItemStore implements ItemStore {
     // Realtime first, then batch by model; each group paged in dispatch order (so a prefix group
     // stays in one part as far as it fits), so memory stays one page.
     const batchModels = (this.db.prepare(`SELECT DISTINCT model FROM items WHERE run_id = ? AND route = 'batch' ORDER BY model`).all(runId) as Row[]).map((r) => String(r.model));
-    const page = this.db.prepare(`SELECT seq, dispatch_seq, model, line_bytes FROM items WHERE run_id = ? AND route = ? AND (? IS NULL OR model = ?) AND dispatch_seq > ? ORDER BY dispatch_seq LIMIT 5000`);
+    // A batch item over maxBytes is walked with the realtime items (tooLargeToRealtime), or not at all.
+    const page = this.db.prepare(`SELECT seq, dispatch_seq, model, line_bytes FROM items WHERE run_id = ?
+      AND (CASE WHEN route = 'batch' AND line_bytes > ? THEN ? ELSE route END) = ? AND (? IS NULL OR model = ?) AND dispatch_seq > ? ORDER BY dispatch_seq LIMIT 5000`);
     const setPart = this.db.prepare('UPDATE items SET part = ? WHERE run_id = ? AND seq = ?');
+    const tooLargeWalk = limits.tooLargeToRealtime ? 'realtime' : 'none';
     const walk = (route: 'realtime' | 'batch', model: string | null): void => {
       let after = -1;
       for (;;) {
-        const rows = page.all(runId, route, model, model, after) as Row[];
+        const rows = page.all(runId, limits.maxBytes, tooLargeWalk, route, model, model, after) as Row[];
         if (rows.length === 0) return;
         this.transaction(() => {
           for (const r of rows) setPart.run(planner.add({ route, model: String(r.model), bytes: num(r.line_bytes) }), runId, num(r.seq));
@@ -259,6 +262,11 @@ export class SqliteItemStore implements ItemStore {
     walk('realtime', null);
     for (const model of batchModels) walk('batch', model);
     return { realtimeParts: planner.realtimeParts, batchParts: planner.batchParts, realtimeItems: planner.realtimeItems, batchItems: planner.batchItems };
+  }
+
+  async tooLargeForBatch(runId: string, maxBytes: number, afterSeq: number, limit: number): Promise<TooLargeItem[]> {
+    const rows = this.cached(`SELECT seq, custom_id, model, line_bytes FROM items WHERE run_id = ? AND route = 'batch' AND line_bytes > ? AND seq > ? ORDER BY seq LIMIT ?`).all(runId, maxBytes, afterSeq, limit) as Row[];
+    return rows.map((r) => ({ customId: String(r.custom_id), seq: num(r.seq), model: String(r.model), bytes: num(r.line_bytes) }));
   }
 
   async pendingRequests(runId: string, selection: ItemSelection, afterSeq: number, limit: number): Promise<PendingRequest[]> {

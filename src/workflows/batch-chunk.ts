@@ -10,11 +10,12 @@
 // Told to stop by the run: cancel, reject or deadline cancel the batch at the provider and
 // collect its partial output; pause and an open circuit only stop a chunk that has not
 // submitted yet (a batch at the provider cannot be paused, and its spend cannot be stopped).
-import { ActivityFailure, ApplicationFailure, condition, proxyActivities, setCurrentDetails, setHandler, workflowInfo } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, condition, log, proxyActivities, setCurrentDetails, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { Activities, ChunkInput, PollResult } from '../activities/index.ts';
 import type { BatchChunkView, ChunkStopReason, ChunkStopSignal, ChunkSummary } from '../domain/run-types.ts';
 import { stopEndsBatch as endsBatch } from '../domain/run-types.ts';
 import { taskPriority } from '../domain/priority.ts';
+import { refusedFileGoesRealtime } from '../domain/batch-refusal.ts';
 import { batchChunkQuery, stopChunkSignal } from './messages.ts';
 
 const FINAL = ['completed', 'failed', 'expired', 'cancelled'];
@@ -99,6 +100,15 @@ export async function batchChunk(input: ChunkInput): Promise<ChunkSummary> {
       const refused = e instanceof ActivityFailure && e.cause instanceof ApplicationFailure && e.cause.type === 'BatchRefused';
       if (refused || !(e instanceof ActivityFailure)) throw e;
       outcome = 'provider_unavailable';
+      break;
+    }
+    if ('refused' in sub) {
+      // The provider refused the file or its batch: its items failed with the provider's
+      // message, or (--on-batch-failure realtime) go through the realtime path. Not a bug.
+      const r = sub.refused;
+      view.note = `the provider refused the ${r.step === 'upload' ? 'upload' : 'batch'} (HTTP ${r.status}): ${r.message}`;
+      log.warn(`chunk ${input.chunkIndex}: ${r.failed > 0 ? `${r.failed} item(s) failed (batch_refused)` : `${sub.lines} item(s) go realtime`}: ${view.note}`);
+      if (refusedFileGoesRealtime(config)) outcome = 'to_realtime';
       break;
     }
     if (!('batchId' in sub)) break;

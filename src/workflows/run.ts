@@ -221,7 +221,16 @@ class Run {
       if (this.p.budgetUsd !== undefined) sa.push({ key: LlmBatchBudgetUsd, value: this.p.budgetUsd });
       if (sa.length) upsertSearchAttributes(sa);
       // Batch and hybrid: every item gets its part (batch files by model, realtime chunks).
-      if (config.mode !== 'realtime') this.p.plan = await this.act.planRun(config);
+      if (config.mode !== 'realtime') {
+        const { tooLargeForBatch, ...plan } = await this.act.planRun(config);
+        this.p.plan = plan;
+        // Items over --max-batch-bytes failed at planning (too_large_for_batch): no chunk reports them.
+        if (tooLargeForBatch) {
+          this.p.failed += tooLargeForBatch;
+          this.p.batch.failed += tooLargeForBatch;
+          log.info(`${tooLargeForBatch} item(s) over --max-batch-bytes (${config.maxBatchBytes}) failed at planning: too_large_for_batch`);
+        }
+      }
       if (config.deadlineMs !== undefined) this.p.deadlineAt = Date.parse(this.p.startedAt) + config.deadlineMs;
     }
     const plan = this.p.plan;

@@ -227,6 +227,21 @@ describe('llm-batch CLI', () => {
     expect(r.stderr).toContain('2 invalid lines');
   });
 
+  it('an input file without requests is refused at once (exit 2), by run and by estimate', async () => {
+    const dir = tempDir();
+    const empty = join(dir, 'empty.jsonl');
+    writeFileSync(empty, '');
+    const blank = join(dir, 'blank.jsonl');
+    writeFileSync(blank, '\n  \r\n\n');
+    const unreachable = { TEMPORAL_ADDRESS: '127.0.0.1:1' };
+    const [run, runBlank, estimate] = await Promise.all([cli(['run', empty], unreachable), cli(['run', blank], unreachable), cli(['estimate', empty], unreachable)]);
+    for (const [r, file] of [[run, empty], [runBlank, blank], [estimate, empty]] as const) {
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toContain(`${file} has no requests`);
+      expect(r.stderr).not.toContain('cannot reach Temporal');
+    }
+  });
+
   it('says clearly when Temporal cannot be reached', async () => {
     const dir = tempDir();
     const { path } = writeChatInput(dir, 3);

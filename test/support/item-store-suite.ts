@@ -260,7 +260,7 @@ export function itemStoreSuite(name: string, open: () => Promise<ItemStore>): vo
         expect(first).toHaveLength(50);
         expect(new Set(first).size).toBe(50);
         // Spread over the run, not the first 50 lines.
-        expect(Math.max(...first)).toBeGreaterThan(500);
+        expect(Math.max(...first)).toBeGreaterThan(700);
         expect(first.filter((s) => s < 100).length).toBeLessThan(20);
         expect((await store.pendingItems('r', { sampleSeed: 999, sampleSize: 50 })).map((p) => p.seq)).not.toEqual(first);
         // Succeeding some of them leaves the rest of the same sample pending.
@@ -304,6 +304,39 @@ export function itemStoreSuite(name: string, open: () => Promise<ItemStore>): vo
         expect(await store.totals('r', { part: 9 })).toEqual({ items: 0, succeeded: 0, failed: 0, pending: 0, tokens: zero, costUsd: 0, batch: { succeeded: 0, failed: 0, costUsd: 0 }, cache: { hits: 0, savedUsd: 0 } });
         expect((await store.totals('r', { sampleSeed: 5, sampleSize: 12 })).items).toBe(12);
         expect(await store.totals('nothing')).toEqual({ items: 0, succeeded: 0, failed: 0, pending: 0, tokens: zero, costUsd: 0, batch: { succeeded: 0, failed: 0, costUsd: 0 }, cache: { hits: 0, savedUsd: 0 } });
+      });
+    });
+
+    describe('items too large for a batch file', () => {
+      // c2 and c5 carry a long prompt: their batch input lines are over the 600-byte limit.
+      const sized = (seq: number, route: 'realtime' | 'batch', long = false): NewItem => ({
+        ...item(seq), route, body: { model: 'gpt-4o-mini', messages: [{ role: 'user', content: long ? 'x'.repeat(700) : 'short' }] },
+      });
+      const stage = () => store.stageItems('r', [sized(0, 'realtime'), sized(1, 'batch'), sized(2, 'batch', true), sized(3, 'batch'), sized(4, 'realtime', true), sized(5, 'batch', true), sized(6, 'batch')]);
+      const limits = { chunkSize: 10, maxLines: 10, maxBytes: 600 };
+      /** Each item's part (null: none), read through part selections. */
+      const partsOf = async () => Object.fromEntries(await Promise.all(['c0', 'c1', 'c2', 'c3', 'c4', 'c5', 'c6'].map(async (id, seq) => {
+        for (const p of [0, 1, 2]) if ((await store.pendingRequests('r', { part: p }, seq - 1, 1))[0]?.customId === id) return [id, p];
+        return [id, null];
+      })));
+
+      it('are listed by tooLargeForBatch (batch-routed ones only, in seq order, paged), with their bytes', async () => {
+        await stage();
+        const all = await store.tooLargeForBatch('r', 600, -1, 10);
+        expect(all.map((t) => t.customId)).toEqual(['c2', 'c5']);
+        expect(all[0]).toMatchObject({ seq: 2, model: 'gpt-4o-mini' });
+        expect(all[0]!.bytes).toBeGreaterThan(700);
+        expect((await store.tooLargeForBatch('r', 600, 2, 1)).map((t) => t.customId)).toEqual(['c5']);
+        expect(await store.tooLargeForBatch('r', 10_000, -1, 10)).toEqual([]);
+        expect(await store.tooLargeForBatch('other', 600, -1, 10)).toEqual([]);
+      });
+
+      it('get no part, or are planned with the realtime items (tooLargeToRealtime); no batch part holds one', async () => {
+        await stage();
+        expect(await store.planParts('r', limits)).toEqual({ realtimeParts: 1, batchParts: 1, realtimeItems: 2, batchItems: 3 });
+        expect(await partsOf()).toEqual({ c0: 0, c1: 1, c2: null, c3: 1, c4: 0, c5: null, c6: 1 });
+        expect(await store.planParts('r', { ...limits, tooLargeToRealtime: true })).toEqual({ realtimeParts: 1, batchParts: 1, realtimeItems: 4, batchItems: 3 });
+        expect(await partsOf()).toEqual({ c0: 0, c1: 1, c2: 0, c3: 1, c4: 0, c5: 0, c6: 1 });
       });
     });
 
