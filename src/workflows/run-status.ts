@@ -6,7 +6,7 @@ import type { PartPlan } from '../domain/batch-plan.ts';
 import { budgetState, MIN_MEASURED_ITEMS, overshootUsd, type Ledger, type OutputMeasure } from '../domain/budget.ts';
 import { closedCircuit, type Circuit } from '../domain/circuit-breaker.ts';
 import type { AlertSummary } from '../domain/alerts.ts';
-import { qualityStatusOf, type QualityProgress } from '../domain/spot-check.ts';
+import { newQualityProgress, qualityStatusOf, type QualityProgress } from '../domain/spot-check.ts';
 
 /** A piece of work waiting for dispatch: a chunk's range or a part (again, after a stop), or the sample. */
 export interface QueuedWork {
@@ -163,7 +163,8 @@ export function fillStatus(status: RunStatus, p: RunProgress, config: RunConfig,
   if (p.deadlineAt !== undefined) status.deadline = { at: new Date(p.deadlineAt).toISOString(), passed: p.deadlinePassed };
   status.promptCache = promptCacheStatus(p);
   if (stage.warnings?.length) status.warnings = stage.warnings;
-  if (p.quality && config.spotCheck) status.quality = qualityStatusOf(p.quality, config.spotCheck.minPassRate);
+  // A run with --spot-check shows its gate from the start, before its first checkpoint.
+  if (config.spotCheck) status.quality = qualityStatusOf(p.quality ?? newQualityProgress(0), config.spotCheck.minPassRate);
   status.rejectsPath = stage.rejectsPath;
   status.updatedAt = now;
 }

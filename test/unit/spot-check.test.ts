@@ -11,6 +11,9 @@ import {
   MAX_CHECKPOINTS_SHOWN, MAX_FAILURES_SHOWN, MAX_REASON_CHARS, newQualityProgress, verdictOf, type CheckpointResult,
 } from '../../src/domain/spot-check.ts';
 import { spotCheckConfig } from '../../src/cli/spot-check-option.ts';
+import { qualityHoldHint, spotCheckFailuresText, spotCheckLine } from '../../src/cli/spot-check-format.ts';
+import { qualityStatusOf } from '../../src/domain/spot-check.ts';
+import type { RunStatus } from '../../src/domain/run-types.ts';
 import { CliError } from '../../src/cli/options.ts';
 import { buildChatCompletion } from '../../src/emulator/chat.ts';
 import { checkResponseFormat } from '../../src/emulator/structured-output.ts';
@@ -183,5 +186,33 @@ describe('the emulator as a judge (booleanFalseRate)', () => {
     const fails = Array.from({ length: 400 }, (_, i) => judgeAnswer(i)).filter((a) => !a.pass).length;
     expect(fails / 400).toBeGreaterThan(0.4);
     expect(fails / 400).toBeLessThan(0.6);
+  });
+});
+
+describe('what status prints', () => {
+  const usd = (n: number): string => `$${n.toFixed(4)}`;
+  const result = (index: number, passed: number, outcome: CheckpointResult['outcome'], failures: CheckpointResult['failures'] = []): CheckpointResult => ({ index, checked: 20, passed, passRate: passed / 20, failures, judgeCostUsd: 0.0005, at: '', outcome });
+  const withQuality = (q: ReturnType<typeof newQualityProgress>): RunStatus => ({ runId: 'run-9', state: q.holding ? 'quality_hold' : 'running', quality: qualityStatusOf(q, 0.95) }) as RunStatus;
+
+  it('each checkpoint\'s pass rate, the gate and the judge\'s spend', () => {
+    const q = newQualityProgress(1);
+    expect(spotCheckLine(withQuality(q), usd)).toBe('no checkpoint yet · gate 95%');
+    addCheckpoint(q, result(1, 17, 'approved'));
+    addCheckpoint(q, result(2, 20, 'pass'));
+    q.judgeCostUsd = 0.001;
+    expect(spotCheckLine(withQuality(q), usd)).toBe('#1 85% (17/20) held → approved · #2 100% (20/20) · gate 95% · judge $0.0010');
+    for (let i = 3; i <= 12; i++) addCheckpoint(q, result(i, 20, 'pass'));
+    expect(spotCheckLine(withQuality(q), usd)).toMatch(/^4 earlier · #5 100%/);
+  });
+
+  it('while held: the failing items, and the commands that move the run on', () => {
+    const q = newQualityProgress(1);
+    addCheckpoint(q, result(1, 16, 'hold', [{ customId: 'a', reason: 'judge: off topic' }, { customId: 'b', reason: 'too short' }]));
+    expect(spotCheckFailuresText(withQuality(q))).toBeUndefined();
+    q.holding = 1;
+    const s = withQuality(q);
+    expect(spotCheckLine(s, usd)).toContain('#1 80% (16/20) HOLD');
+    expect(spotCheckFailuresText(s)).toBe('a: judge: off topic\nb: too short\n… and 2 more');
+    expect(qualityHoldHint(s)).toBe('quality hold: checkpoint 1 passed 80% (16/20), below 95%; see the failing items with llm-batch status run-9; continue with llm-batch approve run-9 (or stop with llm-batch reject run-9)');
   });
 });
