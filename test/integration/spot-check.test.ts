@@ -5,7 +5,8 @@
 // checkpoint, alerts with the failing items, shows the pass rate, and `approve` lets it
 // finish, with the judge's calls priced into its spend. A --check rules module holds a run
 // the same way, and `reject` stops it.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { Worker } from '@temporalio/worker';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { writeFileSync } from 'node:fs';
@@ -151,6 +152,13 @@ describe('quality spot-checks', () => {
     const itemsUsd = out.reduce((sum, l) => sum + outputLineCostUsd(l as never, false), 0);
     expect(Math.abs(final.costUsd.spent - (itemsUsd + judgeUsd))).toBeLessThan(1e-6);
     expect(summaryTable(final, 1000)).toMatch(/#1 [\d.]+% \(\d+\/20\) held → approved/);
+    // Every run of the chain (holds, approvals, continue-as-new) replays on the workflow code.
+    let replayed = 0;
+    for await (const w of c.workflow.list({ query: `WorkflowId = "${runId}"` })) {
+      await Worker.runReplayHistory({ workflowBundle: { codePath: inject('workflowBundlePath') } }, await c.workflow.getHandle(runId, w.runId).fetchHistory(), `${runId}/${w.runId}`);
+      replayed++;
+    }
+    expect(replayed).toBeGreaterThan(1);
   }, 180_000);
 
   it('a --check rules module holds the run on its reasons; reject stops it with the rest not processed', async () => {
