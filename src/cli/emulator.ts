@@ -45,6 +45,7 @@ const CliOptionsSchema = z.object({
   promptCacheMachines: intText('--prompt-cache-machines', 1, 100_000).optional(),
   promptCacheOverflowRpm: intText('--prompt-cache-overflow-rpm', 1).optional(),
   packDropRate: rateText('--pack-drop-rate').optional(),
+  booleanFalseRate: rateText('--boolean-false-rate').optional(),
 });
 
 /** Turns raw commander values into emulator options; throws a message naming the flag. */
@@ -90,6 +91,7 @@ export function emulatorOptionsFromCli(raw: Record<string, unknown>): Partial<Em
     promptCacheMachines: o.promptCacheMachines ?? DEFAULT_OPTIONS.promptCacheMachines,
     promptCacheOverflowRpm: o.promptCacheOverflowRpm ?? DEFAULT_OPTIONS.promptCacheOverflowRpm,
     packDropRate: o.packDropRate ?? DEFAULT_OPTIONS.packDropRate,
+    ...(o.booleanFalseRate !== undefined ? { booleanFalseRate: o.booleanFalseRate } : {}),
   };
 }
 
@@ -149,6 +151,7 @@ export function registerEmulatorCommand(program: Command): Command {
       formatGoDuration(DEFAULT_OPTIONS.promptCacheTtlMs),
     )
     .option('--prompt-cache-machines <n>', 'prompt cache: machines that requests are routed over by a hash of their first 256 tokens and prompt_cache_key; each caches what it served', String(DEFAULT_OPTIONS.promptCacheMachines))
+    .option('--boolean-false-rate <x>', 'Structured Outputs: share of boolean fields (0..1) drawn false, seeded per request so the same request gets the same answer (unset = half). Models a model that answers yes/no fields "no" at this rate, e.g. a judge failing that share of answers (rehearses `run --judge-model`)')
     .option('--prompt-cache-overflow-rpm <n>', 'prompt cache: requests a minute for one prefix and prompt_cache_key that its machine takes; the excess is spread over other machines (OpenAI: about 15)', String(DEFAULT_OPTIONS.promptCacheOverflowRpm))
     .option('--pack-drop-rate <x>', 'share of packed requests (several numbered requests in one call, answered as {results: [{id, answer}]}) whose answer leaves one id out, drawn from --seed and the request', String(DEFAULT_OPTIONS.packDropRate))
     .addHelpText(

@@ -17,8 +17,9 @@ import { CACHE_MODES, DEFAULT_CACHE_MODE, DEFAULT_CACHE_TTL_MS, type CacheMode }
 import { ROUTE_HELP, routeOption } from './route-option.ts';
 import { checkSemanticOptions, EMBEDDING_MODEL_HELP, SEMANTIC_CACHE_HELP, semanticThreshold } from './semantic-option.ts';
 import { windowOptions, windowPolicyFrom } from './window-option.ts';
+import { addSpotCheckOptions, spotCheckConfig, type SpotCheckOptions } from './spot-check-option.ts';
 
-export interface RunOptions {
+export interface RunOptions extends SpotCheckOptions {
   model?: string;
   system?: string;
   maxTokens?: number;
@@ -129,7 +130,7 @@ export function addRunOptions(cmd: Command): Command {
     .option('--pack <n>', PACK_HELP, positiveInt)
     .option('--pack-max-tokens <n>', 'with --pack: most tokens of one packed call, its prompt plus its output bound (the model\'s context window when not given)', positiveInt);
   for (const o of windowOptions()) cmd.addOption(o);
-  return cmd;
+  return addSpotCheckOptions(cmd);
 }
 
 const PACK_HELP =
@@ -154,6 +155,7 @@ export function checkRunOptions(opts: RunOptions): void {
   if ((opts.maxBatchBytes ?? 0) > DEFAULTS.maxBatchBytes) throw new CliError(`--max-batch-bytes: the Batch API takes at most ${DEFAULTS.maxBatchBytes} bytes (200 MB) per file`);
   checkSemanticOptions(opts);
   windowPolicyFrom(opts);
+  spotCheckConfig(opts);
   if (opts.cacheTtl !== undefined && opts.cacheTtl <= 0) throw new CliError('--cache-ttl must be longer than 0 (to reuse nothing from earlier runs, use --cache write or --cache off)');
   const pollInitial = opts.batchPollInterval ?? DEFAULTS.batchPollInitialMs;
   const pollMax = opts.batchPollMax ?? DEFAULTS.batchPollMaxMs;
@@ -244,6 +246,8 @@ export function runConfigFrom(inputPath: string, opts: RunOptions): RunConfig {
   if (opts.route !== undefined) config.routeRules = routeOption(opts.route, config.mode, opts.pricing).rules;
   const window = windowPolicyFrom(opts);
   if (window) config.window = window;
+  const spotCheck = spotCheckConfig(opts);
+  if (spotCheck) config.spotCheck = spotCheck;
   return config;
 }
 

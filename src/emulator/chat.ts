@@ -5,8 +5,14 @@ import { z } from 'zod';
 import { countChatPromptTokens, countTextTokens, encoderFor } from '../llm/tokens.ts';
 import { invalidRequest, type ErrorAnswer } from './errors.ts';
 import { rngFromDigest, sha256 } from './random.ts';
-import { checkResponseFormat, structuredContent } from './structured-output.ts';
+import { checkResponseFormat, structuredContent, type ContentShaping } from './structured-output.ts';
 import { packedContent, type PackDrop } from './packed-answer.ts';
+
+/** How the content of answers leans, as the emulator's options say now: Structured Outputs shaping and the pack-drop fault. */
+export interface AnswerShaping {
+  shaping?: ContentShaping;
+  packDrop?: PackDrop;
+}
 
 const MessageSchema = z.looseObject({
   role: z.string(),
@@ -172,11 +178,15 @@ export interface GeneratedCompletion {
  * The deterministic answer to a request: a target of 16..96 tokens chosen by the hash,
  * reasoning tokens for reasoning models, everything within max_completion_tokens ?? max_tokens.
  */
-export function generateCompletion(req: Pick<ChatRequest, 'model' | 'messages' | 'max_tokens' | 'max_completion_tokens'> & { response_format?: unknown }, packDrop?: PackDrop): GeneratedCompletion {
+export function generateCompletion(
+  req: Pick<ChatRequest, 'model' | 'messages' | 'max_tokens' | 'max_completion_tokens'> & { response_format?: unknown },
+  shaping: ContentShaping = {},
+  packDrop?: PackDrop,
+): GeneratedCompletion {
   const bound = outputBound(req);
   const rf = checkResponseFormat(req.response_format);
   // A packed request (request packing) is answered item by item (packed-answer.ts).
-  if (rf.ok && rf.format) return structuredCompletion(req, packedContent(req, rf.format, (alone) => generateCompletion(alone as ChatRequest), packDrop) ?? structuredContent(req, rf.format), bound);
+  if (rf.ok && rf.format) return structuredCompletion(req, packedContent(req, rf.format, (alone) => generateCompletion(alone as ChatRequest, shaping), packDrop) ?? structuredContent(req, rf.format, shaping), bound);
   const rng = rngFromDigest(sha256(JSON.stringify([req.model, req.messages, bound ?? null])));
   const target = 16 + Math.floor(rng() * 81);
   let reasoning = isReasoningModel(req.model) ? Math.round(target * (0.5 + rng() * 1.5)) : 0;
@@ -251,9 +261,9 @@ export interface ChatCompletionBody {
  */
 export function buildChatCompletion(
   req: Pick<ChatRequest, 'model' | 'messages' | 'max_tokens' | 'max_completion_tokens'> & { response_format?: unknown },
-  opts: { promptTokens?: number; cachedTokens?: number; id?: string; created?: number; packDrop?: PackDrop } = {},
+  opts: { promptTokens?: number; cachedTokens?: number; id?: string; created?: number } & AnswerShaping = {},
 ): ChatCompletionBody {
-  const gen = generateCompletion(req, opts.packDrop);
+  const gen = generateCompletion(req, opts.shaping, opts.packDrop);
   const promptTokens = opts.promptTokens ?? countChatPromptTokens(req.model, req.messages);
   const completionTokens = gen.contentTokens + gen.reasoningTokens;
   return {

@@ -4,11 +4,10 @@
 import { countChatPromptTokens, countEmbeddingInputTokens, DEFAULT_MAX_OUTPUT_TOKENS, maxOutputTokens } from '../llm/tokens.ts';
 import { CACHE_MIN_TOKENS, promptParts } from '../domain/prompt-prefix.ts';
 import { chatPromptTokenIds } from '../llm/prompt-tokens.ts';
-import { buildChatCompletion, validateChatRequest } from './chat.ts';
+import { buildChatCompletion, validateChatRequest, type AnswerShaping } from './chat.ts';
 import { buildEmbeddings, validateEmbeddingsRequest } from './embeddings.ts';
 import type { ErrorAnswer } from './errors.ts';
 import type { PromptCacheModel } from './prompt-cache.ts';
-import type { PackDrop } from './packed-answer.ts';
 
 /** What a served inference call produced: the JSON body and its usage. */
 export interface Served {
@@ -48,8 +47,8 @@ export function isInferencePath(path: string): path is keyof Endpoints {
   return (INFERENCE_PATHS as readonly string[]).includes(path);
 }
 
-/** Both endpoints, sharing one prompt cache; `now` is the cache's clock (ms); `packDrop` the pack-drop fault as configured now. */
-export function createEndpoints(promptCache: PromptCacheModel, now: () => number = () => performance.now(), packDrop?: () => PackDrop): Endpoints {
+/** Both endpoints, sharing one prompt cache; `now` is the cache's clock (ms); `shaping`: how answers' content leans (the options in force). */
+export function createEndpoints(promptCache: PromptCacheModel, now: () => number = () => performance.now(), shaping: () => AnswerShaping = () => ({})): Endpoints {
   const chat: InferenceEndpoint = {
     prepare(body) {
       const v = validateChatRequest(body);
@@ -70,7 +69,7 @@ export function createEndpoints(promptCache: PromptCacheModel, now: () => number
             const { ids } = chatPromptTokenIds(req.model, promptParts('/v1/chat/completions', req)!);
             cachedTokens = promptCache.serve({ model: req.model, ids, ...(key ? { key } : {}) }, at, at + (timing?.processedInMs ?? 0));
           }
-          const completion = buildChatCompletion(req, packDrop ? { promptTokens, cachedTokens, packDrop: packDrop() } : { promptTokens, cachedTokens });
+          const completion = buildChatCompletion(req, { promptTokens, cachedTokens, ...shaping() });
           const u = completion.usage;
           return {
             body: JSON.stringify(completion),

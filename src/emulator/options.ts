@@ -63,6 +63,12 @@ export interface EmulatorOptions {
   promptCacheOverflowRpm: number;
   /** Share of packed requests (packed-answer.ts) whose answer leaves one id out, drawn from the seed and the request. */
   packDropRate: number;
+  /**
+   * Structured Outputs: the share (0..1) of boolean fields drawn false, seeded per request (so
+   * the same request always gets the same answer); half when unset. It models a model that
+   * answers yes/no fields "no" at some rate, e.g. a judge failing that share of answers.
+   */
+  booleanFalseRate?: number;
 }
 
 export const DEFAULT_OPTIONS: EmulatorOptions = {
@@ -129,6 +135,7 @@ export const EmulatorOptionsPatchSchema = z
     promptCacheMachines: z.number().int().min(1).max(100_000),
     promptCacheOverflowRpm: z.number().int().min(1),
     packDropRate: rate,
+    booleanFalseRate: rate,
   })
   .partial();
 

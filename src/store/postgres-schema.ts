@@ -132,6 +132,11 @@ CREATE TRIGGER items_dispatch_seq_default BEFORE INSERT ON items FOR EACH ROW
   WHEN (NEW.dispatch_seq IS NULL) EXECUTE FUNCTION items_dispatch_seq_default();`,
   },
   { version: 6, name: 'semantic cache', sql: POSTGRES_SEMANTIC_MIGRATION },
+  {
+    version: 7,
+    name: 'quality spot-checks: the checkpoint that claimed an item',
+    sql: 'ALTER TABLE items ADD COLUMN IF NOT EXISTS spot_checkpoint integer;',
+  },
 ];
 
 /** Any constant shared by every llm-batch process: 'llmbatch' read as a 64-bit integer. */

@@ -16,7 +16,7 @@ const item = (text: string, extra: Record<string, unknown> = {}): PackCandidate 
 });
 const packOf = (items: PackCandidate[]) => planPacks(items, (x) => x, { maxItems: items.length }).packs[0]!;
 const resultsOf = (body: Record<string, unknown>, drop?: { rate: number; seed: number }) =>
-  (JSON.parse(generateCompletion(body as never, drop).content) as { results: { id: number; answer: unknown }[] }).results;
+  (JSON.parse(generateCompletion(body as never, {}, drop).content) as { results: { id: number; answer: unknown }[] }).results;
 
 describe('emulator: packed requests', () => {
   it('answers each numbered item with what it answers that item alone', () => {
