@@ -14,6 +14,7 @@ import { LlmBatchPriority } from './workflows/search-attributes.ts';
 import { DEFAULT_PRIORITY, isPriority, priorityOf, taskPriority } from './domain/priority.ts';
 import { taskQueue as defaultTaskQueue } from './settings.ts';
 import { connectionConfig } from './temporal-config.ts';
+import { cliTracer, clientTracingInterceptors } from './observability/tracing.ts';
 
 /**
  * `keyRing`: the payload encryption keys; default from LLM_BATCH_ENCRYPTION_KEY(_FILE),
@@ -25,7 +26,7 @@ export async function connectClient(address?: string, opts: { keyRing?: KeyRing 
   const connectionOptions = address ? { ...cfg.connectionOptions, address } : cfg.connectionOptions;
   try {
     const connection = await Connection.connect({ ...connectionOptions, connectTimeout: 5000 } as never);
-    return new Client({ connection, namespace: cfg.namespace, dataConverter });
+    return new Client({ connection, namespace: cfg.namespace, dataConverter, interceptors: { workflow: clientTracingInterceptors(cliTracer()) } });
   } catch (e) {
     throw new Error(
       `cannot reach Temporal at ${connectionOptions.address} (${(e as Error).message}).\n` +

@@ -14,6 +14,8 @@ import { runDirOf, type ProviderEnv } from './settings.ts';
 import { SingleFlight } from './cache/single-flight.ts';
 import { SemanticCache } from './cache/semantic-cache.ts';
 import { DEFAULT_EMBEDDING_MODEL } from './llm/embedder.ts';
+import type { WorkerMetrics } from './observability/metrics.ts';
+import type { CallTelemetry } from './observability/call-telemetry.ts';
 
 /** A run's gate and tripwire are dropped once unused this long: a worker lives through many runs. */
 const RUN_STATE_IDLE_MS = 60 * 60_000;
@@ -24,7 +26,13 @@ export interface WorkerDeps extends ActivityDeps {
   close(): void;
 }
 
-export function createWorkerDeps(store: ItemStore, home: string, provider: ProviderEnv, limiters = new LimiterRegistry(provider)): WorkerDeps {
+/** What the worker observes: its metrics, and the provider calls' metrics and spans (src/observability/). */
+export interface WorkerObservability {
+  metrics?: WorkerMetrics;
+  telemetry?: CallTelemetry;
+}
+
+export function createWorkerDeps(store: ItemStore, home: string, provider: ProviderEnv, limiters = new LimiterRegistry(provider), observe: WorkerObservability = {}): WorkerDeps {
   const clients = new Map<string, ProviderClient>();
   const slots = new Map<string, LimitFunction>();
   const health = new Map<string, SharedProviderHealth>();
@@ -48,8 +56,11 @@ export function createWorkerDeps(store: ItemStore, home: string, provider: Provi
     }
   };
 
+  observe.metrics?.watchCircuits(() => [...health.values()].filter((h) => h.tripped).length);
+
   return {
     store,
+    metrics: observe.metrics,
     cacheFlights: new SingleFlight(),
     semanticCacheFor(embeddingModel = DEFAULT_EMBEDDING_MODEL): SemanticCache {
       let cache = semanticCaches.get(embeddingModel);
@@ -67,7 +78,7 @@ export function createWorkerDeps(store: ItemStore, home: string, provider: Provi
       const key = `${config.maxAttemptsPerItem}|${config.requestTimeoutMs}|${caps?.rpm}|${caps?.tpm}`;
       let client = clients.get(key);
       if (!client) {
-        client = new ProviderClient({ ...provider, limiter: (model) => limiters.limiter(model, caps), maxAttempts: config.maxAttemptsPerItem, requestTimeoutMs: config.requestTimeoutMs });
+        client = new ProviderClient({ ...provider, telemetry: observe.telemetry, limiter: (model) => limiters.limiter(model, caps), maxAttempts: config.maxAttemptsPerItem, requestTimeoutMs: config.requestTimeoutMs });
         clients.set(key, client);
       }
       return client;
@@ -85,6 +96,7 @@ export function createWorkerDeps(store: ItemStore, home: string, provider: Provi
       if (!h) {
         for (const k of health.keys()) if (k.startsWith(`${config.runId}#`)) health.delete(k);
         health.set(key, (h = new SharedProviderHealth(config.circuitFailureThreshold)));
+        if (observe.metrics) h.signal.addEventListener('abort', () => observe.metrics?.circuitTripped(), { once: true });
       }
       return h;
     },

@@ -11,6 +11,8 @@ import { connectionConfig } from './temporal-config.ts';
 import { ensureWorkflowBundle } from './workflow-bundle.ts';
 import { dataConverterFor, FAILURE_CONVERTER_PATH, resolveKeyRing } from './codec/data-converter.ts';
 import type { KeyRing } from './codec/keys.ts';
+import { meteredStore } from './observability/metered-store.ts';
+import { startWorkerObservability, type ObservabilitySettings, type WorkerObservabilityHandle } from './observability/worker-observability.ts';
 
 
 export interface WorkerSettings {
@@ -32,6 +34,8 @@ export interface WorkerSettings {
    * A prebuilt `workflowBundle` must then be built with the codec's failure converter.
    */
   keyRing?: KeyRing | null;
+  /** Prometheus /metrics on a port (`--metrics-port`), and tracing (OTLP from the environment, or a test's span processor). */
+  observability?: ObservabilitySettings;
 }
 
 export interface LlmBatchWorker {
@@ -40,6 +44,8 @@ export interface LlmBatchWorker {
   storeWhere: string;
   /** The id of the key new payloads are encrypted with; undefined when payloads are plain. */
   encryptionKeyId?: string;
+  /** Its metrics and the port of its /metrics, when `observability.metricsPort` was given. */
+  observability: WorkerObservabilityHandle;
   /** Stops polling, lets running activities finish or be cancelled, closes the store. */
   shutdown(): Promise<void>;
   run(): Promise<void>;
@@ -58,9 +64,13 @@ export async function createWorker(settings: WorkerSettings = {}): Promise<LlmBa
   let ownConnection: NativeConnection | undefined;
   let worker: Worker;
   let deps: WorkerDeps | undefined;
+  let observed: WorkerObservabilityHandle | undefined;
   try {
+    observed = await startWorkerObservability(settings.observability ?? {});
     shared = url ? await connectSharedPacing(url, log) : undefined;
-    deps = createWorkerDeps(store, home, provider, new LimiterRegistry(provider, shared?.storeFor));
+    // With metrics, every result recorded is counted (src/observability/metered-store.ts).
+    const activityStore = observed.metrics ? meteredStore(store, observed.metrics) : store;
+    deps = createWorkerDeps(activityStore, home, provider, new LimiterRegistry(provider, shared?.storeFor), observed.deps);
     let connection = settings.connection;
     let namespace = settings.namespace;
     if (!connection) {
@@ -79,25 +89,31 @@ export async function createWorker(settings: WorkerSettings = {}): Promise<LlmBa
       maxConcurrentActivityTaskExecutions: 64,
       // Heartbeats carry live progress to `status`; without this they are throttled to 80% of the timeout.
       maxHeartbeatThrottleInterval: '2 seconds',
+      // OpenTelemetry interceptors (activities, the worker's own client) and the workflow spans' sink.
+      ...observed.workerOptions,
     });
   } catch (e) {
     // A worker that could not be built leaves no pool or connection open behind it.
     await store.close();
     await shared?.close();
     await ownConnection?.close();
+    await observed?.close();
     throw e;
   }
   let running: Promise<void> | undefined;
+  const observability = observed;
   return {
     worker,
     storeWhere: where,
     ...(keyRing ? { encryptionKeyId: keyRing.currentId } : {}),
+    observability,
     run() {
       running ??= worker.run().finally(async () => {
         deps?.close();
         await store.close();
         await shared?.close();
         await ownConnection?.close();
+        await observability.close();
       });
       return running;
     },

@@ -15,6 +15,8 @@ import { fileURLToPath } from 'node:url';
 
 const require = createRequire(import.meta.url);
 export const WORKFLOWS_PATH = require.resolve('./workflows/index.ts');
+/** OpenTelemetry's workflow interceptors: a prebuilt bundle must carry them (the worker cannot add them). */
+const WORKFLOW_INTERCEPTORS = require.resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors');
 const SRC = dirname(fileURLToPath(import.meta.url));
 
 /** A build lock older than this is a build that died: it is taken over. */
@@ -24,7 +26,7 @@ const STALE_LOCK_MS = 5 * 60_000;
 export const bundleCacheDir = (): string =>
   process.env.LLM_BATCH_BUNDLE_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'llm-batch', 'workflows');
 
-/** Everything a bundle is made of: the workflow and domain sources and the SDK's version. */
+/** Everything a bundle is made of: the workflow and domain sources, the SDK's and the interceptors' versions. */
 function sourceHash(failureConverterPath?: string): string {
   const h = createHash('sha256');
   if (failureConverterPath) h.update('failure-converter').update(readFileSync(failureConverterPath));
@@ -34,13 +36,14 @@ function sourceHash(failureConverterPath?: string): string {
     }
   }
   h.update((JSON.parse(readFileSync(require.resolve('@temporalio/workflow/package.json'), 'utf8')) as { version: string }).version);
+  h.update(`otel ${(JSON.parse(readFileSync(require.resolve('@temporalio/interceptors-opentelemetry/package.json'), 'utf8')) as { version: string }).version}`);
   return h.digest('hex').slice(0, 16);
 }
 
 async function buildInto(out: string, failureConverterPath?: string): Promise<void> {
   const { bundleWorkflowCode } = await import('@temporalio/worker');
   const silent = { trace() {}, debug() {}, info() {}, warn() {}, log() {}, error: console.error };
-  const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, failureConverterPath, logger: silent as never });
+  const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, failureConverterPath, workflowInterceptorModules: [WORKFLOW_INTERCEPTORS], logger: silent as never });
   mkdirSync(dirname(out), { recursive: true });
   // Write then rename: a worker never reads half a bundle.
   writeFileSync(`${out}.${process.pid}.tmp`, code);

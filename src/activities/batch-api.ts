@@ -30,12 +30,15 @@ import { RequestFormats } from './request-formats.ts';
 import { DEFAULT_SCHEMA_RETRIES } from '../domain/response-schema.ts';
 import { refusedFileGoesRealtime, tooLargeGoesRealtime, type BatchRefusal } from '../domain/batch-refusal.ts';
 import { customIdsOfFile, failRefusedItems, failTooLargeItems, refusalOf } from './batch-refusals.ts';
+import type { WorkerMetrics } from '../observability/metrics.ts';
 
 export interface BatchDeps {
   store: ItemStore;
   pricingFor(config: RunConfig): Promise<PricingTable>;
   runDir(runId: string): string;
   batchClientFor(config: RunConfig): BatchClient;
+  /** The worker's Prometheus metrics (batch states); none when absent. */
+  metrics?: WorkerMetrics;
 }
 
 /** One submission of a batch chunk. */
@@ -511,7 +514,9 @@ export function makeBatchActivities(deps: BatchDeps) {
         try {
           const b = await deps.batchClientFor(input.config).retrieve(input.batchId);
           const c = b.request_counts;
-          return { status: b.status, total: c?.total ?? 0, completed: c?.completed ?? 0, failed: c?.failed ?? 0 };
+          const poll: PollResult = { status: b.status, total: c?.total ?? 0, completed: c?.completed ?? 0, failed: c?.failed ?? 0 };
+          deps.metrics?.batchPolled(input.batchId, poll);
+          return poll;
         } catch (e) {
           rethrow(`polling batch ${input.batchId}`, e);
         }

@@ -27,6 +27,9 @@ import type { SemanticCache } from '../cache/semantic-cache.ts';
 import { SemanticStep } from '../cache/semantic-step.ts';
 import { classifierCostOf, routeAtDispatch } from '../llm/classifier.ts';
 import { callUntilValid, checkedResult, validatesAnswers } from './schema-attempts.ts';
+import type { WorkerMetrics } from '../observability/metrics.ts';
+import type { Pack } from '../domain/pack-plan.ts';
+import { callPack, planChunkPacks, withPackShare, type PackShare } from './realtime-pack.ts';
 
 export interface ChunkInput {
   config: RunConfig;
@@ -62,6 +65,8 @@ export interface RealtimeDeps {
   cacheFlights: SingleFlight<SharedAnswer>;
   /** The process's semantic cache for an embedding model (--semantic-cache), shared by every run. */
   semanticCacheFor(embeddingModel: string | undefined): SemanticCache;
+  /** The worker's Prometheus metrics (items in flight); none when absent. */
+  metrics?: WorkerMetrics;
 }
 
 const HEARTBEAT_MS = 1000;
@@ -93,7 +98,7 @@ export function makeProcessChunk(deps: RealtimeDeps) {
     // Calls of a prefix group carry its prompt_cache_key; a key's first call goes before the others.
     const lanes = new PromptCacheChunkLanes(config, pending);
     const provider = lanes.around(deps.providerFor(config));
-    const slots = deps.runSlots(config);
+    const slots = deps.metrics ? deps.metrics.countInFlight(deps.runSlots(config)) : deps.runSlots(config);
     const health = deps.providerHealth(config, input.circuitEpoch);
     const writer = new ResultWriter(deps.store, config.runId);
     // --semantic-cache: a step of the cache between the exact lookup and the call (src/cache/semantic-step.ts).
@@ -103,6 +108,10 @@ export function makeProcessChunk(deps: RealtimeDeps) {
     const cache = new RealtimeExactCache(deps.store, deps.cacheFlights, config, pricing, Date.now, semantic, fit);
     // --route: items of a classifier rule are rated just before their call (llm/classifier.ts).
     const classifier = { runId: config.runId, rules: config.routeRules, store: deps.store, provider: deps.providerFor(config), pricing, priority: priorityOf(config) };
+    // --pack: small items of one request shape share calls (activities/realtime-pack.ts); the rest go alone.
+    const packing = await planChunkPacks(deps.store, config, pending, (p) => requestOf(p, input.model));
+    // What a pack that did not split cost each of its items, added to the item's own result.
+    const packShares = new Map<string, PackShare>();
     const progress: ChunkProgress = {
       done: doneBefore,
       succeeded: start.succeeded - input.before.succeeded,
@@ -172,9 +181,8 @@ export function makeProcessChunk(deps: RealtimeDeps) {
       return result;
     };
 
-    try {
-      await Promise.all(
-        pending.map((staged) =>
+    /** One item alone: through the cache and its own call, written when done. */
+    const sendAlone = (staged: PendingItem): Promise<void> =>
           lanes.queue(staged, () => slots(async () => {
             if (stop.signal.aborted || quotaExhausted || capReached || broken !== undefined) return;
             // A cap check at the staged model before anything is spent on the item (a rating, say).
@@ -214,13 +222,44 @@ export function makeProcessChunk(deps: RealtimeDeps) {
             const rating = classifierCostOf(item);
             const result: ItemResult = rating > 0 ? { ...answered, costUsd: callUsd + rating } : answered;
             progress.done++;
-            await writer.write(result);
+            await writer.write(withPackShare(result, packShares.get(item.customId)));
           })).catch((e: unknown) => {
             // An aborted call after a cancellation is the stop working, not a failure.
             if (!cancelled.aborted) broken ??= e;
-          }),
-        ),
-      );
+          });
+
+    /** A pack in one call (activities/realtime-pack.ts); its items go alone when it does not split cleanly. */
+    const sendPack = (pack: Pack<PendingItem>): Promise<void> =>
+      slots(async (): Promise<PendingItem[]> => {
+        if (stop.signal.aborted || quotaExhausted || capReached || broken !== undefined) return [];
+        const model = String(pack.body.model);
+        const estimate = pack.members.reduce((sum, m) => sum + itemEstimateUsd(pricing, m, model, input.outputTokensPerItem), 0);
+        if (input.capUsd !== undefined && committedUsd + estimate > input.capUsd) return pack.members; // alone, each checks the cap
+        committedUsd += estimate;
+        const out = await callPack({ provider: deps.providerFor(config), pricing, store: deps.store, runId: config.runId, priority: priorityOf(config) }, pack, { signal: hardAbort.signal, stop: stop.signal, health });
+        committedUsd -= estimate;
+        if (out.kind === 'quota_exhausted') {
+          quotaExhausted = true;
+          stop.abort(new Error('insufficient_quota'));
+        }
+        if (out.kind === 'quota_exhausted' || out.kind === 'not_done') return [];
+        progress.costUsd += out.costUsd;
+        committedUsd += out.costUsd;
+        if (out.kind === 'unsplit') {
+          for (const [id, share] of out.shares) packShares.set(id, share);
+          return pack.members;
+        }
+        progress.succeeded += out.results.length;
+        progress.done += out.results.length;
+        return [];
+      })
+        .then(async (alone) => void (await Promise.all(alone.map(sendAlone))))
+        .catch((e: unknown) => {
+          if (!cancelled.aborted) broken ??= e;
+        });
+
+    try {
+      await Promise.all([...packing.singles.map(sendAlone), ...packing.packs.map(sendPack)]);
     } finally {
       clearInterval(beat);
       clearTimeout(graceTimer);

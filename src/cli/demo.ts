@@ -37,6 +37,7 @@ export function registerDemoCommand(program: Command): void {
         // A provider that behaves like a real one: latency, jitter and a few 5xx to retry.
         emulatorOptions: { latencyMs: 250, jitterMs: 150, errorRate: 0.02 },
         worker: opts.worker,
+        ...(opts.metricsPort !== undefined ? { metricsPort: opts.metricsPort } : {}),
         log,
       });
       let code: number = EXIT.ok;

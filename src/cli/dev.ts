@@ -13,6 +13,7 @@ export interface StackCliOptions {
   codecPort: number;
   worker: boolean;
   emulator: boolean;
+  metricsPort?: number;
 }
 
 export function addStackOptions(cmd: Command): Command {
@@ -22,7 +23,8 @@ export function addStackOptions(cmd: Command): Command {
     .option('--emulator-port <port>', 'OpenAI emulator port', port, DEFAULT_PORTS.emulator)
     .option('--codec-port <port>', 'with LLM_BATCH_ENCRYPTION_KEY set: the codec server the Web UI decrypts through', port, DEFAULT_PORTS.codec)
     .option('--no-worker', 'do not start a worker (run `llm-batch worker` elsewhere)')
-    .option('--no-emulator', 'do not start the emulator (also skipped when OPENAI_BASE_URL is set)');
+    .option('--no-emulator', 'do not start the emulator (also skipped when OPENAI_BASE_URL is set)')
+    .option('--metrics-port <port>', "serve the worker's Prometheus metrics at http://127.0.0.1:PORT/metrics (none by default)", port);
 }
 
 /** Resolves when the process is asked to stop (Ctrl-C, SIGTERM). */
@@ -47,6 +49,7 @@ export function registerDevCommand(program: Command): void {
       codecPort: opts.codecPort,
       emulator: opts.emulator,
       worker: opts.worker,
+      ...(opts.metricsPort !== undefined ? { metricsPort: opts.metricsPort } : {}),
       log,
     });
     log(`ready. In another terminal: npx llm-batch run examples/support-tickets.jsonl --wait${stack.emulator ? `  (OPENAI_BASE_URL=${stack.emulator.baseUrl} for your own tools)` : ''}`);

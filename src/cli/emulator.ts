@@ -45,6 +45,8 @@ const CliOptionsSchema = z.object({
   promptCacheTtl: z.string().optional(),
   promptCacheMachines: intText('--prompt-cache-machines', 1, 100_000).optional(),
   promptCacheOverflowRpm: intText('--prompt-cache-overflow-rpm', 1).optional(),
+  packDropRate: rateText('--pack-drop-rate').optional(),
+  booleanFalseRate: rateText('--boolean-false-rate').optional(),
 });
 
 /** Turns raw commander values into emulator options; throws a message naming the flag. */
@@ -90,6 +92,8 @@ export function emulatorOptionsFromCli(raw: Record<string, unknown>): Partial<Em
     promptCacheTtlMs,
     promptCacheMachines: o.promptCacheMachines ?? DEFAULT_OPTIONS.promptCacheMachines,
     promptCacheOverflowRpm: o.promptCacheOverflowRpm ?? DEFAULT_OPTIONS.promptCacheOverflowRpm,
+    packDropRate: o.packDropRate ?? DEFAULT_OPTIONS.packDropRate,
+    ...(o.booleanFalseRate !== undefined ? { booleanFalseRate: o.booleanFalseRate } : {}),
   };
 }
 
@@ -150,7 +154,9 @@ export function registerEmulatorCommand(program: Command): Command {
       formatGoDuration(DEFAULT_OPTIONS.promptCacheTtlMs),
     )
     .option('--prompt-cache-machines <n>', 'prompt cache: machines that requests are routed over by a hash of their first 256 tokens and prompt_cache_key; each caches what it served', String(DEFAULT_OPTIONS.promptCacheMachines))
+    .option('--boolean-false-rate <x>', 'Structured Outputs: share of boolean fields (0..1) drawn false, seeded per request so the same request gets the same answer (unset = half). Models a model that answers yes/no fields "no" at this rate, e.g. a judge failing that share of answers (rehearses `run --judge-model`)')
     .option('--prompt-cache-overflow-rpm <n>', 'prompt cache: requests a minute for one prefix and prompt_cache_key that its machine takes; the excess is spread over other machines (OpenAI: about 15)', String(DEFAULT_OPTIONS.promptCacheOverflowRpm))
+    .option('--pack-drop-rate <x>', 'share of packed requests (several numbered requests in one call, answered as {results: [{id, answer}]}) whose answer leaves one id out, drawn from --seed and the request', String(DEFAULT_OPTIONS.packDropRate))
     .addHelpText(
       'after',
       '\nExamples:\n  llm-batch emulator --rpm 500 --tpm 200000\n  llm-batch emulator --error-rate 0.05 --outage 30s:20s --latency-ms 200 --jitter-ms 100\n  llm-batch emulator --batch-in-progress-ms 60000 --batch-line-error-rate 0.01 --batch-enqueued-token-limit 2000000\n  llm-batch emulator --refuse-upload 2         # the second batch input file is refused with 400\n  llm-batch emulator --prompt-cache-ttl 20s    # cached prefixes evicted after 20-40 s unused instead of 5-10 min\n',

@@ -5,6 +5,7 @@ import cliProgress from 'cli-progress';
 import Table from 'cli-table3';
 import { FINAL_STATES, type BudgetState, type RunStatus } from '../domain/run-types.ts';
 import { DEFAULT_PRIORITY } from '../domain/priority.ts';
+import { qualityHoldHint, spotCheckFailuresText, spotCheckLine } from './spot-check-format.ts';
 
 export const isTty = (): boolean => Boolean(process.stdout.isTTY);
 const paint = (code: number) => (s: string): string => (isTty() && !process.env.NO_COLOR ? `\x1b[${code}m${s}\x1b[0m` : s);
@@ -30,7 +31,7 @@ const paintBudget = (b: BudgetState): string => (b === 'green' ? green(b) : b ==
 function paintState(s: RunStatus): string {
   if (s.state === 'completed') return green(s.state);
   if (isFinal(s)) return red(s.state);
-  if (['paused', 'awaiting_approval', 'budget_exhausted', 'circuit_open'].includes(s.state)) return yellow(s.state);
+  if (['paused', 'awaiting_approval', 'budget_exhausted', 'circuit_open', 'quality_hold'].includes(s.state)) return yellow(s.state);
   return s.state;
 }
 
@@ -129,6 +130,8 @@ export function stateHint(s: RunStatus, now: number = Date.now()): string | unde
       return `budget reached (${usd(s.costUsd.spent)} spent of ${s.costUsd.budget === null ? 'no budget' : usd(s.costUsd.budget)}): llm-batch budget ${id} --raise USD (or llm-batch cancel ${id})`;
     case 'paused':
       return `paused: llm-batch resume ${id} (or llm-batch cancel ${id})`;
+    case 'quality_hold':
+      return qualityHoldHint(s);
     case 'circuit_open': {
       const next = s.circuit?.nextProbeAt ? `, next probe ${when(s.circuit.nextProbeAt, now)}` : '';
       return `circuit open: the provider is failing${next}; llm-batch probe ${id} probes now`;
@@ -317,6 +320,8 @@ export function summaryTable(s: RunStatus, wallMs: number): string {
     ['circuit', circuitLine(s)],
     ['model switch', modelSwitchLine(s)],
     ['sample', sampleLine(s)],
+    ['spot-checks', spotCheckLine(s, usd)],
+    ['failing (held)', spotCheckFailuresText(s)],
     ['paths', pathsLine(s)],
     ['window', windowLine(s)],
     ['cache', cacheLine(s)],

@@ -12,6 +12,7 @@ import { registerDemoCommand } from './demo.ts';
 import { registerCodecServerCommand } from './codec-server.ts';
 import { CliError, EXIT } from './options.ts';
 import { KeyConfigError } from '../codec/keys.ts';
+import { flushCliTracing } from '../observability/tracing.ts';
 
 const program = new Command('llm-batch')
   .description('Run LLM requests at scale as a durable Temporal workflow: crash-safe, at the rate limit, priced to the cent.')
@@ -56,6 +57,7 @@ registerCodecServerCommand(program);
 try {
   await program.parseAsync(process.argv);
 } catch (e) {
+  await flushCliTracing(); // spans of a failed command still go out before the exit
   if (e instanceof CommanderError) process.exit(e.exitCode === 0 ? 0 : EXIT.usage);
   if (e instanceof KeyConfigError) {
     console.error(`llm-batch: ${e.message}`);

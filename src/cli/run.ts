@@ -19,8 +19,9 @@ import { checkSemanticOptions, EMBEDDING_MODEL_HELP, SEMANTIC_CACHE_HELP, semant
 import { loadSchemaOption, SCHEMA_HELP, SCHEMA_RETRIES_HELP } from './schema-option.ts';
 import { DEFAULT_SCHEMA_RETRIES } from '../domain/response-schema.ts';
 import { windowOptions, windowPolicyFrom } from './window-option.ts';
+import { addSpotCheckOptions, spotCheckConfig, type SpotCheckOptions } from './spot-check-option.ts';
 
-export interface RunOptions {
+export interface RunOptions extends SpotCheckOptions {
   model?: string;
   system?: string;
   maxTokens?: number;
@@ -66,6 +67,8 @@ export interface RunOptions {
   embeddingModel?: string;
   schema?: string;
   schemaRetries?: number;
+  pack?: number;
+  packMaxTokens?: number;
   window?: number;
   perWindowItems?: number;
   perWindowBudget?: number;
@@ -129,10 +132,16 @@ export function addRunOptions(cmd: Command): Command {
     .option('--embedding-model <name>', EMBEDDING_MODEL_HELP)
     // Structured outputs: every answer parsed and validated against the user's schema.
     .option('--schema <file>', SCHEMA_HELP)
-    .option('--schema-retries <n>', SCHEMA_RETRIES_HELP, nonNegativeInt, DEFAULT_SCHEMA_RETRIES);
+    .option('--schema-retries <n>', SCHEMA_RETRIES_HELP, nonNegativeInt, DEFAULT_SCHEMA_RETRIES)
+    // Request packing (activities/realtime-pack.ts): several small items answered by one call.
+    .option('--pack <n>', PACK_HELP, positiveInt)
+    .option('--pack-max-tokens <n>', 'with --pack: most tokens of one packed call, its prompt plus its output bound (the model\'s context window when not given)', positiveInt);
   for (const o of windowOptions()) cmd.addOption(o);
-  return cmd;
+  return addSpotCheckOptions(cmd);
 }
+
+const PACK_HELP =
+  'send up to N small realtime items in one chat call: items with the same model, parameters and system prompt (one user message each) are numbered in one message and answered as JSON {results: [{id, answer}]} (with --schema, each answer in that schema). Each answer becomes its own item\'s result; usage and cost are split by prompt tokens. A pack whose answer misses, repeats or invents an id, or is not valid JSON, is re-sent item by item. Realtime only: refused with --mode batch; in hybrid runs only the realtime items pack. Items the exact cache can answer (and repeats within a chunk) go alone through it; packed answers are not stored in the cache and skip --semantic-cache';
 
 /** Checks of option combinations that single option parsers cannot see; usage errors (exit 2). */
 export function checkRunOptions(opts: RunOptions): void {
@@ -146,11 +155,14 @@ export function checkRunOptions(opts: RunOptions): void {
     const rule = parseUrgentRule(opts.urgentIf);
     if (typeof rule === 'string') throw new CliError(`--urgent-if: ${rule}`);
   }
+  if (opts.pack !== undefined && mode === 'batch') throw new CliError('--pack packs realtime calls and is not supported with --mode batch (Batch API lines are sent one request each); use --mode realtime, or --mode hybrid where the realtime items pack');
+  if (opts.packMaxTokens !== undefined && opts.pack === undefined) throw new CliError('--pack-max-tokens caps packed calls: add --pack N');
   if (opts.deadline !== undefined && mode === 'realtime') throw new CliError('--deadline applies to Batch API work: use it with --mode batch or --mode hybrid');
   if ((opts.maxBatchLines ?? 0) > DEFAULTS.maxBatchLines) throw new CliError(`--max-batch-lines: the Batch API takes at most ${DEFAULTS.maxBatchLines} lines per file`);
   if ((opts.maxBatchBytes ?? 0) > DEFAULTS.maxBatchBytes) throw new CliError(`--max-batch-bytes: the Batch API takes at most ${DEFAULTS.maxBatchBytes} bytes (200 MB) per file`);
   checkSemanticOptions(opts);
   windowPolicyFrom(opts);
+  spotCheckConfig(opts);
   if (opts.cacheTtl !== undefined && opts.cacheTtl <= 0) throw new CliError('--cache-ttl must be longer than 0 (to reuse nothing from earlier runs, use --cache write or --cache off)');
   const pollInitial = opts.batchPollInterval ?? DEFAULTS.batchPollInitialMs;
   const pollMax = opts.batchPollMax ?? DEFAULTS.batchPollMaxMs;
@@ -225,6 +237,8 @@ export function runConfigFrom(inputPath: string, opts: RunOptions): RunConfig {
   if (opts.promptCache === 'off') config.promptCache = 'off';
   if (opts.semanticCache !== undefined) config.semanticThreshold = opts.semanticCache;
   if (opts.embeddingModel !== undefined) config.embeddingModel = opts.embeddingModel;
+  if (opts.pack !== undefined && opts.pack > 1) config.pack = opts.pack;
+  if (opts.packMaxTokens !== undefined) config.packMaxTokens = opts.packMaxTokens;
   if (opts.budget !== undefined) config.budgetUsd = opts.budget;
   if (opts.fallbackModel) config.fallbackModel = opts.fallbackModel;
   if (opts.sample !== undefined) config.sampleSize = opts.sample;
@@ -241,6 +255,8 @@ export function runConfigFrom(inputPath: string, opts: RunOptions): RunConfig {
   if (opts.schema !== undefined && opts.schemaRetries !== undefined) config.schemaRetries = opts.schemaRetries;
   const window = windowPolicyFrom(opts);
   if (window) config.window = window;
+  const spotCheck = spotCheckConfig(opts);
+  if (spotCheck) config.spotCheck = spotCheck;
   return config;
 }
 

@@ -17,7 +17,8 @@ export function registerStatusCommand(program: Command): void {
 The cost line reads: spent (priced from the provider's usage) · reserved (estimates of the
 chunks in flight) · budget (green, yellow past --budget-warn-at, red at 100%) · overshoot.
 States that wait for you: paused (resume), awaiting_approval (approve/reject),
-budget_exhausted (budget --raise), circuit_open (probe).
+budget_exhausted (budget --raise), circuit_open (probe), quality_hold (approve/reject; the
+spot-checks row shows each checkpoint's pass rate, and while held, the failing items).
 Where this machine sees the item store, it also shows spend by model and, for a run with
 --route, by routing rule (spendBy in --json).`)
     .action(async (runId: string, opts: { json?: boolean; watch?: boolean }) => {

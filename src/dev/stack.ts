@@ -21,6 +21,8 @@ export interface StackOptions {
   worker: boolean;
   /** With an encryption key set: the codec server the Web UI decodes through (default 8235). */
   codecPort?: number;
+  /** The worker's /metrics on 127.0.0.1 at this port; none when absent. */
+  metricsPort?: number;
   log: (msg: string) => void;
 }
 
@@ -81,14 +83,14 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
     let worker: LlmBatchWorker | undefined;
     if (opts.worker) {
       const connection = await NativeConnection.connect({ address: temporal.address });
-      worker = await createWorker({ home: opts.home, provider, connection });
+      worker = await createWorker({ home: opts.home, provider, connection, ...(opts.metricsPort !== undefined ? { observability: { metricsPort: opts.metricsPort, metricsHost: '127.0.0.1' } } : {}) });
       const running = worker.run();
       stoppers.push(async () => {
         await worker!.shutdown();
         await running.catch(() => undefined);
         await connection.close();
       });
-      opts.log(`worker polling task queue llm-batch, calling ${providerUrl}`);
+      opts.log(`worker polling task queue llm-batch, calling ${providerUrl}${worker.observability.metricsPort !== undefined ? `, metrics at http://127.0.0.1:${worker.observability.metricsPort}/metrics` : ''}`);
     }
     // Clients in this process (demo) find the dev server through the standard variable.
     process.env.TEMPORAL_ADDRESS = temporal.address;

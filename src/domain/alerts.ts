@@ -8,6 +8,8 @@ export type AlertEvent =
   | 'circuit_open'
   | 'circuit_closed'
   | 'awaiting_approval'
+  /** A spot-check's pass rate fell below the minimum: the detail lists failing items and reasons. */
+  | 'quality_hold'
   | 'completed'
   | 'failed'
   | 'cancelled';
@@ -73,6 +75,8 @@ function lead(event: AlertEvent, s: AlertSummary): [string, string] {
       return [':large_green_circle:', 'circuit closed, the provider answers again; resuming'];
     case 'awaiting_approval':
       return [':raised_hand:', 'sample measured, awaiting approval'];
+    case 'quality_hold':
+      return [':mag:', 'spot-check below the minimum pass rate, holding for approve or reject'];
     case 'completed':
       return [':white_check_mark:', 'completed'];
     case 'failed':

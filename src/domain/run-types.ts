@@ -3,6 +3,7 @@
 import type { CacheMode } from './exact-cache.ts';
 import type { RouteRules } from './route-rules.ts';
 import type { WindowPolicy, WindowRecordStatus, WindowStatus } from './run-window.ts';
+import type { CheckpointResult, SpotCheckConfig } from './spot-check.ts';
 
 export type InputFormat = 'batch' | 'prompts';
 /**
@@ -136,11 +137,18 @@ export interface RunConfig {
   responseSchema?: { name: string; schema: Record<string, unknown> };
   /** Schema mismatches retried per item (each a new, paid call) before it fails with schema_mismatch; 2 when absent. */
   schemaRetries?: number;
+  // ── Request packing (domain/pack-plan.ts, activities/realtime-pack.ts) ──
+  /** --pack N: up to N small realtime items of the same request shape share one call; absent or < 2: off. */
+  pack?: number;
+  /** --pack-max-tokens: most tokens (prompt plus output bound) of one packed call; the model's context when absent. */
+  packMaxTokens?: number;
   /**
    * --window, --per-window-items, --per-window-budget: the run is paced by windows of `everyMs`,
    * each doing at most `items` items and spending at most `budgetUsd` (domain/run-window.ts).
    */
   window?: WindowPolicy;
+  /** --spot-check: quality checkpoints of a sample of finished items, gating the run (domain/spot-check.ts). */
+  spotCheck?: SpotCheckConfig;
 }
 
 export interface TokenTotals {
@@ -252,6 +260,8 @@ export type RunState =
   | 'budget_exhausted'
   /** The window's quota is used: waiting on a durable timer for the next window (status.window.nextStartAt). */
   | 'waiting_window'
+  /** A spot-check's pass rate fell below --min-pass-rate: no dispatch until approve or reject. */
+  | 'quality_hold'
   | 'exporting'
   /** Final states: */
   | 'completed'
@@ -353,6 +363,8 @@ export interface RunStatus {
   promptCache?: { hitShare: number; savedUsd: number; eligibleTokens?: number };
   /** What staging noticed without rejecting a line (a prompt layout that defeats the cache), naming file and lines. */
   warnings?: string[];
+  /** --spot-check: each checkpoint's pass rate (the latest ones), the checkpoint holding the run, the judge's spend. */
+  quality?: { minPassRate: number; checkpoints: CheckpointResult[]; holding?: number; judgeCostUsd: number };
   startedAt: string;
   updatedAt: string;
   outputPath?: string;
@@ -420,7 +432,7 @@ export function notDoneFor(state: RunState): NotDone {
     case 'cancelled':
       return { code: 'cancelled', message: 'the run was cancelled before this item was processed' };
     case 'rejected':
-      return { code: 'rejected', message: 'the run was rejected after its sample; this item was not processed' };
+      return { code: 'rejected', message: 'the run was rejected (after its sample or a quality hold); this item was not processed' };
     case 'quota_exhausted':
       return { code: 'insufficient_quota', message: 'not sent: the provider answered insufficient_quota, so the run stopped dispatching' };
     case 'completed':

@@ -5,7 +5,14 @@ import { z } from 'zod';
 import { countChatPromptTokens, countTextTokens, encoderFor } from '../llm/tokens.ts';
 import { invalidRequest, type ErrorAnswer } from './errors.ts';
 import { rngFromDigest, sha256 } from './random.ts';
-import { checkResponseFormat, structuredContent } from './structured-output.ts';
+import { checkResponseFormat, structuredContent, type ContentShaping } from './structured-output.ts';
+import { packedContent, type PackDrop } from './packed-answer.ts';
+
+/** How the content of answers leans, as the emulator's options say now: Structured Outputs shaping and the pack-drop fault. */
+export interface AnswerShaping {
+  shaping?: ContentShaping;
+  packDrop?: PackDrop;
+}
 
 const MessageSchema = z.looseObject({
   role: z.string(),
@@ -173,12 +180,19 @@ export interface GeneratedCompletion {
  * The deterministic answer to a request: a target of 16..96 tokens chosen by the hash,
  * reasoning tokens for reasoning models, everything within max_completion_tokens ?? max_tokens.
  */
-export function generateCompletion(req: Pick<ChatRequest, 'model' | 'messages' | 'max_tokens' | 'max_completion_tokens'> & { response_format?: unknown }, opts: { breakSchema?: boolean } = {}): GeneratedCompletion {
+export function generateCompletion(
+  req: Pick<ChatRequest, 'model' | 'messages' | 'max_tokens' | 'max_completion_tokens'> & { response_format?: unknown },
+  shaping: ContentShaping = {},
+  packDrop?: PackDrop,
+  breakSchema = false,
+): GeneratedCompletion {
   const bound = outputBound(req);
   const rf = checkResponseFormat(req.response_format);
   if (rf.ok && rf.format) {
-    const broken = opts.breakSchema === true && rf.format.schema !== undefined;
-    const gen = structuredCompletion(req, structuredContent(req, rf.format, broken), bound);
+    // A packed request (request packing) is answered item by item (packed-answer.ts); the violation fault breaks plain ones.
+    const packed = packedContent(req, rf.format, (alone) => generateCompletion(alone as ChatRequest, shaping), packDrop);
+    const broken = packed === undefined && breakSchema && rf.format.schema !== undefined;
+    const gen = structuredCompletion(req, packed ?? structuredContent(req, rf.format, shaping, broken), bound);
     return broken ? { ...gen, schemaBroken: true } : gen;
   }
   const rng = rngFromDigest(sha256(JSON.stringify([req.model, req.messages, bound ?? null])));
@@ -255,9 +269,10 @@ export interface ChatCompletionBody {
  */
 export function buildChatCompletion(
   req: Pick<ChatRequest, 'model' | 'messages' | 'max_tokens' | 'max_completion_tokens'> & { response_format?: unknown },
-  opts: { promptTokens?: number; cachedTokens?: number; id?: string; created?: number; breakSchema?: boolean } = {},
+  opts: { promptTokens?: number; cachedTokens?: number; id?: string; created?: number; breakSchema?: boolean; onSchemaBroken?: () => void } & AnswerShaping = {},
 ): ChatCompletionBody {
-  const gen = generateCompletion(req, { breakSchema: opts.breakSchema ?? false });
+  const gen = generateCompletion(req, opts.shaping, opts.packDrop, opts.breakSchema ?? false);
+  if (gen.schemaBroken) opts.onSchemaBroken?.();
   const promptTokens = opts.promptTokens ?? countChatPromptTokens(req.model, req.messages);
   const completionTokens = gen.contentTokens + gen.reasoningTokens;
   return {
@@ -288,10 +303,4 @@ export function buildChatCompletion(
     service_tier: 'default',
     system_fingerprint: systemFingerprint(req.model),
   };
-}
-
-/** Whether the violation fault can break this request's answer: it asks for a json_schema with a schema. */
-export function breakableSchema(req: object): boolean {
-  const rf = checkResponseFormat((req as { response_format?: unknown }).response_format);
-  return rf.ok && rf.format?.schema !== undefined;
 }

@@ -4,7 +4,7 @@
 import { countChatPromptTokens, countEmbeddingInputTokens, DEFAULT_MAX_OUTPUT_TOKENS, maxOutputTokens } from '../llm/tokens.ts';
 import { CACHE_MIN_TOKENS, promptParts } from '../domain/prompt-prefix.ts';
 import { chatPromptTokenIds } from '../llm/prompt-tokens.ts';
-import { breakableSchema, buildChatCompletion, validateChatRequest } from './chat.ts';
+import { buildChatCompletion, validateChatRequest, type AnswerShaping } from './chat.ts';
 import { buildEmbeddings, validateEmbeddingsRequest } from './embeddings.ts';
 import type { ErrorAnswer } from './errors.ts';
 import type { PromptCacheModel } from './prompt-cache.ts';
@@ -50,8 +50,8 @@ export function isInferencePath(path: string): path is keyof Endpoints {
   return (INFERENCE_PATHS as readonly string[]).includes(path);
 }
 
-/** Both endpoints, sharing one prompt cache; `now` is the cache's clock (ms). */
-export function createEndpoints(promptCache: PromptCacheModel, now: () => number = () => performance.now()): Endpoints {
+/** Both endpoints, sharing one prompt cache; `now` is the cache's clock (ms); `shaping`: how answers' content leans (the options in force). */
+export function createEndpoints(promptCache: PromptCacheModel, now: () => number = () => performance.now(), shaping: () => AnswerShaping = () => ({})): Endpoints {
   const chat: InferenceEndpoint = {
     prepare(body) {
       const v = validateChatRequest(body);
@@ -72,8 +72,8 @@ export function createEndpoints(promptCache: PromptCacheModel, now: () => number
             const { ids } = chatPromptTokenIds(req.model, promptParts('/v1/chat/completions', req)!);
             cachedTokens = promptCache.serve({ model: req.model, ids, ...(key ? { key } : {}) }, at, at + (timing?.processedInMs ?? 0));
           }
-          const broken = timing?.breakSchema === true && breakableSchema(req);
-          const completion = buildChatCompletion(req, { promptTokens, cachedTokens, breakSchema: broken });
+          let broken = false;
+          const completion = buildChatCompletion(req, { promptTokens, cachedTokens, ...shaping(), breakSchema: timing?.breakSchema === true, onSchemaBroken: () => (broken = true) });
           const u = completion.usage;
           return {
             ...(broken ? { schemaBroken: true } : {}),

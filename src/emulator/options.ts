@@ -68,6 +68,14 @@ export interface EmulatorOptions {
   promptCacheMachines: number;
   /** Prompt cache: requests a minute per prefix and key one machine takes before the excess overflows to others. */
   promptCacheOverflowRpm: number;
+  /** Share of packed requests (packed-answer.ts) whose answer leaves one id out, drawn from the seed and the request. */
+  packDropRate: number;
+  /**
+   * Structured Outputs: the share (0..1) of boolean fields drawn false, seeded per request (so
+   * the same request always gets the same answer); half when unset. It models a model that
+   * answers yes/no fields "no" at some rate, e.g. a judge failing that share of answers.
+   */
+  booleanFalseRate?: number;
 }
 
 export const DEFAULT_OPTIONS: EmulatorOptions = {
@@ -96,6 +104,7 @@ export const DEFAULT_OPTIONS: EmulatorOptions = {
   promptCacheTtlMs: DEFAULT_PROMPT_CACHE.ttlMs,
   promptCacheMachines: DEFAULT_PROMPT_CACHE.machines,
   promptCacheOverflowRpm: DEFAULT_PROMPT_CACHE.overflowPerMinute,
+  packDropRate: 0,
 };
 
 const rate = z.number().min(0).max(1);
@@ -134,6 +143,8 @@ export const EmulatorOptionsPatchSchema = z
     promptCacheTtlMs: z.number().finite().positive(),
     promptCacheMachines: z.number().int().min(1).max(100_000),
     promptCacheOverflowRpm: z.number().int().min(1),
+    packDropRate: rate,
+    booleanFalseRate: rate,
   })
   .partial();
 

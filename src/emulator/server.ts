@@ -86,7 +86,10 @@ export async function startEmulator(opts: Partial<EmulatorOptions> = {}): Promis
     () => ({ machines: options.promptCacheMachines, ttlMs: options.promptCacheTtlMs, overflowPerMinute: options.promptCacheOverflowRpm }),
     rngFromSeed(options.seed ^ 0x5f3759df),
   );
-  const endpoints = createEndpoints(promptCache, now);
+  const endpoints = createEndpoints(promptCache, now, () => ({
+    shaping: options.booleanFalseRate === undefined ? {} : { booleanFalseRate: options.booleanFalseRate },
+    packDrop: { rate: options.packDropRate, seed: options.seed },
+  }));
   const files = new FileStore();
   const batches = new BatchEngine({ files, endpoints, options: () => options, stats });
   const refusals = new BatchRefusals();

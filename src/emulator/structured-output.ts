@@ -46,23 +46,33 @@ export function checkResponseFormat(rf: unknown): { ok: true; format?: JsonSchem
   return { ok: true, format };
 }
 
+/**
+ * How the drawn content leans, where a real model's answers lean rather than spread evenly.
+ * booleanFalseRate: the share (0..1) of boolean fields drawn false, per field and seeded per
+ * request (deterministic); half when absent. It models a model answering yes/no fields "no"
+ * at some rate, e.g. a judge model failing that share of the answers it is shown.
+ */
+export interface ContentShaping {
+  booleanFalseRate?: number;
+}
+
 const WORDS = ['alpha', 'bravo', 'clear', 'delta', 'early', 'final', 'green', 'large', 'quick', 'small', 'steady', 'useful'];
 
 const pick = <T>(rng: Rng, xs: readonly T[]): T => xs[Math.floor(rng() * xs.length)]!;
 
 /** A value the schema admits, drawn from `rng`. */
-export function sampleValue(s: unknown, rng: Rng, depth = 0): unknown {
+export function sampleValue(s: unknown, rng: Rng, depth = 0, shaping: ContentShaping = {}): unknown {
   if (!s || typeof s !== 'object') return pick(rng, WORDS);
   const schema = s as Schema;
   if (Array.isArray(schema.enum) && schema.enum.length > 0) return pick(rng, schema.enum);
   if ('const' in schema) return schema.const;
-  if (Array.isArray(schema.anyOf) && schema.anyOf.length > 0) return sampleValue(pick(rng, schema.anyOf), rng, depth + 1);
+  if (Array.isArray(schema.anyOf) && schema.anyOf.length > 0) return sampleValue(pick(rng, schema.anyOf), rng, depth + 1, shaping);
   const type = Array.isArray(schema.type) ? pick(rng, schema.type as unknown[]) : schema.type;
   switch (type) {
     case 'object': {
       const out: Record<string, unknown> = {};
       if (depth >= MAX_DEPTH) return out;
-      for (const [k, v] of Object.entries((schema.properties ?? {}) as Record<string, unknown>)) out[k] = sampleValue(v, rng, depth + 1);
+      for (const [k, v] of Object.entries((schema.properties ?? {}) as Record<string, unknown>)) out[k] = sampleValue(v, rng, depth + 1, shaping);
       return out;
     }
     case 'array': {
@@ -70,7 +80,7 @@ export function sampleValue(s: unknown, rng: Rng, depth = 0): unknown {
       const min = typeof schema.minItems === 'number' ? schema.minItems : 1;
       const max = typeof schema.maxItems === 'number' ? schema.maxItems : Math.max(min, 3);
       const n = min + Math.floor(rng() * (max - min + 1));
-      return Array.from({ length: n }, () => sampleValue(schema.items, rng, depth + 1));
+      return Array.from({ length: n }, () => sampleValue(schema.items, rng, depth + 1, shaping));
     }
     case 'integer':
     case 'number': {
@@ -80,7 +90,7 @@ export function sampleValue(s: unknown, rng: Rng, depth = 0): unknown {
       return type === 'integer' ? Math.min(hi, Math.ceil(x)) : Math.round(x * 100) / 100;
     }
     case 'boolean':
-      return rng() < 0.5;
+      return shaping.booleanFalseRate === undefined ? rng() < 0.5 : rng() >= shaping.booleanFalseRate;
     case 'null':
       return null;
     default:
@@ -112,8 +122,8 @@ export function brokenValue(schema: Schema, value: unknown, rng: Rng): unknown {
  * The JSON text answering a json_schema request (no schema: an empty object), the same for the
  * same request; `broken` (the violation fault) makes it break the schema.
  */
-export function structuredContent(req: { model: string; messages: unknown }, format: JsonSchemaFormat, broken = false): string {
+export function structuredContent(req: { model: string; messages: unknown }, format: JsonSchemaFormat, shaping: ContentShaping = {}, broken = false): string {
   const rng = rngFromDigest(sha256(JSON.stringify(['json_schema', req.model, req.messages, format.name, format.schema ?? null])));
-  const value = format.schema ? sampleValue(format.schema, rng) : {};
+  const value = format.schema ? sampleValue(format.schema, rng, 0, shaping) : {};
   return JSON.stringify(broken ? brokenValue(format.schema ?? {}, value, rng) : value);
 }

@@ -6,6 +6,7 @@ import type { TokenTotals } from '../domain/run-types.ts';
 import { DEFAULT_BACKOFF, retryDelayMs, type BackoffPolicy } from '../domain/backoff.ts';
 import { DEFAULT_PRIORITY, type Admission } from '../domain/pacing.ts';
 import { parseRateLimitHeaders, systemClock, type RateLimiter } from './rate-limiter.ts';
+import type { CallTelemetry } from '../observability/call-telemetry.ts';
 
 export interface ProviderOptions {
   apiKey?: string;
@@ -20,6 +21,8 @@ export interface ProviderOptions {
   backoff?: BackoffPolicy;
   random?: () => number;
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /** Metrics and spans of each request (src/observability/call-telemetry.ts); none when absent. */
+  telemetry?: CallTelemetry;
 }
 
 export interface CallRequest {
@@ -158,9 +161,11 @@ export class ProviderClient {
     for (;;) {
       if (stopped()) return { kind: 'interrupted', attempts };
       let admission: Admission | undefined;
+      const waitFrom = performance.now();
       const acquired = await wait(async () => {
         admission = await limiter.acquire(req.chargeTokens, { priority: req.priority ?? DEFAULT_PRIORITY, signal: waitSignal });
       });
+      this.opts.telemetry?.limiterWaited(model, performance.now() - waitFrom);
       if (!acquired || !admission) return { kind: 'interrupted', attempts };
       if (stopped()) {
         limiter.observe(admission, {}); // admitted but never sent: nothing to learn, nothing in flight
@@ -168,6 +173,7 @@ export class ProviderClient {
       }
       attempts++;
       const sentAt = performance.now();
+      const attempt = this.opts.telemetry?.attempt(model, req.url, req.customId, attempts);
       try {
         const { data, response } = await this.openai
           .post<unknown>(req.url.replace(/^\/v1/, ''), { body: req.body as Record<string, unknown>, headers: { 'X-Client-Request-Id': req.customId }, signal: signal ?? null })
@@ -175,10 +181,12 @@ export class ProviderClient {
         limiter.observe(admission, parseRateLimitHeaders((h) => response.headers.get(h)), performance.now() - sentAt);
         health?.success();
         const ok: CallOutcome = { kind: 'succeeded', attempts, statusCode: response.status, body: data, usage: usageOf(data) };
+        attempt?.answered(response.status, ok.usage);
         const requestId = response.headers.get('x-request-id');
         if (requestId) ok.requestId = requestId;
         return ok;
       } catch (e) {
+        attempt?.failed(e);
         // Every attempt reports back, answered or not (a first-contact probe waits for it).
         limiter.observe(admission, e instanceof APIError && e.headers ? parseRateLimitHeaders((h) => e.headers!.get(h)) : {});
         if (e instanceof APIUserAbortError || signal?.aborted) throw signal?.reason ?? e;

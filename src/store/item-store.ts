@@ -209,6 +209,16 @@ export interface MeasuredItem {
   costUsd: number;
 }
 
+/** A succeeded item drawn for a quality spot-check: its request, kept metadata and response, as stored. */
+export interface SpotCheckSample {
+  customId: string;
+  seq: number;
+  bodyJson: string;
+  /** The line's metadata llm-batch keeps (feature, priority). */
+  metadata: { feature?: string; priority?: string };
+  responseJson: string;
+}
+
 /** A remembered answer of the exact cache: complete (written in one statement) or absent. */
 export interface CacheEntry {
   /** exactCacheKey(url, body): a SHA-256 of the canonical request. */
@@ -312,6 +322,13 @@ export interface ItemStore {
   semanticEntriesSince(space: SemanticSpace, afterId: number, limit: number, createdFrom?: number): Promise<SemanticEntry[]>;
   /** Deletes the semantic cache's entries created before `createdBefore` (epoch ms); returns how many. */
   semanticPrune(createdBefore: number): Promise<number>;
+  /**
+   * A quality checkpoint's sample (domain/spot-check.ts): gives the run's succeeded items that
+   * no checkpoint holds yet to `checkpoint`, then returns a seeded sample of `size` of the
+   * checkpoint's items in seq order. The same seed gives the same sample; a retried call adds
+   * only items that succeeded in between (a run takes checkpoints with nothing in flight).
+   */
+  spotCheckSample(runId: string, checkpoint: number, seed: number, size: number): Promise<SpotCheckSample[]>;
   /** Forgets a run's items (and rejects, batch records and its unshared cache entries), so a run id can be staged afresh. */
   deleteRun(runId: string): Promise<void>;
   close(): Promise<void>;

@@ -134,6 +134,11 @@ CREATE TRIGGER items_dispatch_seq_default BEFORE INSERT ON items FOR EACH ROW
   { version: 6, name: 'semantic cache', sql: POSTGRES_SEMANTIC_MIGRATION },
   {
     version: 7,
+    name: 'quality spot-checks: the checkpoint that claimed an item',
+    sql: 'ALTER TABLE items ADD COLUMN IF NOT EXISTS spot_checkpoint integer;',
+  },
+  {
+    version: 8,
     name: 'retry cost and tokens of items (--schema: discarded answers of mismatches retried)',
     sql: `
 ALTER TABLE items ADD COLUMN IF NOT EXISTS retry_cost_usd double precision NOT NULL DEFAULT 0;

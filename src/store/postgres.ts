@@ -13,7 +13,8 @@ import { CACHE_ENTRY_COLUMNS, cacheEntryValues, preferredEntries, toCacheEntry }
 import { num, stagedFields, toBatchRecord, toRejectRecord, toMeasuredItem, toPendingItem, toPendingRequest, toStoredItem, toTotals, type Row } from './rows.ts';
 import { copyRows } from './postgres-copy.ts';
 import { ROUTE_SPEND_SQL, ROUTING_COLUMNS, routingFields, STAGED_ROUTING_COLUMNS, toRouteSpendRow } from './route-sql.ts';
-import type { ItemClassification, TooLargeItem } from './item-store.ts';
+import type { ItemClassification, SpotCheckSample, TooLargeItem } from './item-store.ts';
+import { CLAIM_SPOT_CHECK, spotCheckSampleSql, toSpotCheckSample } from './spot-check-sql.ts';
 import type { RouteSpendRow } from '../domain/route-spend.ts';
 import { DELETE_SEMANTIC_BEFORE, INSERT_SEMANTIC, SELECT_SEMANTIC_SINCE, semanticInsertParams, toSemanticEntry, type NewSemanticEntry, type SemanticEntry, type SemanticSpace } from './semantic-rows.ts';
 import { migrate } from './postgres-schema.ts';
@@ -428,6 +429,12 @@ export class PostgresItemStore implements ItemStore {
   async semanticPrune(createdBefore: number): Promise<number> {
     const { rowCount } = await this.retrying(() => this.pool.query(DELETE_SEMANTIC_BEFORE.replace('?', '$1'), [createdBefore]));
     return rowCount ?? 0;
+  }
+
+  async spotCheckSample(runId: string, checkpoint: number, seed: number, size: number): Promise<SpotCheckSample[]> {
+    await this.query(numbered(CLAIM_SPOT_CHECK), [checkpoint, runId]);
+    const { sql, params } = spotCheckSampleSql(runId, checkpoint, seed, size);
+    return (await this.query(numbered(sql), params)).map(toSpotCheckSample).sort((a, b) => a.seq - b.seq);
   }
 
   async deleteRun(runId: string): Promise<void> {

@@ -8,7 +8,7 @@ import { ROUTING_COLUMNS } from './route-sql.ts';
 // (p = 2^31−1, so the square fits a 64-bit integer; the seed is cast to a 64-bit integer so
 // PostgreSQL does not compute (seq+1)·seed in 32 bits). The same seed picks the same
 // sample on every call, in either store, so a retried activity sees the same items.
-const SAMPLE_ORDER =
+export const SAMPLE_ORDER =
   '((((seq + 1) * CAST(? AS BIGINT)) % 2147483647) * (((seq + 1) * CAST(? AS BIGINT)) % 2147483647)) % 2147483647, seq';
 
 /** The seed as the multiplier of SAMPLE_ORDER: 1 … p−1. */

@@ -12,7 +12,8 @@ import { resultFields } from './result-row.ts';
 import { ResultStatements, retryArgs, SqliteWriterThread } from './sqlite-writer.ts';
 import { CACHE_ENTRY_COLUMNS, cacheEntryValues, preferredEntries, toCacheEntry } from './rows.ts';
 import { CLASSIFY_SQL, ROUTE_SPEND_SQL, ROUTING_COLUMN_TYPES, ROUTING_COLUMNS, routingFields, toRouteSpendRow } from './route-sql.ts';
-import type { ItemClassification, TooLargeItem } from './item-store.ts';
+import type { ItemClassification, SpotCheckSample, TooLargeItem } from './item-store.ts';
+import { CLAIM_SPOT_CHECK, spotCheckSampleSql, toSpotCheckSample } from './spot-check-sql.ts';
 import type { RouteSpendRow } from '../domain/route-spend.ts';
 import { DELETE_SEMANTIC_BEFORE, INSERT_SEMANTIC, SELECT_SEMANTIC_SINCE, SQLITE_SEMANTIC_SCHEMA, semanticInsertParams, toSemanticEntry, type NewSemanticEntry, type SemanticEntry, type SemanticSpace } from './semantic-rows.ts';
 import { num, stagedFields, toBatchRecord, toRejectRecord, toMeasuredItem, toPendingItem, toPendingRequest, toStoredItem, toTotals, type Row } from './rows.ts';
@@ -96,6 +97,8 @@ const ADDED_COLUMNS: [string, string][] = [
   ['prefix_path', 'TEXT'],
   ['dispatch_seq', 'INTEGER'],
   ['prompt_cache_saved_usd', 'REAL NOT NULL DEFAULT 0'],
+  // Quality spot-checks: the checkpoint that claimed a succeeded item.
+  ['spot_checkpoint', 'INTEGER'],
   // --schema: what an item's discarded answers (schema mismatches retried) cost and used, part of cost_usd and the token columns.
   ['retry_cost_usd', 'REAL NOT NULL DEFAULT 0'],
   ['retry_prompt_tokens', 'INTEGER NOT NULL DEFAULT 0'],
@@ -384,6 +387,12 @@ export class SqliteItemStore implements ItemStore {
 
   async semanticPrune(createdBefore: number): Promise<number> {
     return num(this.cached(DELETE_SEMANTIC_BEFORE).run(createdBefore).changes);
+  }
+
+  async spotCheckSample(runId: string, checkpoint: number, seed: number, size: number): Promise<SpotCheckSample[]> {
+    this.cached(CLAIM_SPOT_CHECK).run(checkpoint, runId);
+    const { sql, params } = spotCheckSampleSql(runId, checkpoint, seed, size);
+    return (this.cached(sql).all(...params) as Row[]).map(toSpotCheckSample).sort((a, b) => a.seq - b.seq);
   }
 
   async deleteRun(runId: string): Promise<void> {

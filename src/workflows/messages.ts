@@ -29,8 +29,8 @@ export const DESCRIPTIONS = {
   cancel: 'Stop everything and export what was done; items not done are listed as cancelled. Input: none.',
   raiseBudget: 'Add to the budget, e.g. {"amountUsd": 25}. A run in budget_exhausted resumes if the new budget allows.',
   setBudget: 'Set the budget to an amount, e.g. {"amountUsd": 100}.',
-  approve: 'Approve the measured sample: the run goes on with the rest. Input: none.',
-  reject: 'Reject after the sample: the run ends as rejected, the sample results are kept. Input: none.',
+  approve: 'Approve the measured sample, or a quality hold (a spot-check below --min-pass-rate): the run goes on. Input: none.',
+  reject: 'Reject after the sample or at a quality hold: the run ends as rejected, the results so far are kept. Input: none.',
   probe: 'While the circuit is open, send the probe call now instead of waiting. Input: none.',
 } as const;
 

@@ -62,12 +62,22 @@ export function registerRunHandlers(run: SignalTarget): void {
   setHandler(msg.raiseBudgetSignal, budgetHandler('raise'), { description: msg.DESCRIPTIONS.raiseBudget });
   setHandler(msg.setBudgetSignal, budgetHandler('set'), { description: msg.DESCRIPTIONS.setBudget });
   setHandler(msg.approveSignal, () => {
-    if (!run.config.sampleSize) return refuse('approve: this run has no sample to approve (start it with --sample N --approve)');
+    // A quality hold (--spot-check) is approved first: the sample's approval was given before it.
+    const quality = run.progress().quality;
+    if (quality?.holding !== undefined) {
+      quality.approved = true;
+      return accepted();
+    }
+    if (!run.config.sampleSize) return refuse(`approve: this run has ${run.config.spotCheck ? 'no quality hold' : 'no sample'} to approve (start it with --sample N --approve, or --spot-check N)`);
     op().approved = true;
     accepted();
   }, { description: msg.DESCRIPTIONS.approve });
   setHandler(msg.rejectSignal, () => {
-    if (!run.config.sampleSize) return refuse('reject: this run has no sample to reject (start it with --sample N --approve)');
+    if (run.progress().quality?.holding !== undefined) {
+      op().rejected = true;
+      return accepted();
+    }
+    if (!run.config.sampleSize) return refuse(`reject: this run has ${run.config.spotCheck ? 'no quality hold' : 'no sample'} to reject (start it with --sample N --approve, or --spot-check N)`);
     if (run.progress().phase === 'chunks') return refuse('reject: the sample was already approved');
     op().rejected = true;
     accepted();

@@ -7,6 +7,7 @@ import { budgetState, MIN_MEASURED_ITEMS, overshootUsd, type Ledger, type Output
 import { closedCircuit, type Circuit } from '../domain/circuit-breaker.ts';
 import type { AlertSummary } from '../domain/alerts.ts';
 import { windowDetails, windowRecordStatus, windowStatus, type WindowLedger, type WindowRecord } from '../domain/run-window.ts';
+import { newQualityProgress, qualityStatusOf, type QualityProgress } from '../domain/spot-check.ts';
 
 /** A piece of work waiting for dispatch: a chunk's range or a part (again, after a stop), or the sample. */
 export interface QueuedWork {
@@ -58,6 +59,8 @@ export interface RunProgress {
   window?: WindowLedger;
   /** --window: the windows that ended, oldest first (the latest MAX_WINDOW_RECORDS). */
   windowsEnded?: WindowRecord[];
+  /** --spot-check: checkpoints taken, their results, a hold waiting for approve or reject (workflows/run-quality.ts). */
+  quality?: QualityProgress;
 }
 
 const round9 = (n: number): number => Math.round(n * 1e9) / 1e9;
@@ -167,6 +170,8 @@ export function fillStatus(status: RunStatus, p: RunProgress, config: RunConfig,
   if (p.windowsEnded?.length) status.windowsEnded = p.windowsEnded.map(windowRecordStatus);
   status.promptCache = promptCacheStatus(p);
   if (stage.warnings?.length) status.warnings = stage.warnings;
+  // A run with --spot-check shows its gate from the start, before its first checkpoint.
+  if (config.spotCheck) status.quality = qualityStatusOf(p.quality ?? newQualityProgress(0), config.spotCheck.minPassRate);
   status.rejectsPath = stage.rejectsPath;
   status.updatedAt = now;
 }
@@ -202,7 +207,9 @@ export function currentDetails(s: RunStatus): string {
   const semantic = s.cache?.semanticHits ? `, ${s.cache.semanticHits} semantic` : '';
   const cache = s.cache && s.cache.hits > 0 ? ` · ${s.cache.hits} cache hits${semantic} (saved $${s.cache.savedUsd.toFixed(4)})` : '';
   const windowText = s.window ? ` · ${windowDetails(s.window, s.state === 'waiting_window')}` : '';
-  return `**${s.state}** · ${c.succeeded + c.failed}/${c.total} done · ${c.failed} failed · ${c.rejected} rejected · ${money}${windowText}${circuit}${sw}${split}${cache} · chunks ${s.chunks.done}/${s.chunks.total}${atProvider}`;
+  const last = s.quality?.checkpoints[s.quality.checkpoints.length - 1];
+  const quality = last ? ` · spot-check ${last.index}: ${Math.round(last.passRate * 1000) / 10}% passed${s.quality?.holding !== undefined ? ' (held: approve or reject)' : ''}` : '';
+  return `**${s.state}** · ${c.succeeded + c.failed}/${c.total} done · ${c.failed} failed · ${c.rejected} rejected · ${money}${windowText}${circuit}${sw}${split}${cache}${quality} · chunks ${s.chunks.done}/${s.chunks.total}${atProvider}`;
 }
 
 /** A new run's progress: nothing staged or done yet, the circuit closed, no operator signal. */

@@ -43,6 +43,8 @@ export interface WindowHost {
   setState(state: RunState): void;
   /** The run's wait: ends on any signal or chunk result, when `until` holds, or after `timeoutMs`. */
   waitForChange(until?: () => boolean, timeoutMs?: number): Promise<void>;
+  /** The gate at a window's end (--spot-check): true lets the next window start; false when the run was rejected or cancelled. */
+  windowGate?(): Promise<boolean>;
 }
 
 export type WindowSizing =
@@ -161,6 +163,7 @@ export class RunWindows {
    */
   private async windowEnded(w: WindowLedger, last: boolean): Promise<boolean> {
     log.info(`window ${w.index + 1} ended${last ? ' (the run\'s work is done)' : ''}: ${w.items} items, $${w.costUsd.toFixed(6)}`);
-    return true;
+    // --spot-check: the window's items are checked before the next window may start (the last one's too, before export).
+    return this.host.windowGate ? this.host.windowGate() : true;
   }
 }

@@ -34,6 +34,7 @@ import { addDelta, alertSummaryOf, currentDetails, fillStatus, ledgerOf, newProg
 import { runActivities } from './run-activities.ts';
 import { registerRunHandlers } from './run-signals.ts';
 import { RunWindows, type WindowCharge, type WindowSizing } from './run-windows.ts';
+import { RunQuality } from './run-quality.ts';
 
 export type { RunProgress } from './run-status.ts';
 
@@ -94,6 +95,8 @@ class Run {
   private readonly staged: StageResult | undefined;
   /** --window: the run's windows (undefined without it). */
   private readonly windows: RunWindows | undefined;
+  /** --spot-check: the quality gate at each checkpoint. */
+  readonly quality: RunQuality;
 
   constructor(input: RunInput) {
     this.config = input.config;
@@ -130,7 +133,9 @@ class Run {
       charges: () => [...this.inFlight.values()].map((f) => f.window),
       setState: (state) => this.setState(state),
       waitForChange: (until, timeoutMs) => this.waitForChange(until, timeoutMs),
+      windowGate: () => this.quality.checkpoint(),
     });
+    this.quality = new RunQuality({ config: this.config, progress: () => this.p, setState: (s) => this.setState(s), alert: (e, d) => this.alert(e, d), refresh: () => this.refresh() });
   }
 
   /** Ends when anything changed (a signal, a chunk result), or when `until` holds, or after `timeoutMs`. */
@@ -347,6 +352,12 @@ class Run {
       }
       if (p.circuit.state !== 'closed') {
         await this.handleOpenCircuit();
+        continue;
+      }
+      // --spot-check every K items (the main phase only): dispatch stops, what is in flight settles, then the gate.
+      if (mayContinueAsNew && this.quality.due()) {
+        if (this.inFlight.size > 0) await this.waitForChange(() => this.inFlight.size === 0);
+        else await this.quality.checkpoint();
         continue;
       }
       const room: Room = { realtime: this.inFlightOn('realtime') < config.maxChunksInFlight, batch: this.inFlightOn('batch') < config.maxBatchesInFlight };

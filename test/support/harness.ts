@@ -14,6 +14,7 @@ import type { RunConfig, RunStatus } from '../../src/domain/run-types.ts';
 import { costOfUsage } from '../../src/domain/pricing.ts';
 import { loadDefaultPricing } from '../../src/llm/pricing-file.ts';
 import { usageOf } from '../../src/llm/provider.ts';
+import type { ObservabilitySettings } from '../../src/observability/worker-observability.ts';
 
 // Workers in test processes log warnings only, so test output stays readable.
 Runtime.install({ logger: new DefaultLogger('WARN') });
@@ -23,7 +24,7 @@ export const tempDir = (prefix = 'llm-batch-'): string => mkdtempSync(join(tmpdi
 export const client = (): Promise<Client> => connectClient(inject('temporalAddress'));
 
 /** A worker in this process; each test gets its own task queue so suites never share work. */
-export async function startWorker(opts: { home: string; baseURL: string; taskQueue: string }): Promise<{ stop(): Promise<void>; worker: LlmBatchWorker }> {
+export async function startWorker(opts: { home: string; baseURL: string; taskQueue: string; observability?: ObservabilitySettings }): Promise<{ stop(): Promise<void>; worker: LlmBatchWorker }> {
   const connection = await NativeConnection.connect({ address: inject('temporalAddress') });
   const worker = await createWorker({
     home: opts.home,
@@ -31,6 +32,7 @@ export async function startWorker(opts: { home: string; baseURL: string; taskQue
     connection,
     taskQueue: opts.taskQueue,
     workflowBundle: { codePath: inject('workflowBundlePath') },
+    ...(opts.observability ? { observability: opts.observability } : {}),
   });
   const running = worker.run();
   return {

@@ -45,6 +45,18 @@ export function referenceSample(seed: number, n: number, size: number): number[]
   return keyed.slice(0, size).map((x) => x.seq).sort((a, b) => a - b);
 }
 
+/** The seeded sample of `size` among the given seqs, in exact integer arithmetic (the same order as referenceSample). */
+export function referenceSampleOf(seed: number, seqs: readonly number[], size: number): number[] {
+  const p = 2147483647n;
+  const m = BigInt(1 + (Math.abs(Math.trunc(seed)) % 2147483646));
+  const keyed = seqs.map((seq) => {
+    const h = ((BigInt(seq) + 1n) * m) % p;
+    return { seq, k: (h * h) % p };
+  });
+  keyed.sort((a, b) => (a.k < b.k ? -1 : a.k > b.k ? 1 : a.seq - b.seq));
+  return keyed.slice(0, size).map((x) => x.seq).sort((a, b) => a - b);
+}
+
 export function itemStoreSuite(name: string, open: () => Promise<ItemStore>): void {
   describe(name, () => {
     let store: ItemStore;
@@ -685,6 +697,33 @@ export function itemStoreSuite(name: string, open: () => Promise<ItemStore>): vo
         ]);
         expect(await store.routeSpend('plain')).toEqual([{ model: 'gpt-4o-mini', rule: null, classifierModel: null, items: 1, succeeded: 0, failed: 0, pending: 1, costUsd: 0, classifierCostUsd: 0, classified: 0, routed: 0 }]);
         expect(await store.routeSpend('none')).toEqual([]);
+      });
+    });
+
+    describe('quality spot-checks', () => {
+      it('samples only succeeded items no earlier checkpoint claimed, seeded, the same on a retried call', async () => {
+        const range = (a: number, b: number): number[] => Array.from({ length: b - a }, (_, i) => a + i);
+        await store.stageItems('r', range(0, 100).map((i) => (i === 7 ? { ...item(i), feature: 'support', priority: 'urgent' } : item(i))));
+        await store.stageItems('other', range(0, 10).map((i) => item(i)));
+        await store.recordResults('other', range(0, 10).map((i) => success(`c${i}`)));
+        await store.recordResults('r', [...range(0, 60).map((i) => success(`c${i}`, { responseJson: `{"id":"resp-${i}"}` })), ...range(60, 65).map((i) => failure(`c${i}`))]);
+        const first = await store.spotCheckSample('r', 1, 12345, 10);
+        expect(first.map((s) => s.seq)).toEqual(referenceSampleOf(12345, range(0, 60), 10));
+        // Another seed draws other items; the same call again draws the same ones.
+        expect((await store.spotCheckSample('r', 1, 999, 10)).map((s) => s.seq)).toEqual(referenceSampleOf(999, range(0, 60), 10));
+        expect(await store.spotCheckSample('r', 1, 12345, 10)).toEqual(first);
+        const s0 = first[0]!;
+        expect(s0).toEqual({ customId: `c${s0.seq}`, seq: s0.seq, bodyJson: JSON.stringify(item(0).body), metadata: s0.seq === 7 ? { feature: 'support', priority: 'urgent' } : {}, responseJson: `{"id":"resp-${s0.seq}"}` });
+        const all60 = await store.spotCheckSample('r', 1, 1, 1000);
+        expect(all60.map((s) => s.seq)).toEqual(range(0, 60));
+        expect(all60[7]!.metadata).toEqual({ feature: 'support', priority: 'urgent' });
+        // The next checkpoint sees only what succeeded since: never an item checkpoint 1 holds.
+        await store.recordResults('r', range(65, 95).map((i) => success(`c${i}`)));
+        expect((await store.spotCheckSample('r', 2, 12345, 10)).map((s) => s.seq)).toEqual(referenceSampleOf(12345, range(65, 95), 10));
+        expect((await store.spotCheckSample('r', 2, 12345, 100)).map((s) => s.seq)).toEqual(range(65, 95));
+        expect(await store.spotCheckSample('r', 3, 12345, 10)).toEqual([]);
+        // Other runs are untouched: their items are still free for their own first checkpoint.
+        expect((await store.spotCheckSample('other', 1, 5, 100)).map((s) => s.seq)).toEqual(range(0, 10));
       });
     });
 

@@ -46,6 +46,7 @@ describe('alertPayload', () => {
       circuit_open: /^:red_circle: \*llm-batch run-abc\*: circuit opened/,
       circuit_closed: /^:large_green_circle: \*llm-batch run-abc\*: circuit closed/,
       awaiting_approval: /^:raised_hand: \*llm-batch run-abc\*: sample measured, awaiting approval/,
+      quality_hold: /^:mag: \*llm-batch run-abc\*: spot-check below the minimum pass rate/,
       completed: /^:white_check_mark: \*llm-batch run-abc\*: completed/,
       failed: /^:x: \*llm-batch run-abc\*: failed/,
       cancelled: /^:no_entry_sign: \*llm-batch run-abc\*: cancelled/,
@@ -59,7 +60,7 @@ describe('alertPayload', () => {
       expect(p.text.split('\n')).toHaveLength(1);
       firstLines.add(p.text.split(' · ')[0]!);
     }
-    expect(firstLines.size).toBe(8);
+    expect(firstLines.size).toBe(Object.keys(leads).length);
   });
 
   it('puts the detail on a second line: the sample estimate, the error', () => {
