@@ -14,6 +14,8 @@ import { CACHE_ENTRY_COLUMNS, cacheEntryValues, preferredEntries, toCacheEntry }
 import { CLASSIFY_SQL, ROUTE_SPEND_SQL, ROUTING_COLUMN_TYPES, ROUTING_COLUMNS, routingFields, toRouteSpendRow } from './route-sql.ts';
 import type { ItemClassification } from './item-store.ts';
 import type { RouteSpendRow } from '../domain/route-spend.ts';
+import { DASHBOARD_ITEM_COLUMNS, runParams, sqliteDashboardSchema, UPSERT_RUN, type RunRecord } from './spend-rollup.ts';
+import { DASHBOARD_SQL, type DashboardQuery } from './dashboard-sql.ts';
 import { DELETE_SEMANTIC_BEFORE, INSERT_SEMANTIC, SELECT_SEMANTIC_SINCE, SQLITE_SEMANTIC_SCHEMA, semanticInsertParams, toSemanticEntry, type NewSemanticEntry, type SemanticEntry, type SemanticSpace } from './semantic-rows.ts';
 import { num, stagedFields, toBatchRecord, toRejectRecord, toMeasuredItem, toPendingItem, toPendingRequest, toStoredItem, toTotals, type Row } from './rows.ts';
 
@@ -96,6 +98,8 @@ const ADDED_COLUMNS: [string, string][] = [
   ['prefix_path', 'TEXT'],
   ['dispatch_seq', 'INTEGER'],
   ['prompt_cache_saved_usd', 'REAL NOT NULL DEFAULT 0'],
+  // The dashboard: latency and 429s of results.
+  ...DASHBOARD_ITEM_COLUMNS,
 ];
 
 
@@ -134,6 +138,9 @@ export class SqliteItemStore implements ItemStore {
     if (!have.has('dispatch_seq')) this.db.exec('UPDATE items SET dispatch_seq = seq WHERE dispatch_seq IS NULL');
     this.db.exec('CREATE INDEX IF NOT EXISTS items_by_part ON items (run_id, part, seq)');
     this.db.exec('CREATE INDEX IF NOT EXISTS items_by_dispatch ON items (run_id, dispatch_seq)');
+    // The dashboard's spend rollup and runs (spend-rollup.ts); a store from before it is summed into it once.
+    const fresh = this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'spend_rollup'").get() === undefined;
+    this.transaction(() => this.db.exec(sqliteDashboardSchema(fresh)));
     // DO UPDATE ... WHERE line matches: a re-staged line changes 1 row, another line with
     // the same custom_id changes 0 rows and is reported as a duplicate.
     this.insertItem = this.db.prepare(`
@@ -378,7 +385,17 @@ export class SqliteItemStore implements ItemStore {
       this.cached('DELETE FROM items WHERE run_id = ?').run(runId);
       this.cached('DELETE FROM batches WHERE run_id = ?').run(runId);
       this.cached('DELETE FROM rejects WHERE run_id = ?').run(runId);
+      this.cached('DELETE FROM spend_rollup WHERE run_id = ?').run(runId);
+      this.cached('DELETE FROM runs WHERE run_id = ?').run(runId);
     });
+  }
+
+  async recordRun(run: RunRecord): Promise<void> {
+    this.cached(UPSERT_RUN).run(...runParams(run, new Date()));
+  }
+
+  async dashboardQuery(name: DashboardQuery, params: (string | number)[]): Promise<Row[]> {
+    return this.cached(DASHBOARD_SQL.sqlite[name]).all(...params) as Row[];
   }
 
   async close(): Promise<void> {
