@@ -39,12 +39,14 @@ async function load() {
   document.querySelectorAll('#summary tr').forEach((tr) => { tr.dataset.field = tr.cells[0].textContent; });
   document.getElementById('progress-bar').style.width = pct(run.progress);
   const labels = curve.map((p) => p.minute.slice(11));
-  const datasets = [{ label: 'spend (USD)', data: curve.map((p) => p.cumulativeUsd), borderColor: '#2f6feb', backgroundColor: '#2f6feb' }];
+  // The curve starts at $0, so a run of one minute still draws a line (and the budget's lines).
+  const spendLabels = ['start', ...labels];
+  const datasets = [{ label: 'spend (USD)', data: [0, ...curve.map((p) => p.cumulativeUsd)], borderColor: '#2f6feb', backgroundColor: '#2f6feb' }];
   if (run.budgetUsd !== undefined) {
-    datasets.push({ label: 'yellow', data: curve.map(() => run.yellowUsd), borderColor: '#d4a72c', borderDash: [6, 4], pointRadius: 0 });
-    datasets.push({ label: 'red (budget)', data: curve.map(() => run.redUsd), borderColor: '#cf222e', borderDash: [6, 4], pointRadius: 0 });
+    datasets.push({ label: 'yellow', data: spendLabels.map(() => run.yellowUsd), borderColor: '#d4a72c', borderDash: [6, 4], pointRadius: 0 });
+    datasets.push({ label: 'red (budget)', data: spendLabels.map(() => run.redUsd), borderColor: '#cf222e', borderDash: [6, 4], pointRadius: 0 });
   }
-  spend(labels, datasets);
+  spend(spendLabels, datasets);
   limited(labels, [{ label: '429s', data: curve.map((p) => p.rateLimited), backgroundColor: '#cf222e' }]);
   latency(labels, [{ label: 'mean latency (ms)', data: curve.map((p) => p.meanLatencyMs), borderColor: '#8250df', spanGaps: true }]);
   fillTable(document.getElementById('errors'), [['code', (e) => codeLink(e.code)], ['items', (e) => e.items, true]], errors);
