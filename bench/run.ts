@@ -1,4 +1,4 @@
-// `npm run bench [-- limits|limits-1s|limits-60s|limits-redis|unlimited|stage|batch|scale|estimate|spend]`: the
+// `npm run bench [-- limits|limits-1s|limits-60s|limits-redis|unlimited|stage|batch|scale|estimate|spend|dashboard]`: the
 // same input against the same emulator settings, run (a) by the naive baseline
 // (bench/baseline.ts: openai SDK + p-limit) and (b) by llm-batch through Temporal (dev
 // server, `llm-batch worker` processes, startRun). `limits` runs the three limits
@@ -11,6 +11,7 @@ import { benchBatch } from './batch.ts';
 import { benchScale } from './scale.ts';
 import { benchEstimate } from './estimate.ts';
 import { benchSpend } from './spend.ts';
+import { benchDashboard } from './dashboard.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -45,8 +46,9 @@ async function main(): Promise<number> {
   if (arg === 'batch') return benchBatch();
   if (arg === 'estimate') return benchEstimate();
   if (arg === 'spend') return benchSpend();
+  if (arg === 'dashboard') return benchDashboard(process.argv[3] ? [process.argv[3]] : undefined);
   if (arg !== 'scale' && !Object.hasOwn(GROUPS, arg ?? '')) {
-    console.error(`unknown scenario "${arg}": use limits (= limits-1s, limits-60s, limits-redis), one of those three, unlimited, stage, batch, scale, estimate, spend, or nothing for limits + unlimited`);
+    console.error(`unknown scenario "${arg}": use limits (= limits-1s, limits-60s, limits-redis), one of those three, unlimited, stage, batch, scale, estimate, spend, dashboard, or nothing for limits + unlimited`);
     return 2;
   }
   const scenarios = arg === 'scale' ? [] : GROUPS[arg ?? ''].map((name) => SCENARIOS[name]);

@@ -54,6 +54,7 @@ export class DashboardData {
   }
 
   async overview(): Promise<Overview> {
+    await this.store.foldSpendDelta();
     const [byFeature, byModel, byMode, byDay, runs] = await Promise.all([
       this.store.dashboardQuery('spend_by_feature', []),
       this.store.dashboardQuery('spend_by_model', []),
@@ -71,6 +72,7 @@ export class DashboardData {
 
   /** One run's page; undefined when the store knows no such run. */
   async run(runId: string): Promise<RunPage | undefined> {
+    await this.store.foldSpendDelta();
     // The runs query is small (one row per run), so the run's row is picked from it.
     const [runs, minutes, errors] = await Promise.all([
       this.store.dashboardQuery('runs', []),

@@ -306,6 +306,8 @@ export interface ItemStore {
   deleteRun(runId: string): Promise<void>;
   /** Records a run's mode and budget for the dashboard (at staging; again replaces them). */
   recordRun(run: RunRecord): Promise<void>;
+  /** Folds the spend changes recorded since the last fold into the dashboard's rollup (store/spend-rollup.ts). */
+  foldSpendDelta(): Promise<void>;
   /** One of the dashboard's read queries (store/dashboard-sql.ts), as raw rows. */
   dashboardQuery(name: DashboardQuery, params: (string | number)[]): Promise<Record<string, unknown>[]>;
   close(): Promise<void>;

@@ -17,7 +17,7 @@ import type { ItemClassification } from './item-store.ts';
 import type { RouteSpendRow } from '../domain/route-spend.ts';
 import { DELETE_SEMANTIC_BEFORE, INSERT_SEMANTIC, SELECT_SEMANTIC_SINCE, semanticInsertParams, toSemanticEntry, type NewSemanticEntry, type SemanticEntry, type SemanticSpace } from './semantic-rows.ts';
 import { migrate } from './postgres-schema.ts';
-import { runParams, UPSERT_RUN, type RunRecord } from './spend-rollup.ts';
+import { FOLD_DELTA, runParams, UPSERT_RUN, type RunRecord } from './spend-rollup.ts';
 import { DASHBOARD_SQL, type DashboardQuery } from './dashboard-sql.ts';
 import { foldResults, foldRetries } from './result-fold.ts';
 import { resultFields, type ResultField } from './result-row.ts';
@@ -420,12 +420,17 @@ export class PostgresItemStore implements ItemStore {
       await c.query('DELETE FROM batches WHERE run_id = $1', [runId]);
       await c.query('DELETE FROM rejects WHERE run_id = $1', [runId]);
       await c.query('DELETE FROM spend_rollup WHERE run_id = $1', [runId]);
+      await c.query('DELETE FROM spend_delta WHERE run_id = $1', [runId]);
       await c.query('DELETE FROM runs WHERE run_id = $1', [runId]);
     });
   }
 
   async recordRun(run: RunRecord): Promise<void> {
     await this.query(numbered(UPSERT_RUN), runParams(run, new Date()));
+  }
+
+  async foldSpendDelta(): Promise<void> {
+    await this.query(FOLD_DELTA.postgres);
   }
 
   async dashboardQuery(name: DashboardQuery, params: (string | number)[]): Promise<Row[]> {

@@ -14,7 +14,7 @@ import { CACHE_ENTRY_COLUMNS, cacheEntryValues, preferredEntries, toCacheEntry }
 import { CLASSIFY_SQL, ROUTE_SPEND_SQL, ROUTING_COLUMN_TYPES, ROUTING_COLUMNS, routingFields, toRouteSpendRow } from './route-sql.ts';
 import type { ItemClassification } from './item-store.ts';
 import type { RouteSpendRow } from '../domain/route-spend.ts';
-import { DASHBOARD_ITEM_COLUMNS, runParams, sqliteDashboardSchema, UPSERT_RUN, type RunRecord } from './spend-rollup.ts';
+import { DASHBOARD_ITEM_COLUMNS, FOLD_DELTA, runParams, sqliteDashboardSchema, UPSERT_RUN, type RunRecord } from './spend-rollup.ts';
 import { DASHBOARD_SQL, type DashboardQuery } from './dashboard-sql.ts';
 import { DELETE_SEMANTIC_BEFORE, INSERT_SEMANTIC, SELECT_SEMANTIC_SINCE, SQLITE_SEMANTIC_SCHEMA, semanticInsertParams, toSemanticEntry, type NewSemanticEntry, type SemanticEntry, type SemanticSpace } from './semantic-rows.ts';
 import { num, stagedFields, toBatchRecord, toRejectRecord, toMeasuredItem, toPendingItem, toPendingRequest, toStoredItem, toTotals, type Row } from './rows.ts';
@@ -386,12 +386,19 @@ export class SqliteItemStore implements ItemStore {
       this.cached('DELETE FROM batches WHERE run_id = ?').run(runId);
       this.cached('DELETE FROM rejects WHERE run_id = ?').run(runId);
       this.cached('DELETE FROM spend_rollup WHERE run_id = ?').run(runId);
+      this.cached('DELETE FROM spend_delta WHERE run_id = ?').run(runId);
       this.cached('DELETE FROM runs WHERE run_id = ?').run(runId);
     });
   }
 
   async recordRun(run: RunRecord): Promise<void> {
     this.cached(UPSERT_RUN).run(...runParams(run, new Date()));
+  }
+
+  async foldSpendDelta(): Promise<void> {
+    this.transaction(() => {
+      for (const sql of FOLD_DELTA.sqlite) this.cached(sql).run();
+    });
   }
 
   async dashboardQuery(name: DashboardQuery, params: (string | number)[]): Promise<Row[]> {
