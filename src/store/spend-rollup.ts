@@ -81,8 +81,8 @@ CREATE TABLE IF NOT EXISTS runs (
   created_at     text NOT NULL
 )`;
 
-/** The items' existing results summed into the rollup: once, when the rollup is created on a store that has some. */
-const backfill = (d: Dialect): string =>
+/** The items' existing results summed into the rollup: once, when the rollup is created on a store that has some (and by the dashboard bench). */
+export const backfill = (d: Dialect): string =>
   `INSERT INTO spend_rollup (${[...KEY, ...MEASURES].join(', ')})
     SELECT ${contribution(d, 'i', '').map((c, n) => (n < KEY.length ? c : `sum(${c})`)).join(', ')}
     FROM items i WHERE ${counts('i')} GROUP BY ${contribution(d, 'i', '').slice(0, KEY.length).join(', ')}`;
