@@ -17,7 +17,7 @@ import type { ItemClassification } from './item-store.ts';
 import type { RouteSpendRow } from '../domain/route-spend.ts';
 import { DELETE_SEMANTIC_BEFORE, INSERT_SEMANTIC, SELECT_SEMANTIC_SINCE, semanticInsertParams, toSemanticEntry, type NewSemanticEntry, type SemanticEntry, type SemanticSpace } from './semantic-rows.ts';
 import { migrate } from './postgres-schema.ts';
-import { FOLD_DELTA, runParams, UPSERT_RUN, type RunRecord } from './spend-rollup.ts';
+import { FOLD_DELTA, FOLD_EVERY_WRITES, runParams, UPSERT_RUN, type RunRecord } from './spend-rollup.ts';
 import { DASHBOARD_SQL, type DashboardQuery } from './dashboard-sql.ts';
 import { foldResults, foldRetries } from './result-fold.ts';
 import { resultFields, type ResultField } from './result-row.ts';
@@ -96,6 +96,7 @@ const ATTEMPTS = 3;
 export class PostgresItemStore implements ItemStore {
   private readonly pool: pg.Pool;
   private closed = false;
+  private resultWritesSinceFold = 0;
 
   private constructor(pool: pg.Pool) {
     this.pool = pool;
@@ -209,6 +210,7 @@ export class PostgresItemStore implements ItemStore {
     if (rows.length < COPY_RESULTS_FROM) {
       const source = `unnest(${RESULT_TYPES.map((t, i) => `$${i + 1}::${t}[]`).join(', ')}) AS r(${RESULT_NAMES.join(', ')})`;
       await this.query(applyResults(source), columnsOf(rows, RESULT_NAMES.length));
+      if (++this.resultWritesSinceFold >= FOLD_EVERY_WRITES) await this.foldSpendDelta();
       return;
     }
     await this.transaction(async (c) => {
@@ -216,6 +218,7 @@ export class PostgresItemStore implements ItemStore {
       await copyRows(c, 'staged_results', RESULT_NAMES, rows);
       await c.query(APPLY_STAGED_RESULTS);
     });
+    if (++this.resultWritesSinceFold >= FOLD_EVERY_WRITES) await this.foldSpendDelta();
   }
 
   async pendingEstimate(runId: string, selection: ItemSelection, outputTokensPerItem?: number): Promise<PendingEstimate[]> {
@@ -430,6 +433,7 @@ export class PostgresItemStore implements ItemStore {
   }
 
   async foldSpendDelta(): Promise<void> {
+    this.resultWritesSinceFold = 0;
     await this.query(FOLD_DELTA.postgres);
   }
 

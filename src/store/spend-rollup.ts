@@ -6,7 +6,8 @@
 // rollup row updated thousands of times in one transaction costs PostgreSQL a version per
 // update (measured: 1,100 result rows/s instead of thousands), and both stores pay an
 // upsert per row. The dashboard folds spend_delta into spend_rollup before it reads
-// (FOLD_DELTA), in one transaction, so concurrent folds never count a delta twice.
+// (FOLD_DELTA), in one transaction, so concurrent folds never count a delta twice, and each
+// store folds after every FOLD_EVERY_WRITES result writes, so the delta stays small anyway.
 // An item counts once it has a result (or a cost, such as a classifier rating): an update
 // takes its old contribution out and puts its new one in, so a failed item later succeeding
 // moves, never doubles. Also the runs table: what the dashboard shows of a run that Temporal
@@ -61,7 +62,8 @@ const ADD_TO_ROLLUP = `ON CONFLICT (${KEY.join(', ')}) DO UPDATE SET ${MEASURES.
 /**
  * Folds spend_delta into spend_rollup. SQLite: run in one write transaction (no other writer
  * meanwhile). PostgreSQL: one statement; a fold running at the same time waits for the rows
- * this one deletes and then skips them, so no delta is counted twice.
+ * this one deletes and then skips them, so no delta is counted twice; the aggregate reads all
+ * of them before the first upsert, and upserts go in key order, so two folds never deadlock.
  */
 export const FOLD_DELTA = {
   sqlite: [
@@ -69,7 +71,7 @@ export const FOLD_DELTA = {
     'DELETE FROM spend_delta',
   ],
   postgres: `WITH moved AS (DELETE FROM spend_delta RETURNING *)
-    INSERT INTO spend_rollup (${[...KEY, ...MEASURES].join(', ')}) SELECT ${SUMS} FROM moved GROUP BY ${KEY.join(', ')} ${ADD_TO_ROLLUP}`,
+    INSERT INTO spend_rollup (${[...KEY, ...MEASURES].join(', ')}) SELECT ${SUMS} FROM moved GROUP BY ${KEY.join(', ')} ORDER BY ${KEY.join(', ')} ${ADD_TO_ROLLUP}`,
 };
 
 const runsTable = (real: string): string => `
@@ -122,6 +124,9 @@ BEGIN
 END $$;
 CREATE TRIGGER items_spend_rollup AFTER UPDATE OF ${WATCHED} ON items FOR EACH ROW EXECUTE FUNCTION items_spend_rollup();
 ${backfill('postgres')};`;
+
+/** Stores fold after this many result writes, so spend_delta stays small without a dashboard running. */
+export const FOLD_EVERY_WRITES = 50;
 
 /** What staging records of a run for the dashboard. */
 export interface RunRecord {

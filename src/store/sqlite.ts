@@ -14,7 +14,7 @@ import { CACHE_ENTRY_COLUMNS, cacheEntryValues, preferredEntries, toCacheEntry }
 import { CLASSIFY_SQL, ROUTE_SPEND_SQL, ROUTING_COLUMN_TYPES, ROUTING_COLUMNS, routingFields, toRouteSpendRow } from './route-sql.ts';
 import type { ItemClassification } from './item-store.ts';
 import type { RouteSpendRow } from '../domain/route-spend.ts';
-import { DASHBOARD_ITEM_COLUMNS, FOLD_DELTA, runParams, sqliteDashboardSchema, UPSERT_RUN, type RunRecord } from './spend-rollup.ts';
+import { DASHBOARD_ITEM_COLUMNS, FOLD_DELTA, FOLD_EVERY_WRITES, runParams, sqliteDashboardSchema, UPSERT_RUN, type RunRecord } from './spend-rollup.ts';
 import { DASHBOARD_SQL, type DashboardQuery } from './dashboard-sql.ts';
 import { DELETE_SEMANTIC_BEFORE, INSERT_SEMANTIC, SELECT_SEMANTIC_SINCE, SQLITE_SEMANTIC_SCHEMA, semanticInsertParams, toSemanticEntry, type NewSemanticEntry, type SemanticEntry, type SemanticSpace } from './semantic-rows.ts';
 import { num, stagedFields, toBatchRecord, toRejectRecord, toMeasuredItem, toPendingItem, toPendingRequest, toStoredItem, toTotals, type Row } from './rows.ts';
@@ -118,6 +118,7 @@ export class SqliteItemStore implements ItemStore {
   private readonly selectTotalsRun: StatementSync;
   private readonly selectPage: StatementSync;
   private readonly statements = new Map<string, StatementSync>();
+  private resultWritesSinceFold = 0;
 
   readonly path: string;
 
@@ -212,6 +213,7 @@ export class SqliteItemStore implements ItemStore {
     const rows = results.map((r) => [...resultFields(r), now, runId, r.customId]);
     if (this.writer && rows.length >= THREAD_WRITES_FROM) await this.writer.write('results', rows);
     else this.resultWrites.results(rows);
+    if (++this.resultWritesSinceFold >= FOLD_EVERY_WRITES) await this.foldSpendDelta();
   }
 
   async pendingEstimate(runId: string, selection: ItemSelection, outputTokensPerItem?: number): Promise<PendingEstimate[]> {
@@ -396,6 +398,7 @@ export class SqliteItemStore implements ItemStore {
   }
 
   async foldSpendDelta(): Promise<void> {
+    this.resultWritesSinceFold = 0;
     this.transaction(() => {
       for (const sql of FOLD_DELTA.sqlite) this.cached(sql).run();
     });
