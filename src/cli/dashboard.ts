@@ -7,6 +7,8 @@ import { openItemStore } from '../store/open.ts';
 import { storePath } from '../store/sqlite.ts';
 import { isLoopback } from '../dashboard/access.ts';
 import { startDashboard } from '../dashboard/server.ts';
+import { temporalStates } from '../dashboard/temporal-state.ts';
+import { connectClient } from '../client.ts';
 import { loadDefaultPricing, loadPricingFile } from '../llm/pricing-file.ts';
 import { CliError, EXIT, port } from './options.ts';
 
@@ -43,15 +45,19 @@ export function registerDashboardCommand(program: Command): Command {
         throw new CliError(`no item store at ${storePath(home)}; set LLM_BATCH_HOME to the data dir the worker uses, or LLM_BATCH_DATABASE_URL to its database`);
       }
       const { store, where } = await openItemStore(home, url);
+      // Temporal adds the states only it knows (paused, awaiting approval …); the page works without it.
+      const temporal = await connectClient().catch(() => undefined);
+      const temporalNote = temporal ? 'run states from Temporal and the item store' : 'Temporal not reachable: run states from the item store alone';
       let dashboard;
       try {
-        dashboard = await startDashboard({ store, host: opts.host, port: opts.port, batchDiscount: pricing.batchDiscount, ...(token !== undefined ? { token } : {}) });
+        dashboard = await startDashboard({ store, host: opts.host, port: opts.port, batchDiscount: pricing.batchDiscount, ...(token !== undefined ? { token } : {}), ...(temporal ? { temporalState: temporalStates(temporal) } : {}) });
       } catch (e) {
         await store.close();
         const err = e as NodeJS.ErrnoException;
         const hint = err.code === 'EADDRINUSE' ? ` (port ${opts.port} is in use; pick another with --port, or --port 0)` : '';
         throw new CliError(`cannot start the dashboard: ${err.message}${hint}`, EXIT.unavailable);
       }
+      console.log(`${temporalNote}`);
       console.log(`dashboard on ${dashboard.url} (item store: ${where})${token !== undefined ? '; open it with ?token=<your token>' : ''}. Ctrl-C to stop.`);
       await new Promise<void>((resolve) => {
         const stop = (): void => resolve();
@@ -60,5 +66,6 @@ export function registerDashboardCommand(program: Command): Command {
       });
       await dashboard.close();
       await store.close();
+      await temporal?.connection.close();
     });
 }

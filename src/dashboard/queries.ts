@@ -1,6 +1,7 @@
 // The dashboard's data, read from the item store (store/dashboard-sql.ts) and shaped by
 // domain/dashboard-view.ts: what the page's /api/ endpoints answer.
 import type { ItemStore } from '../store/item-store.ts';
+import type { TemporalStateOf } from './temporal-state.ts';
 import { num, str, type Row } from '../store/rows.ts';
 import { leverSavings, runCurve, runView, type LeverSaving, type MinutePoint, type RunView, type SpendRow } from '../domain/dashboard-view.ts';
 
@@ -25,6 +26,9 @@ export interface ErrorExample {
   message: string;
 }
 
+/** The most runs of the overview whose state Temporal is asked for on each poll. */
+const RUNS_ASKED = 20;
+
 const toSpendRow = (r: Row): SpendRow => ({
   key: str(r.key) ?? '', succeeded: num(r.succeeded), failed: num(r.failed), costUsd: num(r.cost), savedUsd: num(r.saved),
   semanticSavedUsd: num(r.semantic_saved), promptCacheSavedUsd: num(r.prompt_cache_saved),
@@ -47,10 +51,18 @@ function toRunView(r: Row, batchDiscount: number): RunView {
 export class DashboardData {
   private readonly store: ItemStore;
   private readonly batchDiscount: number;
+  private readonly temporalState: TemporalStateOf | undefined;
 
-  constructor(store: ItemStore, batchDiscount: number) {
+  constructor(store: ItemStore, batchDiscount: number, temporalState?: TemporalStateOf) {
     this.store = store;
     this.batchDiscount = batchDiscount;
+    this.temporalState = temporalState;
+  }
+
+  /** Adds Temporal's word on the run, when asked for and reachable. */
+  private async withTemporal(run: RunView): Promise<RunView> {
+    const state = await this.temporalState?.(run.runId);
+    return state === undefined ? run : { ...run, temporalState: state };
   }
 
   async overview(): Promise<Overview> {
@@ -66,7 +78,8 @@ export class DashboardData {
     return {
       byFeature: byFeature.map(toSpendRow), byModel: byModel.map(toSpendRow), byMode: mode, byDay: byDay.map(toSpendRow),
       levers: leverSavings(mode, this.batchDiscount),
-      runs: runs.map((r) => toRunView(r, this.batchDiscount)),
+      // Temporal is asked about runs the store does not show finished, at most RUNS_ASKED of them.
+      runs: await Promise.all(runs.map((r) => toRunView(r, this.batchDiscount)).map((v, i) => (v.state !== 'finished' && i < RUNS_ASKED ? this.withTemporal(v) : v))),
     };
   }
 
@@ -82,7 +95,7 @@ export class DashboardData {
     const row = runs.find((r) => String(r.run_id) === runId);
     if (!row) return undefined;
     return {
-      run: toRunView(row, this.batchDiscount),
+      run: await this.withTemporal(toRunView(row, this.batchDiscount)),
       curve: runCurve(minutes.map((m) => ({
         minute: String(m.minute), succeeded: num(m.succeeded), failed: num(m.failed), costUsd: num(m.cost),
         rateLimited: num(m.rate_limited), latencyMsSum: num(m.latency_ms_sum), latencyCount: num(m.latency_count),

@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import type { ItemStore } from '../store/item-store.ts';
 import { checkAccess, TOKEN_COOKIE } from './access.ts';
 import { DashboardData } from './queries.ts';
+import type { TemporalStateOf } from './temporal-state.ts';
 
 const PAGE_DIR = join(dirname(fileURLToPath(import.meta.url)), 'page');
 // chart.js's UMD build: one file that sets window.Chart, so the page needs no bundler.
@@ -31,6 +32,8 @@ export interface DashboardOptions {
   token?: string;
   /** The pricing table's Batch API discount: what all-realtime would have cost. */
   batchDiscount: number;
+  /** Temporal's word on a run's state, when Temporal is reachable (temporal-state.ts). */
+  temporalState?: TemporalStateOf;
 }
 
 export interface RunningDashboard {
@@ -60,7 +63,7 @@ async function route(data: DashboardData, req: IncomingMessage, res: ServerRespo
 }
 
 export async function startDashboard(opts: DashboardOptions): Promise<RunningDashboard> {
-  const data = new DashboardData(opts.store, opts.batchDiscount);
+  const data = new DashboardData(opts.store, opts.batchDiscount, opts.temporalState);
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://dashboard');
     if (req.method !== 'GET' && req.method !== 'HEAD') return json(res, 405, { error: 'the dashboard is read-only' });

@@ -43,6 +43,8 @@ export interface RunView extends RunRow {
   progress: number;
   /** From the store alone: finished once every item has a result. */
   state: RunProgressState;
+  /** What Temporal says of the run (paused, budget_exhausted, completed …), when it was reachable. */
+  temporalState?: string;
   /** Spend at which the run turns yellow, and red (the budget); absent without a budget. */
   yellowUsd?: number;
   redUsd?: number;

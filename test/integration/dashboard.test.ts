@@ -13,6 +13,7 @@ import type { Client } from '@temporalio/client';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/server.ts';
 import { SqliteItemStore, storePath } from '../../src/store/sqlite.ts';
 import { startDashboard, type RunningDashboard } from '../../src/dashboard/server.ts';
+import { temporalStates } from '../../src/dashboard/temporal-state.ts';
 import { loadDefaultPricing } from '../../src/llm/pricing-file.ts';
 import { chatLine, client, runConfig, runToEnd, startWorker, tempDir } from '../support/harness.ts';
 
@@ -46,7 +47,7 @@ describe('dashboard in a browser', () => {
     c = await client();
     worker = await startWorker({ home, baseURL: emu.baseUrl, taskQueue });
     store = new SqliteItemStore(storePath(home));
-    dashboard = await startDashboard({ store, host: '127.0.0.1', port: 0, batchDiscount: loadDefaultPricing().batchDiscount });
+    dashboard = await startDashboard({ store, host: '127.0.0.1', port: 0, batchDiscount: loadDefaultPricing().batchDiscount, temporalState: temporalStates(c) });
     browser = await launch();
   });
   afterAll(async () => {
@@ -111,6 +112,7 @@ describe('dashboard in a browser', () => {
     await page.waitForSelector('body[data-loaded]');
     const field = async (name: string): Promise<string> => (await page.locator(`[data-testid="run-summary"] tr[data-field="${name}"] td`).nth(1).textContent()) ?? '';
     expect(await field('state')).toBe('finished');
+    expect(await field('Temporal state')).toBe('completed');
     expect(await field('items')).toBe('60');
     expect(await field('succeeded')).toBe('57');
     expect(await field('failed')).toBe('3');

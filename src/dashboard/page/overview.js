@@ -27,7 +27,7 @@ async function load() {
   fillTable(document.getElementById('runs'), [
     ['run', (r) => link(`/runs/${encodeURIComponent(r.runId)}`, r.runId)],
     ['mode', (r) => r.mode ?? ''],
-    ['state', (r) => r.state],
+    ['state', (r) => r.temporalState ?? r.state],
     ['progress', (r) => `${r.done} / ${r.items} (${pct(r.progress)})`, true],
     ['spend', (r) => usd(r.costUsd), true],
     ['budget', (r) => (r.budgetUsd === undefined ? 'none' : usd(r.budgetUsd)), true],

@@ -28,7 +28,7 @@ function codeLink(code) {
 async function load() {
   const { run, curve, errors } = await getJson(`/api/runs/${encodeURIComponent(runId)}`);
   const rows = [
-    ['state', run.state], ['mode', run.mode ?? ''], ['items', run.items], ['succeeded', run.succeeded], ['failed', run.failed],
+    ['state', run.state], ['Temporal state', run.temporalState ?? 'not reachable'], ['mode', run.mode ?? ''], ['items', run.items], ['succeeded', run.succeeded], ['failed', run.failed],
     ['pending', run.pending], ['progress', pct(run.progress)], ['spend', usd(run.costUsd)],
     ['budget', run.budgetUsd === undefined ? 'none' : `${usd(run.budgetUsd)} (yellow at ${usd(run.yellowUsd)})`],
     ['budget state', run.budgetState], ['all-realtime', usd(run.allRealtimeUsd)], ['saved by the Batch API', usd(run.batchSavedUsd)],
