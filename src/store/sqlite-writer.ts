@@ -14,7 +14,7 @@ export type RetryArgs = ResultField[];
 
 const UPDATE_RESULT = `
   UPDATE items SET status = ?, attempts = ?, model = ?, mode = ?, request_id = ?, status_code = ?, response = ?, error = ?,
-    prompt_tokens = ?, cached_tokens = ?, completion_tokens = ?, reasoning_tokens = ?, cost_usd = ?, cache_marker = ?, saved_usd = ?, prompt_cache_saved_usd = ?, updated_at = ?
+    prompt_tokens = ?, cached_tokens = ?, completion_tokens = ?, reasoning_tokens = ?, cost_usd = ?, cache_marker = ?, saved_usd = ?, prompt_cache_saved_usd = ?, latency_ms = ?, rate_limited = ?, updated_at = ?
   WHERE run_id = ? AND custom_id = ? AND status <> 'succeeded'`;
 // max(): recording the same retry twice (a re-collected batch) changes nothing.
 const UPDATE_RETRY = `UPDATE items SET attempts = max(attempts, ?), error = ?, mode = ?, updated_at = ? WHERE run_id = ? AND custom_id = ? AND status = 'pending'`;
