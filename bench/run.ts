@@ -1,4 +1,4 @@
-// `npm run bench [-- limits|limits-1s|limits-60s|limits-redis|unlimited|stage|batch|scale|estimate|spend|pack]`: the
+// `npm run bench [-- limits|limits-1s|limits-60s|limits-redis|unlimited|stage|batch|scale|estimate|spend|pack|dashboard]`: the
 // same input against the same emulator settings, run (a) by the naive baseline
 // (bench/baseline.ts: openai SDK + p-limit) and (b) by llm-batch through Temporal (dev
 // server, `llm-batch worker` processes, startRun). `limits` runs the three limits
@@ -12,6 +12,7 @@ import { benchScale } from './scale.ts';
 import { benchEstimate } from './estimate.ts';
 import { benchSpend } from './spend.ts';
 import { benchPack } from './pack.ts';
+import { benchDashboard } from './dashboard.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -47,8 +48,9 @@ async function main(): Promise<number> {
   if (arg === 'estimate') return benchEstimate();
   if (arg === 'spend') return benchSpend();
   if (arg === 'pack') return benchPack();
+  if (arg === 'dashboard') return benchDashboard(process.argv[3] ? [process.argv[3]] : undefined);
   if (arg !== 'scale' && !Object.hasOwn(GROUPS, arg ?? '')) {
-    console.error(`unknown scenario "${arg}": use limits (= limits-1s, limits-60s, limits-redis), one of those three, unlimited, stage, batch, scale, estimate, spend, pack, or nothing for limits + unlimited`);
+    console.error(`unknown scenario "${arg}": use limits (= limits-1s, limits-60s, limits-redis), one of those three, unlimited, stage, batch, scale, estimate, spend, pack, dashboard, or nothing for limits + unlimited`);
     return 2;
   }
   const scenarios = arg === 'scale' ? [] : GROUPS[arg ?? ''].map((name) => SCENARIOS[name]);

@@ -164,6 +164,8 @@ export function makeProcessChunk(deps: RealtimeDeps) {
       const result: ItemResult = { customId: item.customId, status: outcome.kind, attempts: outcome.attempts, model, mode: 'realtime' };
       if (outcome.statusCode !== undefined) result.statusCode = outcome.statusCode;
       if (outcome.requestId !== undefined) result.requestId = outcome.requestId;
+      if (outcome.latencyMs !== undefined) result.latencyMs = outcome.latencyMs;
+      if (outcome.rateLimited !== undefined) result.rateLimited = outcome.rateLimited;
       if (outcome.kind === 'succeeded') {
         result.response = outcome.body;
         result.usage = outcome.usage;

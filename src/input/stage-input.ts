@@ -40,6 +40,8 @@ export async function stageInput(deps: StageDeps, config: RunConfig, onProgress:
   if (typeof rule === 'string') throw ApplicationFailure.nonRetryable(`--urgent-if: ${rule}`, 'InvalidInput');
   const routeProblem = config.routeRules && routeRulesProblem(config.routeRules, config.mode, pricing);
   if (routeProblem) throw ApplicationFailure.nonRetryable(`--route: ${routeProblem}`, 'InvalidInput');
+  // What the dashboard shows of the run besides its items (store/spend-rollup.ts).
+  await deps.store.recordRun({ runId: config.runId, mode: config.mode, budgetWarnAt: config.budgetWarnAt, ...(config.budgetUsd !== undefined ? { budgetUsd: config.budgetUsd } : {}) });
   const runDir = deps.runDir(config.runId);
   mkdirSync(runDir, { recursive: true });
   const rejectsPath = join(runDir, 'rejects.jsonl');

@@ -38,8 +38,8 @@ export interface CallRequest {
 }
 
 export type CallOutcome =
-  | { kind: 'succeeded'; attempts: number; statusCode: number; requestId?: string; body: unknown; usage: TokenTotals }
-  | { kind: 'failed'; attempts: number; statusCode?: number; requestId?: string; body?: unknown; error: { code: string; message: string; status?: number } }
+  | { kind: 'succeeded'; attempts: number; statusCode: number; requestId?: string; body: unknown; usage: TokenTotals; latencyMs?: number; rateLimited?: number }
+  | { kind: 'failed'; attempts: number; statusCode?: number; requestId?: string; body?: unknown; error: { code: string; message: string; status?: number }; latencyMs?: number; rateLimited?: number }
   | { kind: 'quota_exhausted'; attempts: number; message: string }
   /** Told to stop before the item was done (pause, cancel, open circuit): it stays pending. */
   | { kind: 'interrupted'; attempts: number }
@@ -180,7 +180,8 @@ export class ProviderClient {
           .withResponse();
         limiter.observe(admission, parseRateLimitHeaders((h) => response.headers.get(h)), performance.now() - sentAt);
         health?.success();
-        const ok: CallOutcome = { kind: 'succeeded', attempts, statusCode: response.status, body: data, usage: usageOf(data) };
+        // The last attempt's round trip and the 429s met on the way: the dashboard's latency and 429 curves.
+        const ok: CallOutcome = { kind: 'succeeded', attempts, statusCode: response.status, body: data, usage: usageOf(data), latencyMs: performance.now() - sentAt, rateLimited };
         attempt?.answered(response.status, ok.usage);
         const requestId = response.headers.get('x-request-id');
         if (requestId) ok.requestId = requestId;
@@ -207,7 +208,7 @@ export class ProviderClient {
           if (!(await wait(() => this.sleep(ms, waitSignal)))) return { kind: 'interrupted', attempts };
           continue;
         }
-        const failed: CallOutcome = { kind: 'failed', attempts, error: errorOf(e) };
+        const failed: CallOutcome = { kind: 'failed', attempts, error: errorOf(e), latencyMs: performance.now() - sentAt, rateLimited };
         if (e instanceof APIError && e.status !== undefined) {
           failed.statusCode = e.status;
           failed.body = { error: e.error ?? null };

@@ -6,6 +6,10 @@ import type { ItemTotals, RejectRecord, Route, TokenTotals } from '../domain/run
 import type { PartPlan, PlanLimits } from '../domain/batch-plan.ts';
 import type { RouteSpendRow } from '../domain/route-spend.ts';
 import type { NewSemanticEntry, SemanticEntry, SemanticSpace } from './semantic-rows.ts';
+import type { RunRecord } from './spend-rollup.ts';
+import type { DashboardQuery } from './dashboard-sql.ts';
+
+export type { RunRecord, DashboardQuery };
 
 export type { ItemTotals, RejectRecord };
 export type { NewSemanticEntry, SemanticEntry, SemanticSpace };
@@ -122,6 +126,10 @@ export interface ItemResult {
   savedUsd?: number;
   /** What the provider's prompt cache saved on it: cached tokens × (input − cached input price). */
   promptCacheSavedUsd?: number;
+  /** The answering call's round trip in ms (realtime calls), for the dashboard. */
+  latencyMs?: number;
+  /** 429 answers the item met before this result, for the dashboard. */
+  rateLimited?: number;
 }
 
 /** A stored item in the shape the export writes out. */
@@ -331,5 +339,11 @@ export interface ItemStore {
   spotCheckSample(runId: string, checkpoint: number, seed: number, size: number): Promise<SpotCheckSample[]>;
   /** Forgets a run's items (and rejects, batch records and its unshared cache entries), so a run id can be staged afresh. */
   deleteRun(runId: string): Promise<void>;
+  /** Records a run's mode and budget for the dashboard (at staging; again replaces them). */
+  recordRun(run: RunRecord): Promise<void>;
+  /** Folds the spend changes recorded since the last fold into the dashboard's rollup (store/spend-rollup.ts). */
+  foldSpendDelta(): Promise<void>;
+  /** One of the dashboard's read queries (store/dashboard-sql.ts), as raw rows. */
+  dashboardQuery(name: DashboardQuery, params: (string | number)[]): Promise<Record<string, unknown>[]>;
   close(): Promise<void>;
 }

@@ -11,6 +11,7 @@
 // REAL; uploaded_at is epoch milliseconds, which needs 64 bits.
 import type { Pool } from 'pg';
 import { POSTGRES_SEMANTIC_MIGRATION } from './semantic-rows.ts';
+import { POSTGRES_DASHBOARD_MIGRATION } from './spend-rollup.ts';
 
 export interface Migration {
   version: number;
@@ -137,8 +138,9 @@ CREATE TRIGGER items_dispatch_seq_default BEFORE INSERT ON items FOR EACH ROW
     name: 'quality spot-checks: the checkpoint that claimed an item',
     sql: 'ALTER TABLE items ADD COLUMN IF NOT EXISTS spot_checkpoint integer;',
   },
+  { version: 8, name: 'dashboard: latency and 429s of items, spend rollup, runs', sql: POSTGRES_DASHBOARD_MIGRATION },
   {
-    version: 8,
+    version: 9,
     name: 'retry cost and tokens of items (--schema: discarded answers of mismatches retried)',
     sql: `
 ALTER TABLE items ADD COLUMN IF NOT EXISTS retry_cost_usd double precision NOT NULL DEFAULT 0;

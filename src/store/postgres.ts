@@ -18,6 +18,8 @@ import { CLAIM_SPOT_CHECK, spotCheckSampleSql, toSpotCheckSample } from './spot-
 import type { RouteSpendRow } from '../domain/route-spend.ts';
 import { DELETE_SEMANTIC_BEFORE, INSERT_SEMANTIC, SELECT_SEMANTIC_SINCE, semanticInsertParams, toSemanticEntry, type NewSemanticEntry, type SemanticEntry, type SemanticSpace } from './semantic-rows.ts';
 import { migrate } from './postgres-schema.ts';
+import { FOLD_DELTA, FOLD_EVERY_WRITES, runParams, UPSERT_RUN, type RunRecord } from './spend-rollup.ts';
+import { DASHBOARD_SQL, type DashboardQuery } from './dashboard-sql.ts';
 import { foldResults, foldRetries } from './result-fold.ts';
 import { resultFields, type ResultField } from './result-row.ts';
 
@@ -55,14 +57,14 @@ const STAGED_ITEMS = `CREATE TEMPORARY TABLE IF NOT EXISTS staged_items (
 const STAGED_ITEM_COLUMNS = ['ord', 'run_id', 'custom_id', 'seq', 'dispatch_seq', 'line', 'url', 'body', 'model', 'feature', 'priority', 'prompt_tokens_est', 'max_output_tokens', 'route', 'line_bytes', 'prefix_group', 'prefix_path', ...STAGED_ROUTING_COLUMNS] as const;
 const ITEM_COLUMNS = STAGED_ITEM_COLUMNS.slice(1).join(', ');
 
-const RESULT_NAMES = ['run_id', 'custom_id', 'status', 'attempts', 'model', 'mode', 'request_id', 'status_code', 'response', 'error', 'prompt_tokens', 'cached_tokens', 'completion_tokens', 'reasoning_tokens', 'cost_usd', 'cache_marker', 'saved_usd', 'prompt_cache_saved_usd'] as const;
-const RESULT_TYPES = ['text', 'text', 'text', 'integer', 'text', 'text', 'text', 'integer', 'text', 'text', 'integer', 'integer', 'integer', 'integer', 'double precision', 'text', 'double precision', 'double precision'] as const;
+const RESULT_NAMES = ['run_id', 'custom_id', 'status', 'attempts', 'model', 'mode', 'request_id', 'status_code', 'response', 'error', 'prompt_tokens', 'cached_tokens', 'completion_tokens', 'reasoning_tokens', 'cost_usd', 'cache_marker', 'saved_usd', 'prompt_cache_saved_usd', 'latency_ms', 'rate_limited'] as const;
+const RESULT_TYPES = ['text', 'text', 'text', 'integer', 'text', 'text', 'text', 'integer', 'text', 'text', 'integer', 'integer', 'integer', 'integer', 'double precision', 'text', 'double precision', 'double precision', 'integer', 'integer'] as const;
 const STAGED_RESULTS = `CREATE TEMPORARY TABLE IF NOT EXISTS staged_results (${RESULT_NAMES.map((n, i) => `${n} ${RESULT_TYPES[i]}`).join(', ')}) ON COMMIT DELETE ROWS`;
 const SET_RESULT = `status = r.status, attempts = r.attempts, model = r.model, mode = r.mode, request_id = r.request_id,
     status_code = r.status_code, response = r.response, error = r.error, prompt_tokens = r.prompt_tokens + i.retry_prompt_tokens,
     cached_tokens = r.cached_tokens + i.retry_cached_tokens, completion_tokens = r.completion_tokens + i.retry_completion_tokens,
     reasoning_tokens = r.reasoning_tokens + i.retry_reasoning_tokens, cost_usd = r.cost_usd + i.retry_cost_usd, cache_marker = r.cache_marker,
-    saved_usd = r.saved_usd, prompt_cache_saved_usd = r.prompt_cache_saved_usd, updated_at = now()`;
+    saved_usd = r.saved_usd, prompt_cache_saved_usd = r.prompt_cache_saved_usd, latency_ms = r.latency_ms, rate_limited = r.rate_limited, updated_at = now()`;
 const RESULT_TARGET = `i.run_id = r.run_id AND i.custom_id = r.custom_id AND i.status <> 'succeeded'`;
 /** Results applied to their items, from a source `r` with RESULT_NAMES' columns; a success is never overwritten. */
 const applyResults = (source: string): string => `UPDATE items AS i SET ${SET_RESULT} FROM ${source} WHERE ${RESULT_TARGET}`;
@@ -102,6 +104,7 @@ const ATTEMPTS = 3;
 export class PostgresItemStore implements ItemStore {
   private readonly pool: pg.Pool;
   private closed = false;
+  private resultWritesSinceFold = 0;
 
   private constructor(pool: pg.Pool) {
     this.pool = pool;
@@ -215,6 +218,7 @@ export class PostgresItemStore implements ItemStore {
     if (rows.length < COPY_RESULTS_FROM) {
       const source = `unnest(${RESULT_TYPES.map((t, i) => `$${i + 1}::${t}[]`).join(', ')}) AS r(${RESULT_NAMES.join(', ')})`;
       await this.query(applyResults(source), columnsOf(rows, RESULT_NAMES.length));
+      if (++this.resultWritesSinceFold >= FOLD_EVERY_WRITES) await this.foldSpendDelta();
       return;
     }
     await this.transaction(async (c) => {
@@ -222,6 +226,7 @@ export class PostgresItemStore implements ItemStore {
       await copyRows(c, 'staged_results', RESULT_NAMES, rows);
       await c.query(APPLY_STAGED_RESULTS);
     });
+    if (++this.resultWritesSinceFold >= FOLD_EVERY_WRITES) await this.foldSpendDelta();
   }
 
   async pendingEstimate(runId: string, selection: ItemSelection, outputTokensPerItem?: number): Promise<PendingEstimate[]> {
@@ -443,7 +448,23 @@ export class PostgresItemStore implements ItemStore {
       await c.query('DELETE FROM items WHERE run_id = $1', [runId]);
       await c.query('DELETE FROM batches WHERE run_id = $1', [runId]);
       await c.query('DELETE FROM rejects WHERE run_id = $1', [runId]);
+      await c.query('DELETE FROM spend_rollup WHERE run_id = $1', [runId]);
+      await c.query('DELETE FROM spend_delta WHERE run_id = $1', [runId]);
+      await c.query('DELETE FROM runs WHERE run_id = $1', [runId]);
     });
+  }
+
+  async recordRun(run: RunRecord): Promise<void> {
+    await this.query(numbered(UPSERT_RUN), runParams(run, new Date()));
+  }
+
+  async foldSpendDelta(): Promise<void> {
+    this.resultWritesSinceFold = 0;
+    await this.query(FOLD_DELTA.postgres);
+  }
+
+  async dashboardQuery(name: DashboardQuery, params: (string | number)[]): Promise<Row[]> {
+    return this.query(numbered(DASHBOARD_SQL.postgres[name]), params);
   }
 
   async close(): Promise<void> {

@@ -8,7 +8,7 @@ export const responseText = (r: ItemResult): string | null => r.responseJson ?? 
 
 /**
  * status, attempts, model, mode, request_id, status_code, response, error, prompt_tokens,
- * cached_tokens, completion_tokens, reasoning_tokens, cost_usd, cache_marker, saved_usd, prompt_cache_saved_usd: in this
+ * cached_tokens, completion_tokens, reasoning_tokens, cost_usd, cache_marker, saved_usd, prompt_cache_saved_usd, latency_ms, rate_limited: in this
  * order in both stores.
  */
 export function resultFields(r: ItemResult): ResultField[] {
@@ -17,5 +17,6 @@ export function resultFields(r: ItemResult): ResultField[] {
     r.status, r.attempts, r.model, r.mode, r.requestId ?? null, r.statusCode ?? null, responseText(r), r.error ? JSON.stringify(r.error) : null,
     u?.prompt ?? 0, u?.cached ?? 0, u?.completion ?? 0, u?.reasoning ?? 0, r.costUsd ?? 0,
     r.cacheMarker ?? null, r.savedUsd ?? 0, r.promptCacheSavedUsd ?? 0,
+    r.latencyMs === undefined ? null : Math.round(r.latencyMs), r.rateLimited ?? 0,
   ];
 }

@@ -15,7 +15,7 @@ export type RetryArgs = ResultField[];
 const UPDATE_RESULT = `
   UPDATE items SET status = ?, attempts = ?, model = ?, mode = ?, request_id = ?, status_code = ?, response = ?, error = ?,
     prompt_tokens = ? + retry_prompt_tokens, cached_tokens = ? + retry_cached_tokens, completion_tokens = ? + retry_completion_tokens,
-    reasoning_tokens = ? + retry_reasoning_tokens, cost_usd = ? + retry_cost_usd, cache_marker = ?, saved_usd = ?, prompt_cache_saved_usd = ?, updated_at = ?
+    reasoning_tokens = ? + retry_reasoning_tokens, cost_usd = ? + retry_cost_usd, cache_marker = ?, saved_usd = ?, prompt_cache_saved_usd = ?, latency_ms = ?, rate_limited = ?, updated_at = ?
   WHERE run_id = ? AND custom_id = ? AND status <> 'succeeded'`;
 // max(): recording the same retry twice (a re-collected batch) changes nothing; its discarded
 // answer's cost and tokens are added only while the stored attempts are below the retry's (SET

@@ -15,6 +15,8 @@ import { CLASSIFY_SQL, ROUTE_SPEND_SQL, ROUTING_COLUMN_TYPES, ROUTING_COLUMNS, r
 import type { ItemClassification, SpotCheckSample, TooLargeItem } from './item-store.ts';
 import { CLAIM_SPOT_CHECK, spotCheckSampleSql, toSpotCheckSample } from './spot-check-sql.ts';
 import type { RouteSpendRow } from '../domain/route-spend.ts';
+import { DASHBOARD_ITEM_COLUMNS, FOLD_DELTA, FOLD_EVERY_WRITES, runParams, sqliteDashboardSchema, UPSERT_RUN, type RunRecord } from './spend-rollup.ts';
+import { DASHBOARD_SQL, type DashboardQuery } from './dashboard-sql.ts';
 import { DELETE_SEMANTIC_BEFORE, INSERT_SEMANTIC, SELECT_SEMANTIC_SINCE, SQLITE_SEMANTIC_SCHEMA, semanticInsertParams, toSemanticEntry, type NewSemanticEntry, type SemanticEntry, type SemanticSpace } from './semantic-rows.ts';
 import { num, stagedFields, toBatchRecord, toRejectRecord, toMeasuredItem, toPendingItem, toPendingRequest, toStoredItem, toTotals, type Row } from './rows.ts';
 
@@ -99,6 +101,8 @@ const ADDED_COLUMNS: [string, string][] = [
   ['prompt_cache_saved_usd', 'REAL NOT NULL DEFAULT 0'],
   // Quality spot-checks: the checkpoint that claimed a succeeded item.
   ['spot_checkpoint', 'INTEGER'],
+  // The dashboard: latency and 429s of results.
+  ...DASHBOARD_ITEM_COLUMNS,
   // --schema: what an item's discarded answers (schema mismatches retried) cost and used, part of cost_usd and the token columns.
   ['retry_cost_usd', 'REAL NOT NULL DEFAULT 0'],
   ['retry_prompt_tokens', 'INTEGER NOT NULL DEFAULT 0'],
@@ -123,6 +127,7 @@ export class SqliteItemStore implements ItemStore {
   private readonly selectTotalsRun: StatementSync;
   private readonly selectPage: StatementSync;
   private readonly statements = new Map<string, StatementSync>();
+  private resultWritesSinceFold = 0;
 
   readonly path: string;
 
@@ -143,6 +148,9 @@ export class SqliteItemStore implements ItemStore {
     if (!have.has('dispatch_seq')) this.db.exec('UPDATE items SET dispatch_seq = seq WHERE dispatch_seq IS NULL');
     this.db.exec('CREATE INDEX IF NOT EXISTS items_by_part ON items (run_id, part, seq)');
     this.db.exec('CREATE INDEX IF NOT EXISTS items_by_dispatch ON items (run_id, dispatch_seq)');
+    // The dashboard's spend rollup and runs (spend-rollup.ts); a store from before it is summed into it once.
+    const fresh = this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'spend_rollup'").get() === undefined;
+    this.transaction(() => this.db.exec(sqliteDashboardSchema(fresh)));
     // DO UPDATE ... WHERE line matches: a re-staged line changes 1 row, another line with
     // the same custom_id changes 0 rows and is reported as a duplicate.
     this.insertItem = this.db.prepare(`
@@ -214,6 +222,7 @@ export class SqliteItemStore implements ItemStore {
     const rows = results.map((r) => [...resultFields(r), now, runId, r.customId]);
     if (this.writer && rows.length >= THREAD_WRITES_FROM) await this.writer.write('results', rows);
     else this.resultWrites.results(rows);
+    if (++this.resultWritesSinceFold >= FOLD_EVERY_WRITES) await this.foldSpendDelta();
   }
 
   async pendingEstimate(runId: string, selection: ItemSelection, outputTokensPerItem?: number): Promise<PendingEstimate[]> {
@@ -401,7 +410,25 @@ export class SqliteItemStore implements ItemStore {
       this.cached('DELETE FROM items WHERE run_id = ?').run(runId);
       this.cached('DELETE FROM batches WHERE run_id = ?').run(runId);
       this.cached('DELETE FROM rejects WHERE run_id = ?').run(runId);
+      this.cached('DELETE FROM spend_rollup WHERE run_id = ?').run(runId);
+      this.cached('DELETE FROM spend_delta WHERE run_id = ?').run(runId);
+      this.cached('DELETE FROM runs WHERE run_id = ?').run(runId);
     });
+  }
+
+  async recordRun(run: RunRecord): Promise<void> {
+    this.cached(UPSERT_RUN).run(...runParams(run, new Date()));
+  }
+
+  async foldSpendDelta(): Promise<void> {
+    this.resultWritesSinceFold = 0;
+    this.transaction(() => {
+      for (const sql of FOLD_DELTA.sqlite) this.cached(sql).run();
+    });
+  }
+
+  async dashboardQuery(name: DashboardQuery, params: (string | number)[]): Promise<Row[]> {
+    return this.cached(DASHBOARD_SQL.sqlite[name]).all(...params) as Row[];
   }
 
   async close(): Promise<void> {

@@ -25,7 +25,7 @@ async function cli(args: string[], env: Record<string, string> = {}): Promise<{ 
   }
 }
 
-const COMMANDS = ['demo', 'dev', 'worker', 'emulator', 'run', 'status', 'results', 'pause', 'resume', 'cancel', 'approve', 'reject', 'probe', 'budget'];
+const COMMANDS = ['demo', 'dev', 'worker', 'emulator', 'run', 'status', 'results', 'pause', 'resume', 'cancel', 'approve', 'reject', 'probe', 'budget', 'dashboard'];
 
 /** Each operator command: the signal it sends and words of what it does, as its --help must say. */
 const CONTROL_HELP: [string, string, RegExp][] = [

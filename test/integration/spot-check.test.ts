@@ -201,4 +201,48 @@ export default function check(item, answer, response) {
     for (const e of errors) expect(e.error!.code).toBe('rejected');
     expect(readJsonl<OutLine>(final.outputPath!).length + errors.length).toBe(ids.length);
   }, 180_000);
+
+  it('with --window, a checkpoint at each window\'s end: the judge holds the run after the first window, nothing of the next starts, approve continues it', async () => {
+    emu.resetStats();
+    const { path, ids } = writeInput(home, 'windowed', 120);
+    const runId = `windowed-${Date.now()}`;
+    const handle = await start(runConfig({
+      runId, inputPath: path, chunkSize: 30, maxChunksInFlight: 2, concurrency: 8,
+      window: { everyMs: 2000, items: 60 },
+      spotCheck: { size: 20, judgeModel: 'gpt-4.1-mini', judgePrompt: 'Pass an answer that addresses the ticket; fail one that does not, and say why.', minPassRate: 0.95, seed: 42 },
+    }));
+    await waitFor(async () => (await status(handle)).state === 'quality_hold', 90_000, 'the run to hold after its first window');
+    const held = await status(handle);
+    // The hold comes at the first window's end: exactly its 60 items done, the window not yet closed.
+    expect(held.counts.succeeded + held.counts.failed).toBe(60);
+    expect(held.quality!.checkpoints[0]).toMatchObject({ index: 1, checked: 20, outcome: 'hold' });
+    expect(held.windowsEnded ?? []).toHaveLength(0);
+    // Held past the window's length: the next window does not start.
+    const served = emu.stats().served;
+    await sleep(2500);
+    expect(emu.stats().served).toBe(served);
+    expect((await status(handle)).state).toBe('quality_hold');
+
+    await handle.signal('approve');
+    let approved = 1;
+    const result = handle.result() as Promise<RunStatus>;
+    let ended = false;
+    void result.finally(() => (ended = true)).catch(() => {});
+    while (!ended) {
+      const s = await status(handle).catch(() => undefined);
+      if (s?.state === 'quality_hold' && s.quality!.holding === approved + 1) {
+        await handle.signal('approve');
+        approved++;
+      }
+      await sleep(200);
+    }
+    const final = await result;
+    expect(final.state).toBe('completed');
+    expect(final.counts).toMatchObject({ succeeded: 120, pending: 0 });
+    // Two windows of 60, each checked at its end.
+    expect(final.windowsEnded!.map((w) => w.items)).toEqual([60, 60]);
+    expect(final.quality!.checkpoints.map((k) => k.index)).toEqual([1, 2]);
+    expect(final.quality!.checkpoints[0]!.outcome).toBe('approved');
+    expect(readJsonl<OutLine>(final.outputPath!).map((l) => l.custom_id).sort()).toEqual([...ids].sort());
+  }, 180_000);
 });

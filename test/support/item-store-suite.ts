@@ -5,6 +5,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { CacheEntry, ItemResult, ItemStore, NewItem, RejectRecord, StoredItem } from '../../src/store/item-store.ts';
 import { semanticStoreSuite } from './semantic-store-suite.ts';
+import { dashboardStoreSuite } from './dashboard-store-suite.ts';
 
 export const item = (seq: number, customId = `c${seq}`, line = seq + 1): NewItem => ({
   customId, seq, line, url: '/v1/chat/completions', body: { model: 'gpt-4o-mini', messages: [] }, model: 'gpt-4o-mini', promptTokens: 10, maxOutputTokens: 20,
@@ -728,5 +729,6 @@ export function itemStoreSuite(name: string, open: () => Promise<ItemStore>): vo
     });
 
     semanticStoreSuite(() => store);
+    dashboardStoreSuite(() => store);
   });
 }

@@ -59,3 +59,27 @@ describe('SqliteItemStore on a file from before the exact cache', () => {
     }
   });
 });
+
+describe('SqliteItemStore on a file from before the dashboard', () => {
+  it('sums the results already there into the spend rollup once, on open', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'store-')), 'items.sqlite');
+    const first = new SqliteItemStore(path);
+    await first.stageItems('r', [item(0), item(1), item(2)]);
+    await first.recordResults('r', [success('c0', { costUsd: 0.5 }), success('c1', { costUsd: 0.25 })]);
+    await first.close();
+    // As the release before the dashboard left it: no rollup, no triggers.
+    const old = new DatabaseSync(path);
+    old.exec('DROP TRIGGER items_rollup_in; DROP TRIGGER items_rollup_out; DROP TABLE spend_rollup; DROP TABLE spend_delta;');
+    old.close();
+    const store = new SqliteItemStore(path);
+    try {
+      const rows = await store.dashboardQuery('spend_by_model', []);
+      expect(rows.map((r) => [r.key, Number(r.succeeded), Number(r.cost)])).toEqual([['gpt-4o-mini', 2, 0.75]]);
+      await store.recordResults('r', [success('c2', { costUsd: 1 })]);
+      await store.foldSpendDelta();
+      expect(Number((await store.dashboardQuery('spend_by_model', []))[0]!.cost)).toBe(1.75);
+    } finally {
+      await store.close();
+    }
+  });
+});
