@@ -9,8 +9,14 @@ if (!Number.isInteger(count) || count < 1) {
   process.exit(2);
 }
 
+// mulberry32: a small 32-bit generator with a full period (an LCG in doubles loses precision and cycles early).
 let seed = 20261202;
-const rand = (): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+const rand = (): number => {
+  seed = (seed + 0x6d2b79f5) | 0;
+  let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+  return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+};
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
 
 const kinds = ['invoice', 'contract amendment', 'meeting notes', 'incident report', 'job application', 'purchase order', 'policy update', 'customer complaint'];
@@ -30,7 +36,7 @@ const SYSTEM = 'You classify internal company documents. Read the document and a
 
 const out: string[] = [];
 for (let i = 1; i <= count; i++) {
-  const text = `${pick(kinds)} from ${pick(teams)} about ${pick(subjects)}. ${pick(details)} ${pick(details)} Reference ${100000 + Math.floor(rand() * 900000)}.`;
+  const text = `${pick(kinds)} from ${pick(teams)} about ${pick(subjects)}. ${pick(details)} ${pick(details)} Reference ${String.fromCharCode(65 + Math.floor(rand() * 26))}-${i}-${1000 + Math.floor(rand() * 9000)}.`;
   out.push(JSON.stringify({
     custom_id: `doc-${String(i).padStart(7, '0')}`,
     method: 'POST',
