@@ -4,8 +4,6 @@
 // signals are sent as the Temporal UI sends them: by name, with JSON input.
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { Worker } from '@temporalio/worker';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Client, WorkflowHandle } from '@temporalio/client';
@@ -15,7 +13,7 @@ import { costOfUsage } from '../../src/domain/pricing.ts';
 import { loadPricing } from '../../src/llm/pricing-file.ts';
 import type { RunConfig, RunStatus } from '../../src/domain/run-types.ts';
 import type { AlertPayload } from '../../src/domain/alerts.ts';
-import { chatLine, client, readJsonl, runConfig, startWorker, tempDir, waitFor } from '../support/harness.ts';
+import { chatLine, client, readJsonl, runConfig, startWorker, tempDir, startAlertReceiver, waitFor } from '../support/harness.ts';
 
 type OutLine = {
   custom_id: string;
@@ -51,7 +49,7 @@ describe('run control', () => {
   let emu: RunningEmulator;
   let c: Client;
   let worker: Awaited<ReturnType<typeof startWorker>>;
-  let receiver: Server;
+  let receiver: Awaited<ReturnType<typeof startAlertReceiver>>;
   let webhook: string;
   const alerts: AlertPayload[] = [];
   const home = tempDir();
@@ -64,16 +62,8 @@ describe('run control', () => {
     c = await client();
     worker = await startWorker({ home, baseURL: emu.baseUrl, taskQueue });
     // The alert webhook: a local receiver that keeps what it is sent.
-    receiver = createServer((req, res) => {
-      let body = '';
-      req.on('data', (d: Buffer) => (body += d.toString()));
-      req.on('end', () => {
-        alerts.push(JSON.parse(body) as AlertPayload);
-        res.end('ok');
-      });
-    });
-    await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
-    webhook = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks/T000/secret-token`;
+    receiver = await startAlertReceiver('/hooks/T000/secret-token', alerts);
+    webhook = receiver.url;
   });
   afterAll(async () => {
     await worker?.stop();

@@ -7,8 +7,6 @@
 // the same way, and `reject` stops it.
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { Worker } from '@temporalio/worker';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Client, WorkflowHandle } from '@temporalio/client';
@@ -19,12 +17,30 @@ import { loadDefaultPricing } from '../../src/llm/pricing-file.ts';
 import type { RunConfig, RunStatus } from '../../src/domain/run-types.ts';
 import type { AlertPayload } from '../../src/domain/alerts.ts';
 import { stateHint, summaryTable } from '../../src/cli/format.ts';
-import { chatLine, client, outputLineCostUsd, readJsonl, runConfig, startWorker, tempDir, waitFor } from '../support/harness.ts';
+import { chatLine, client, outputLineCostUsd, readJsonl, runConfig, startWorker, tempDir, startAlertReceiver, waitFor } from '../support/harness.ts';
 
 type OutLine = { custom_id: string; response: { status_code: number; body: unknown } | null; error: { code: string; message: string } | null };
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const status = (h: WorkflowHandle): Promise<RunStatus> => h.query<RunStatus>('status');
+
+/** Approves the hold the run is in, then every later one, until the run ends: its final status and the approvals sent. */
+async function approveEveryHold(handle: WorkflowHandle): Promise<{ final: RunStatus; approved: number }> {
+  await handle.signal('approve');
+  let approved = 1;
+  const result = handle.result() as Promise<RunStatus>;
+  let ended = false;
+  void result.finally(() => (ended = true)).catch(() => {});
+  while (!ended) {
+    const s = await status(handle).catch(() => undefined);
+    if (s?.state === 'quality_hold' && s.quality!.holding === approved + 1) {
+      await handle.signal('approve');
+      approved++;
+    }
+    await sleep(200);
+  }
+  return { final: await result, approved };
+}
 
 /** n chat lines named `name-00001`…; `flagged(i)` lines carry metadata.feature "flagged". */
 function writeInput(dir: string, name: string, n: number, flagged: (i: number) => boolean = () => false): { path: string; ids: string[]; flaggedIds: Set<string> } {
@@ -39,7 +55,7 @@ describe('quality spot-checks', () => {
   let emu: RunningEmulator;
   let c: Client;
   let worker: Awaited<ReturnType<typeof startWorker>>;
-  let receiver: Server;
+  let receiver: Awaited<ReturnType<typeof startAlertReceiver>>;
   let webhook: string;
   const alerts: AlertPayload[] = [];
   const home = tempDir('spot-check-');
@@ -51,16 +67,8 @@ describe('quality spot-checks', () => {
     emu = await startEmulator({ port: 0, booleanFalseRate: 0.2 });
     c = await client();
     worker = await startWorker({ home, baseURL: emu.baseUrl, taskQueue });
-    receiver = createServer((req, res) => {
-      let body = '';
-      req.on('data', (d: Buffer) => (body += d.toString()));
-      req.on('end', () => {
-        alerts.push(JSON.parse(body) as AlertPayload);
-        res.end('ok');
-      });
-    });
-    await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
-    webhook = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks/spot`;
+    receiver = await startAlertReceiver('/hooks/spot', alerts);
+    webhook = receiver.url;
   });
   afterAll(async () => {
     await worker?.stop();
@@ -117,21 +125,8 @@ describe('quality spot-checks', () => {
     expect(table).toContain(cp.failures[0]!.customId);
     expect(stateHint(held)).toContain(`llm-batch approve ${runId}`);
 
-    await handle.signal('approve');
     // Later checkpoints (every 100 items, the last one at the end) may hold too: each is approved.
-    let approved = 1;
-    const result = handle.result() as Promise<RunStatus>;
-    let ended = false;
-    void result.finally(() => (ended = true)).catch(() => {});
-    while (!ended) {
-      const s = await status(handle).catch(() => undefined);
-      if (s?.state === 'quality_hold' && s.quality!.holding === approved + 1) {
-        await handle.signal('approve');
-        approved++;
-      }
-      await sleep(200);
-    }
-    const final = await result;
+    const { final, approved } = await approveEveryHold(handle);
     expect(final.state).toBe('completed');
     expect(final.counts).toMatchObject({ succeeded: 200, failed: 0, pending: 0 });
     expect(final.quality!.checkpoints[0]).toMatchObject({ index: 1, outcome: 'approved' });
@@ -223,20 +218,7 @@ export default function check(item, answer, response) {
     expect(emu.stats().served).toBe(served);
     expect((await status(handle)).state).toBe('quality_hold');
 
-    await handle.signal('approve');
-    let approved = 1;
-    const result = handle.result() as Promise<RunStatus>;
-    let ended = false;
-    void result.finally(() => (ended = true)).catch(() => {});
-    while (!ended) {
-      const s = await status(handle).catch(() => undefined);
-      if (s?.state === 'quality_hold' && s.quality!.holding === approved + 1) {
-        await handle.signal('approve');
-        approved++;
-      }
-      await sleep(200);
-    }
-    const final = await result;
+    const { final } = await approveEveryHold(handle);
     expect(final.state).toBe('completed');
     expect(final.counts).toMatchObject({ succeeded: 120, pending: 0 });
     // Two windows of 60, each checked at its end.

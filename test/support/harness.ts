@@ -15,6 +15,9 @@ import { costOfUsage } from '../../src/domain/pricing.ts';
 import { loadDefaultPricing } from '../../src/llm/pricing-file.ts';
 import { usageOf } from '../../src/llm/provider.ts';
 import type { ObservabilitySettings } from '../../src/observability/worker-observability.ts';
+import type { AlertPayload } from '../../src/domain/alerts.ts';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 
 // Workers in test processes log warnings only, so test output stays readable.
 Runtime.install({ logger: new DefaultLogger('WARN') });
@@ -120,4 +123,18 @@ export async function freshDatabase(clauses = ''): Promise<string> {
   const url = new URL(inject('databaseUrl'));
   url.pathname = `/${name}`;
   return url.toString();
+}
+
+/** An alert webhook on loopback that keeps every alert it is sent in `alerts`; `path` is the URL's path. */
+export async function startAlertReceiver(path: string, alerts: AlertPayload[] = []): Promise<{ url: string; alerts: AlertPayload[]; close(): void }> {
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (d: Buffer) => (body += d.toString()));
+    req.on('end', () => {
+      alerts.push(JSON.parse(body) as AlertPayload);
+      res.end('ok');
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}${path}`, alerts, close: () => server.close() };
 }
