@@ -1,4 +1,4 @@
-// The exact cache on the Batch API path (activities/batch-api.ts).
+// The exact cache on the Batch API path (activities/batch-submit.ts, batch-collect.ts).
 //
 // Submit: before a line goes into a batch file, the cache is asked. A request it answers is
 // recorded as a hit at once and left out of the file; a request identical to one already in

@@ -7,7 +7,7 @@
 // cancel ends the wait at once (the wait is the run's waitForChange).
 //
 // Batch mode: a dispatch's item cap is what is left of the window, and a batch file holds
-// at most its dispatch's cap (activities/batch-api.ts, submit), so each window's items
+// at most its dispatch's cap (activities/batch-submit.ts, submit), so each window's items
 // become that window's batch files; a part larger than a window is sent over several
 // windows, one file per window.
 import { log } from '@temporalio/workflow';
