@@ -24,7 +24,6 @@ import type { ChunkStopSignal, ChunkSummary, ItemTotals, Route, RunConfig, RunSt
 import { emptyTokens, notDoneFor, stopEndsBatch } from '../domain/run-types.ts';
 import { chunkCount, chunkRange } from '../domain/chunk-plan.ts';
 import { budgetState, chunkCapUsd, decideDispatch, reservedOutputTokens, shouldSwitchModel } from '../domain/budget.ts';
-import { openCircuit, probeResult, startProbe, type CircuitPolicy } from '../domain/circuit-breaker.ts';
 import { alertPayload, type AlertEvent } from '../domain/alerts.ts';
 import { priorityOf, taskPriority } from '../domain/priority.ts';
 import { chunkWorkflow } from './chunk.ts';
@@ -35,6 +34,8 @@ import { runActivities } from './run-activities.ts';
 import { registerRunHandlers } from './run-signals.ts';
 import { RunWindows, type WindowCharge, type WindowSizing } from './run-windows.ts';
 import { RunQuality } from './run-quality.ts';
+import { RunCircuit } from './run-circuit.ts';
+import { awaitApproval, sampleAndApprove, type SampleHost } from './run-sample.ts';
 
 export type { RunProgress } from './run-status.ts';
 
@@ -89,7 +90,8 @@ class Run {
   private version = 0;
   private childFailure: unknown;
   private totalChunks = 0;
-  private readonly policy: CircuitPolicy;
+  /** The circuit breaker: opened by a chunk that finds the provider down. */
+  private readonly circuit: RunCircuit;
   /** A first run (not a continuation): it stages the input. */
   private readonly fresh: boolean;
   private readonly staged: StageResult | undefined;
@@ -105,7 +107,6 @@ class Run {
     this.fresh = input.progress === undefined;
     this.staged = input.staged;
     this.p = input.progress ?? newProgress(input.config, now);
-    this.policy = { initialDelayMs: this.config.circuitInitialDelayMs, maxDelayMs: this.config.circuitMaxDelayMs };
     this.status = {
       runId: this.config.runId,
       state: this.fresh ? 'staging' : 'running',
@@ -136,6 +137,32 @@ class Run {
       windowGate: () => this.quality.checkpoint(),
     });
     this.quality = new RunQuality({ config: this.config, progress: () => this.p, setState: (s) => this.setState(s), alert: (e, d) => this.alert(e, d), refresh: () => this.refresh() });
+    this.circuit = new RunCircuit({
+      config: this.config,
+      progress: () => this.p,
+      act: this.act,
+      realtimeInFlight: () => this.inFlightOn('realtime'),
+      childFailed: () => this.childFailure !== undefined,
+      stopped: () => this.stopped(),
+      stopInFlight: (reason) => this.stopInFlight(reason),
+      setState: (s) => this.setState(s),
+      alert: (e, d) => this.alert(e, d),
+      refresh: () => this.refresh(),
+    });
+  }
+
+  /** What the sample phase (run-sample.ts) sees of the run. */
+  private sampleHost(): SampleHost {
+    return {
+      config: this.config,
+      progress: () => this.p,
+      act: this.act,
+      dispatchLoop: (take, mayContinueAsNew) => this.dispatchLoop(take, mayContinueAsNew),
+      stopped: () => this.stopped(),
+      setState: (s) => this.setState(s),
+      alert: (e, d) => this.alert(e, d),
+      refresh: () => this.refresh(),
+    };
   }
 
   /** Ends when anything changed (a signal, a chunk result), or when `until` holds, or after `timeoutMs`. */
@@ -249,10 +276,10 @@ class Run {
     this.totalChunks = plan ? plan.realtimeParts + plan.batchParts : chunkCount(this.p.stage.seqEnd, config.chunkSize);
 
     if (this.p.phase === 'sample') {
-      if (config.sampleSize && this.p.stage.accepted > 0) await this.sampleAndApprove();
+      if (config.sampleSize && this.p.stage.accepted > 0) await sampleAndApprove(this.sampleHost());
       if (this.p.phase === 'sample') this.p.phase = 'chunks';
     }
-    if (this.p.phase === 'approval') await this.awaitApproval();
+    if (this.p.phase === 'approval') await awaitApproval(this.sampleHost());
     if (this.p.phase === 'chunks' && !this.stopped()) {
       this.setState('running');
       await this.dispatchLoop((room) => this.nextChunkWork(room), true);
@@ -264,43 +291,6 @@ class Run {
   private stopped(): boolean {
     const op = this.p.operator;
     return op.cancelled || op.rejected || this.p.stopReason !== undefined;
-  }
-
-  /** The sample: one piece of work (the seeded random selection), measured, then approval. */
-  private async sampleAndApprove(): Promise<void> {
-    const { config } = this;
-    const size = Math.min(config.sampleSize!, this.p.stage.accepted);
-    // The seed comes from the workflow's deterministic random: the same on every replay.
-    // The sample runs realtime whatever the mode: it measures in minutes, not hours.
-    const sample: QueuedWork = { chunkIndex: -1, selection: { sampleSeed: Math.floor(Math.random() * 2 ** 31), sampleSize: size }, route: 'realtime', dispatches: 0 };
-    let queued: QueuedWork | undefined = sample;
-    this.setState('sampling');
-    await this.dispatchLoop((room) => {
-      if (!room.realtime) return undefined;
-      const w = queued;
-      queued = undefined;
-      return w ?? this.p.requeued.shift();
-    }, false);
-    if (this.stopped()) return;
-    const done = this.p.succeeded + this.p.failed;
-    // The sample ran realtime; the rest of a batch or hybrid run is partly at the Batch discount.
-    const plan = this.p.plan;
-    const planned = plan ? plan.realtimeItems + plan.batchItems : 0;
-    const priceFactor = plan && planned > 0 ? (plan.realtimeItems + plan.batchItems * plan.batchDiscount) / planned : 1;
-    this.p.sample = await this.act.sampleStats({ config, selection: sample.selection, remainingItems: this.p.stage.accepted - done, spentUsd: this.p.costUsd, priceFactor });
-    this.p.phase = config.approve ? 'approval' : 'chunks';
-    this.refresh();
-  }
-
-  private async awaitApproval(): Promise<void> {
-    const op = this.p.operator;
-    if (!op.approved && !op.rejected && !op.cancelled) {
-      this.setState('awaiting_approval');
-      const s = this.p.sample;
-      await this.alert('awaiting_approval', s ? `sample of ${s.measured}: $${s.meanCostUsd.toFixed(6)}/item; total ≈ $${s.totalUsd.estimate.toFixed(2)} (90%: $${s.totalUsd.low.toFixed(2)}–$${s.totalUsd.high.toFixed(2)})` : undefined);
-      await condition(() => op.approved || op.rejected || op.cancelled);
-    }
-    if (op.approved && !op.rejected && !op.cancelled) this.p.phase = 'chunks';
   }
 
   /**
@@ -351,7 +341,7 @@ class Run {
         continue;
       }
       if (p.circuit.state !== 'closed') {
-        await this.handleOpenCircuit();
+        await this.circuit.handleOpen();
         continue;
       }
       // --spot-check every K items (the main phase only): dispatch stops, what is in flight settles, then the gate.
@@ -492,10 +482,7 @@ class Run {
     if (s.pending > 0 && s.stopReason !== 'insufficient_quota') p.requeued.push(flight.work);
     else if (s.pending === 0 && flight.work.chunkIndex >= 0) p.chunksDone++;
     if (s.stopReason === 'insufficient_quota') p.stopReason = 'insufficient_quota';
-    if (s.stopReason === 'provider_unavailable' && p.circuit.state === 'closed') {
-      p.circuit = openCircuit(p.circuit, this.policy, Date.now());
-      void this.alert('circuit_open', `chunk ${flight.work.chunkIndex} saw ${this.config.circuitFailureThreshold} provider failures in a row; first probe in ${Math.round(this.policy.initialDelayMs / 1000)} s`);
-    }
+    if (s.stopReason === 'provider_unavailable' && p.circuit.state === 'closed') this.circuit.opened(flight.work.chunkIndex);
     const state = budgetState(ledgerOf(p, this.config, this.reservedUsd()));
     if ((state === 'yellow' || state === 'red') && !p.alerted.yellow) {
       p.alerted.yellow = true;
@@ -536,39 +523,6 @@ class Run {
       f.handle.signal(msg.stopChunkSignal, reason).catch(() => {});
     }
     return sent;
-  }
-
-  /**
-   * Open circuit: chunks in flight stop; the run waits on a durable timer (or the probe
-   * signal), sends one probe call, and closes the circuit on success or waits longer.
-   */
-  private async handleOpenCircuit(): Promise<void> {
-    const { p, config } = this;
-    const op = p.operator;
-    this.stopInFlight('circuit_open');
-    this.setState('circuit_open');
-    // Batches already at the provider run on (they cannot be paused); realtime chunks stop.
-    await condition(() => this.inFlightOn('realtime') === 0 || this.childFailure !== undefined);
-    const interrupted = (): boolean => op.paused || this.stopped() || this.childFailure !== undefined;
-    if (interrupted()) return;
-    const waitMs = Math.max(0, (p.circuit.nextProbeAt ?? Date.now()) - Date.now());
-    await condition(() => op.probeRequested || interrupted(), waitMs);
-    if (interrupted()) return;
-    op.probeRequested = false;
-    p.circuit = startProbe(p.circuit);
-    this.refresh();
-    const model = p.modelSwitch?.to;
-    const r = await this.act.probeProvider({ config, ...(model !== undefined ? { model } : {}) });
-    if (r.recorded) addDelta(p, { ...r.recorded, items: 1, pending: 0 }, { succeeded: 0, failed: 0, costUsd: 0, tokens: emptyTokens() });
-    p.circuit = probeResult(p.circuit, r.ok, this.policy, Date.now());
-    if (p.circuit.state === 'closed') {
-      log.info(`circuit closed after ${p.circuit.probes} probe(s): ${r.detail}`);
-      await this.alert('circuit_closed', r.detail);
-      this.setState(p.phase === 'sample' ? 'sampling' : 'running');
-    } else {
-      log.info(`probe failed (${r.detail}); next probe at ${new Date(p.circuit.nextProbeAt!).toISOString()}`);
-      this.refresh();
-    }
   }
 
   private async continueAsNew(): Promise<never> {
