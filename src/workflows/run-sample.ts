@@ -5,9 +5,10 @@
 // RunProgress.phase ('sample' → 'approval' → 'chunks'), so it survives continue-as-new.
 import { condition } from '@temporalio/workflow';
 import type { AlertEvent } from '../domain/alerts.ts';
-import type { Route, RunConfig, RunState } from '../domain/run-types.ts';
+import type { RunConfig, RunState } from '../domain/run-types.ts';
 import type { runActivities } from './run-activities.ts';
 import type { QueuedWork, RunProgress } from './run-status.ts';
+import type { Room } from './run-work.ts';
 
 /** What the sample phase sees of the run. */
 export interface SampleHost {
@@ -17,7 +18,7 @@ export interface SampleHost {
   /** The run's sampleStats activity. */
   readonly act: Pick<ReturnType<typeof runActivities>, 'sampleStats'>;
   /** The run's dispatch loop: `take` hands out the next piece of work for the room there is. */
-  dispatchLoop(take: (room: Record<Route, boolean>) => QueuedWork | undefined, mayContinueAsNew: boolean): Promise<void>;
+  dispatchLoop(take: (room: Room) => QueuedWork | undefined, mayContinueAsNew: boolean): Promise<void>;
   /** Cancelled, rejected, or stopped for good (insufficient_quota). */
   stopped(): boolean;
   setState(state: RunState): void;

@@ -6,6 +6,8 @@
 // - operator signals: pause, resume, cancel, raiseBudget, setBudget, approve, reject, probe.
 // Chunks stopped early leave their items pending and are dispatched again. The run
 // aggregates small summaries, exports the results, and continues as new as history grows.
+// Its concepts live beside it: run-sample, run-circuit, run-windows, run-quality (phases and
+// gates), run-work (the queue), run-signals, run-status, run-activities.
 import {
   ApplicationFailure,
   condition,
@@ -22,8 +24,8 @@ import {
 } from '@temporalio/workflow';
 import type { ChunkStopSignal, ChunkSummary, ItemTotals, Route, RunConfig, RunState, RunStatus, StageResult } from '../domain/run-types.ts';
 import { emptyTokens, notDoneFor, stopEndsBatch } from '../domain/run-types.ts';
-import { chunkCount, chunkRange } from '../domain/chunk-plan.ts';
-import { budgetState, chunkCapUsd, decideDispatch, reservedOutputTokens, shouldSwitchModel } from '../domain/budget.ts';
+import { chunkCount } from '../domain/chunk-plan.ts';
+import { budgetState, decideDispatch, reservedOutputTokens, shouldSwitchModel } from '../domain/budget.ts';
 import { alertPayload, type AlertEvent } from '../domain/alerts.ts';
 import { priorityOf, taskPriority } from '../domain/priority.ts';
 import { chunkWorkflow } from './chunk.ts';
@@ -36,6 +38,7 @@ import { RunWindows, type WindowCharge, type WindowSizing } from './run-windows.
 import { RunQuality } from './run-quality.ts';
 import { RunCircuit } from './run-circuit.ts';
 import { awaitApproval, sampleAndApprove, type SampleHost } from './run-sample.ts';
+import { chunkInputOf, nextChunkWork, routeNow, workSummary, type Room } from './run-work.ts';
 
 export type { RunProgress } from './run-status.ts';
 
@@ -48,9 +51,6 @@ export interface RunInput {
    */
   staged?: StageResult;
 }
-
-/** Room in each window: realtime chunks (maxChunksInFlight) and batches at the provider (maxBatchesInFlight). */
-type Room = Record<Route, boolean>;
 
 /** One dispatch in flight. */
 interface InFlight {
@@ -138,31 +138,21 @@ class Run {
     });
     this.quality = new RunQuality({ config: this.config, progress: () => this.p, setState: (s) => this.setState(s), alert: (e, d) => this.alert(e, d), refresh: () => this.refresh() });
     this.circuit = new RunCircuit({
-      config: this.config,
-      progress: () => this.p,
-      act: this.act,
+      ...this.hostBase(),
       realtimeInFlight: () => this.inFlightOn('realtime'),
       childFailed: () => this.childFailure !== undefined,
-      stopped: () => this.stopped(),
       stopInFlight: (reason) => this.stopInFlight(reason),
-      setState: (s) => this.setState(s),
-      alert: (e, d) => this.alert(e, d),
-      refresh: () => this.refresh(),
     });
+  }
+
+  /** What every concept moved out of the run (circuit, sample) sees of it. */
+  private hostBase() {
+    return { config: this.config, act: this.act, progress: () => this.p, stopped: () => this.stopped(), setState: (s: RunState) => this.setState(s), alert: (e: AlertEvent, d?: string) => this.alert(e, d), refresh: () => this.refresh() };
   }
 
   /** What the sample phase (run-sample.ts) sees of the run. */
   private sampleHost(): SampleHost {
-    return {
-      config: this.config,
-      progress: () => this.p,
-      act: this.act,
-      dispatchLoop: (take, mayContinueAsNew) => this.dispatchLoop(take, mayContinueAsNew),
-      stopped: () => this.stopped(),
-      setState: (s) => this.setState(s),
-      alert: (e, d) => this.alert(e, d),
-      refresh: () => this.refresh(),
-    };
+    return { ...this.hostBase(), dispatchLoop: (take, mayContinueAsNew) => this.dispatchLoop(take, mayContinueAsNew) };
   }
 
   /** Ends when anything changed (a signal, a chunk result), or when `until` holds, or after `timeoutMs`. */
@@ -183,11 +173,6 @@ class Run {
     return n;
   }
 
-  /** Where a piece of work goes now: past the deadline, Batch API work goes realtime. */
-  private routeNow(route: Route): Route {
-    return route === 'batch' && this.p.deadlinePassed ? 'realtime' : route;
-  }
-
   /**
    * --deadline: once it passes, batches in flight are cancelled at the provider (their
    * chunks collect what is done and hand the rest to the realtime path), and Batch API
@@ -198,7 +183,7 @@ class Run {
     if (p.deadlinePassed || p.deadlineAt === undefined || Date.now() < p.deadlineAt) return;
     p.deadlinePassed = true;
     const stopped = this.stopInFlight('deadline', 'batch');
-    for (const w of p.requeued) w.route = this.routeNow(w.route);
+    for (const w of p.requeued) w.route = routeNow(p, w.route);
     log.info(`deadline passed: ${stopped} batch(es) cancelled at the provider; the remaining work goes realtime`);
     this.refresh();
   }
@@ -282,7 +267,7 @@ class Run {
     if (this.p.phase === 'approval') await awaitApproval(this.sampleHost());
     if (this.p.phase === 'chunks' && !this.stopped()) {
       this.setState('running');
-      await this.dispatchLoop((room) => this.nextChunkWork(room), true);
+      await this.dispatchLoop((room) => nextChunkWork(this.p, this.config, this.totalChunks, room), true);
       if (!this.stopped()) await this.windows?.runEnded();
     }
     return this.finish();
@@ -291,35 +276,6 @@ class Run {
   private stopped(): boolean {
     const op = this.p.operator;
     return op.cancelled || op.rejected || this.p.stopReason !== undefined;
-  }
-
-  /**
-   * The next piece of work that has room: pieces stopped early first, then new realtime
-   * chunks (or parts), then new batch parts.
-   */
-  private nextChunkWork(room: Room): QueuedWork | undefined {
-    const { p } = this;
-    const i = p.requeued.findIndex((w) => room[this.routeNow(w.route)]);
-    if (i >= 0) {
-      const [again] = p.requeued.splice(i, 1);
-      again!.route = this.routeNow(again!.route);
-      return again;
-    }
-    if (!p.plan) {
-      if (!room.realtime || p.nextChunk >= this.totalChunks) return undefined;
-      const index = p.nextChunk++;
-      return { chunkIndex: index, selection: chunkRange(index, p.stage.seqEnd, this.config.chunkSize), route: 'realtime', dispatches: 0 };
-    }
-    if (room.realtime && p.nextChunk < p.plan.realtimeParts) {
-      const part = p.nextChunk++;
-      return { chunkIndex: part, selection: { part }, route: 'realtime', dispatches: 0 };
-    }
-    const route = this.routeNow('batch');
-    if (room[route] && p.nextBatch < p.plan.batchParts) {
-      const part = p.plan.realtimeParts + p.nextBatch++;
-      return { chunkIndex: part, selection: { part }, route, dispatches: 0 };
-    }
-    return undefined;
   }
 
   /**
@@ -430,32 +386,10 @@ class Run {
     const base = work.chunkIndex < 0 ? `${config.runId}/sample` : `${config.runId}/chunk-${work.chunkIndex}`;
     const workflowId = work.dispatches === 0 ? base : `${base}.${work.dispatches}`;
     work.dispatches++;
-    const model = p.modelSwitch?.to;
-    const sel = work.selection;
-    const what = 'sampleSeed' in sel ? `random sample of ${sel.sampleSize}` : 'part' in sel ? `part ${sel.part}` : `items ${sel.seqStart}–${sel.seqEnd - 1}`;
-    const summary = [
-      `${work.chunkIndex < 0 ? 'sample' : `chunk ${work.chunkIndex}`} of ${config.runId}`,
-      work.route === 'batch' ? 'Batch API' : 'realtime',
-      what + (maxItems !== undefined ? ` (first ${maxItems} pending, as the ${windowCharge ? `budget and window ${windowCharge.index + 1}` : 'budget'} allow)` : ''),
-      model ?? p.stage.models.join(','),
-      p.budgetUsd !== undefined ? `reserved $${reserveUsd.toFixed(4)}` : undefined,
-    ].filter(Boolean).join(' · ');
+    const summary = workSummary(config, p, work, reserveUsd, maxItems, windowCharge);
     const handle = await startChild(chunkWorkflow, {
       workflowId,
-      args: [{
-        config,
-        chunkIndex: work.chunkIndex,
-        selection: sel,
-        route: work.route,
-        dispatch: work.dispatches - 1,
-        before: { succeeded: before.succeeded, failed: before.failed, costUsd: before.costUsd },
-        circuitEpoch: p.circuit.epoch,
-        ...(model !== undefined ? { model } : {}),
-        ...(maxItems !== undefined ? { maxItems } : {}),
-        // A batch's spend cannot be stopped mid-batch: only realtime chunks have a cap.
-        ...((p.budgetUsd !== undefined || (windowCharge && config.window?.budgetUsd !== undefined)) && work.route === 'realtime' ? { capUsd: chunkCapUsd(reserveUsd, config.chunkCapFactor) } : {}),
-        ...(outputTokensPerItem !== undefined ? { outputTokensPerItem } : {}),
-      }],
+      args: [chunkInputOf(config, p, work, before, reserveUsd, maxItems, outputTokensPerItem, windowCharge)],
       parentClosePolicy: ParentClosePolicy.TERMINATE,
       staticSummary: summary,
       priority: taskPriority(config),
