@@ -6,6 +6,8 @@
 // - operator signals: pause, resume, cancel, raiseBudget, setBudget, approve, reject, probe.
 // Chunks stopped early leave their items pending and are dispatched again. The run
 // aggregates small summaries, exports the results, and continues as new as history grows.
+// Its concepts live beside it: run-sample, run-circuit, run-windows, run-quality (phases and
+// gates), run-work (the queue), run-signals, run-status, run-activities.
 import {
   ApplicationFailure,
   condition,
@@ -22,9 +24,8 @@ import {
 } from '@temporalio/workflow';
 import type { ChunkStopSignal, ChunkSummary, ItemTotals, Route, RunConfig, RunState, RunStatus, StageResult } from '../domain/run-types.ts';
 import { emptyTokens, notDoneFor, stopEndsBatch } from '../domain/run-types.ts';
-import { chunkCount, chunkRange } from '../domain/chunk-plan.ts';
-import { budgetState, chunkCapUsd, decideDispatch, reservedOutputTokens, shouldSwitchModel } from '../domain/budget.ts';
-import { openCircuit, probeResult, startProbe, type CircuitPolicy } from '../domain/circuit-breaker.ts';
+import { chunkCount } from '../domain/chunk-plan.ts';
+import { budgetState, decideDispatch, reservedOutputTokens, shouldSwitchModel } from '../domain/budget.ts';
 import { alertPayload, type AlertEvent } from '../domain/alerts.ts';
 import { priorityOf, taskPriority } from '../domain/priority.ts';
 import { chunkWorkflow } from './chunk.ts';
@@ -35,6 +36,9 @@ import { runActivities } from './run-activities.ts';
 import { registerRunHandlers } from './run-signals.ts';
 import { RunWindows, type WindowCharge, type WindowSizing } from './run-windows.ts';
 import { RunQuality } from './run-quality.ts';
+import { RunCircuit } from './run-circuit.ts';
+import { awaitApproval, sampleAndApprove, type SampleHost } from './run-sample.ts';
+import { chunkInputOf, nextChunkWork, routeNow, workSummary, type Room } from './run-work.ts';
 
 export type { RunProgress } from './run-status.ts';
 
@@ -47,9 +51,6 @@ export interface RunInput {
    */
   staged?: StageResult;
 }
-
-/** Room in each window: realtime chunks (maxChunksInFlight) and batches at the provider (maxBatchesInFlight). */
-type Room = Record<Route, boolean>;
 
 /** One dispatch in flight. */
 interface InFlight {
@@ -89,7 +90,8 @@ class Run {
   private version = 0;
   private childFailure: unknown;
   private totalChunks = 0;
-  private readonly policy: CircuitPolicy;
+  /** The circuit breaker: opened by a chunk that finds the provider down. */
+  private readonly circuit: RunCircuit;
   /** A first run (not a continuation): it stages the input. */
   private readonly fresh: boolean;
   private readonly staged: StageResult | undefined;
@@ -105,7 +107,6 @@ class Run {
     this.fresh = input.progress === undefined;
     this.staged = input.staged;
     this.p = input.progress ?? newProgress(input.config, now);
-    this.policy = { initialDelayMs: this.config.circuitInitialDelayMs, maxDelayMs: this.config.circuitMaxDelayMs };
     this.status = {
       runId: this.config.runId,
       state: this.fresh ? 'staging' : 'running',
@@ -136,6 +137,22 @@ class Run {
       windowGate: () => this.quality.checkpoint(),
     });
     this.quality = new RunQuality({ config: this.config, progress: () => this.p, setState: (s) => this.setState(s), alert: (e, d) => this.alert(e, d), refresh: () => this.refresh() });
+    this.circuit = new RunCircuit({
+      ...this.hostBase(),
+      realtimeInFlight: () => this.inFlightOn('realtime'),
+      childFailed: () => this.childFailure !== undefined,
+      stopInFlight: (reason) => this.stopInFlight(reason),
+    });
+  }
+
+  /** What every concept moved out of the run (circuit, sample) sees of it. */
+  private hostBase() {
+    return { config: this.config, act: this.act, progress: () => this.p, stopped: () => this.stopped(), setState: (s: RunState) => this.setState(s), alert: (e: AlertEvent, d?: string) => this.alert(e, d), refresh: () => this.refresh() };
+  }
+
+  /** What the sample phase (run-sample.ts) sees of the run. */
+  private sampleHost(): SampleHost {
+    return { ...this.hostBase(), dispatchLoop: (take, mayContinueAsNew) => this.dispatchLoop(take, mayContinueAsNew) };
   }
 
   /** Ends when anything changed (a signal, a chunk result), or when `until` holds, or after `timeoutMs`. */
@@ -156,11 +173,6 @@ class Run {
     return n;
   }
 
-  /** Where a piece of work goes now: past the deadline, Batch API work goes realtime. */
-  private routeNow(route: Route): Route {
-    return route === 'batch' && this.p.deadlinePassed ? 'realtime' : route;
-  }
-
   /**
    * --deadline: once it passes, batches in flight are cancelled at the provider (their
    * chunks collect what is done and hand the rest to the realtime path), and Batch API
@@ -171,7 +183,7 @@ class Run {
     if (p.deadlinePassed || p.deadlineAt === undefined || Date.now() < p.deadlineAt) return;
     p.deadlinePassed = true;
     const stopped = this.stopInFlight('deadline', 'batch');
-    for (const w of p.requeued) w.route = this.routeNow(w.route);
+    for (const w of p.requeued) w.route = routeNow(p, w.route);
     log.info(`deadline passed: ${stopped} batch(es) cancelled at the provider; the remaining work goes realtime`);
     this.refresh();
   }
@@ -249,13 +261,13 @@ class Run {
     this.totalChunks = plan ? plan.realtimeParts + plan.batchParts : chunkCount(this.p.stage.seqEnd, config.chunkSize);
 
     if (this.p.phase === 'sample') {
-      if (config.sampleSize && this.p.stage.accepted > 0) await this.sampleAndApprove();
+      if (config.sampleSize && this.p.stage.accepted > 0) await sampleAndApprove(this.sampleHost());
       if (this.p.phase === 'sample') this.p.phase = 'chunks';
     }
-    if (this.p.phase === 'approval') await this.awaitApproval();
+    if (this.p.phase === 'approval') await awaitApproval(this.sampleHost());
     if (this.p.phase === 'chunks' && !this.stopped()) {
       this.setState('running');
-      await this.dispatchLoop((room) => this.nextChunkWork(room), true);
+      await this.dispatchLoop((room) => nextChunkWork(this.p, this.config, this.totalChunks, room), true);
       if (!this.stopped()) await this.windows?.runEnded();
     }
     return this.finish();
@@ -264,72 +276,6 @@ class Run {
   private stopped(): boolean {
     const op = this.p.operator;
     return op.cancelled || op.rejected || this.p.stopReason !== undefined;
-  }
-
-  /** The sample: one piece of work (the seeded random selection), measured, then approval. */
-  private async sampleAndApprove(): Promise<void> {
-    const { config } = this;
-    const size = Math.min(config.sampleSize!, this.p.stage.accepted);
-    // The seed comes from the workflow's deterministic random: the same on every replay.
-    // The sample runs realtime whatever the mode: it measures in minutes, not hours.
-    const sample: QueuedWork = { chunkIndex: -1, selection: { sampleSeed: Math.floor(Math.random() * 2 ** 31), sampleSize: size }, route: 'realtime', dispatches: 0 };
-    let queued: QueuedWork | undefined = sample;
-    this.setState('sampling');
-    await this.dispatchLoop((room) => {
-      if (!room.realtime) return undefined;
-      const w = queued;
-      queued = undefined;
-      return w ?? this.p.requeued.shift();
-    }, false);
-    if (this.stopped()) return;
-    const done = this.p.succeeded + this.p.failed;
-    // The sample ran realtime; the rest of a batch or hybrid run is partly at the Batch discount.
-    const plan = this.p.plan;
-    const planned = plan ? plan.realtimeItems + plan.batchItems : 0;
-    const priceFactor = plan && planned > 0 ? (plan.realtimeItems + plan.batchItems * plan.batchDiscount) / planned : 1;
-    this.p.sample = await this.act.sampleStats({ config, selection: sample.selection, remainingItems: this.p.stage.accepted - done, spentUsd: this.p.costUsd, priceFactor });
-    this.p.phase = config.approve ? 'approval' : 'chunks';
-    this.refresh();
-  }
-
-  private async awaitApproval(): Promise<void> {
-    const op = this.p.operator;
-    if (!op.approved && !op.rejected && !op.cancelled) {
-      this.setState('awaiting_approval');
-      const s = this.p.sample;
-      await this.alert('awaiting_approval', s ? `sample of ${s.measured}: $${s.meanCostUsd.toFixed(6)}/item; total ≈ $${s.totalUsd.estimate.toFixed(2)} (90%: $${s.totalUsd.low.toFixed(2)}–$${s.totalUsd.high.toFixed(2)})` : undefined);
-      await condition(() => op.approved || op.rejected || op.cancelled);
-    }
-    if (op.approved && !op.rejected && !op.cancelled) this.p.phase = 'chunks';
-  }
-
-  /**
-   * The next piece of work that has room: pieces stopped early first, then new realtime
-   * chunks (or parts), then new batch parts.
-   */
-  private nextChunkWork(room: Room): QueuedWork | undefined {
-    const { p } = this;
-    const i = p.requeued.findIndex((w) => room[this.routeNow(w.route)]);
-    if (i >= 0) {
-      const [again] = p.requeued.splice(i, 1);
-      again!.route = this.routeNow(again!.route);
-      return again;
-    }
-    if (!p.plan) {
-      if (!room.realtime || p.nextChunk >= this.totalChunks) return undefined;
-      const index = p.nextChunk++;
-      return { chunkIndex: index, selection: chunkRange(index, p.stage.seqEnd, this.config.chunkSize), route: 'realtime', dispatches: 0 };
-    }
-    if (room.realtime && p.nextChunk < p.plan.realtimeParts) {
-      const part = p.nextChunk++;
-      return { chunkIndex: part, selection: { part }, route: 'realtime', dispatches: 0 };
-    }
-    const route = this.routeNow('batch');
-    if (room[route] && p.nextBatch < p.plan.batchParts) {
-      const part = p.plan.realtimeParts + p.nextBatch++;
-      return { chunkIndex: part, selection: { part }, route, dispatches: 0 };
-    }
-    return undefined;
   }
 
   /**
@@ -351,7 +297,7 @@ class Run {
         continue;
       }
       if (p.circuit.state !== 'closed') {
-        await this.handleOpenCircuit();
+        await this.circuit.handleOpen();
         continue;
       }
       // --spot-check every K items (the main phase only): dispatch stops, what is in flight settles, then the gate.
@@ -440,32 +386,10 @@ class Run {
     const base = work.chunkIndex < 0 ? `${config.runId}/sample` : `${config.runId}/chunk-${work.chunkIndex}`;
     const workflowId = work.dispatches === 0 ? base : `${base}.${work.dispatches}`;
     work.dispatches++;
-    const model = p.modelSwitch?.to;
-    const sel = work.selection;
-    const what = 'sampleSeed' in sel ? `random sample of ${sel.sampleSize}` : 'part' in sel ? `part ${sel.part}` : `items ${sel.seqStart}–${sel.seqEnd - 1}`;
-    const summary = [
-      `${work.chunkIndex < 0 ? 'sample' : `chunk ${work.chunkIndex}`} of ${config.runId}`,
-      work.route === 'batch' ? 'Batch API' : 'realtime',
-      what + (maxItems !== undefined ? ` (first ${maxItems} pending, as the ${windowCharge ? `budget and window ${windowCharge.index + 1}` : 'budget'} allow)` : ''),
-      model ?? p.stage.models.join(','),
-      p.budgetUsd !== undefined ? `reserved $${reserveUsd.toFixed(4)}` : undefined,
-    ].filter(Boolean).join(' · ');
+    const summary = workSummary(config, p, work, reserveUsd, maxItems, windowCharge);
     const handle = await startChild(chunkWorkflow, {
       workflowId,
-      args: [{
-        config,
-        chunkIndex: work.chunkIndex,
-        selection: sel,
-        route: work.route,
-        dispatch: work.dispatches - 1,
-        before: { succeeded: before.succeeded, failed: before.failed, costUsd: before.costUsd },
-        circuitEpoch: p.circuit.epoch,
-        ...(model !== undefined ? { model } : {}),
-        ...(maxItems !== undefined ? { maxItems } : {}),
-        // A batch's spend cannot be stopped mid-batch: only realtime chunks have a cap.
-        ...((p.budgetUsd !== undefined || (windowCharge && config.window?.budgetUsd !== undefined)) && work.route === 'realtime' ? { capUsd: chunkCapUsd(reserveUsd, config.chunkCapFactor) } : {}),
-        ...(outputTokensPerItem !== undefined ? { outputTokensPerItem } : {}),
-      }],
+      args: [chunkInputOf(config, p, work, before, reserveUsd, maxItems, outputTokensPerItem, windowCharge)],
       parentClosePolicy: ParentClosePolicy.TERMINATE,
       staticSummary: summary,
       priority: taskPriority(config),
@@ -492,10 +416,7 @@ class Run {
     if (s.pending > 0 && s.stopReason !== 'insufficient_quota') p.requeued.push(flight.work);
     else if (s.pending === 0 && flight.work.chunkIndex >= 0) p.chunksDone++;
     if (s.stopReason === 'insufficient_quota') p.stopReason = 'insufficient_quota';
-    if (s.stopReason === 'provider_unavailable' && p.circuit.state === 'closed') {
-      p.circuit = openCircuit(p.circuit, this.policy, Date.now());
-      void this.alert('circuit_open', `chunk ${flight.work.chunkIndex} saw ${this.config.circuitFailureThreshold} provider failures in a row; first probe in ${Math.round(this.policy.initialDelayMs / 1000)} s`);
-    }
+    if (s.stopReason === 'provider_unavailable' && p.circuit.state === 'closed') this.circuit.opened(flight.work.chunkIndex);
     const state = budgetState(ledgerOf(p, this.config, this.reservedUsd()));
     if ((state === 'yellow' || state === 'red') && !p.alerted.yellow) {
       p.alerted.yellow = true;
@@ -536,39 +457,6 @@ class Run {
       f.handle.signal(msg.stopChunkSignal, reason).catch(() => {});
     }
     return sent;
-  }
-
-  /**
-   * Open circuit: chunks in flight stop; the run waits on a durable timer (or the probe
-   * signal), sends one probe call, and closes the circuit on success or waits longer.
-   */
-  private async handleOpenCircuit(): Promise<void> {
-    const { p, config } = this;
-    const op = p.operator;
-    this.stopInFlight('circuit_open');
-    this.setState('circuit_open');
-    // Batches already at the provider run on (they cannot be paused); realtime chunks stop.
-    await condition(() => this.inFlightOn('realtime') === 0 || this.childFailure !== undefined);
-    const interrupted = (): boolean => op.paused || this.stopped() || this.childFailure !== undefined;
-    if (interrupted()) return;
-    const waitMs = Math.max(0, (p.circuit.nextProbeAt ?? Date.now()) - Date.now());
-    await condition(() => op.probeRequested || interrupted(), waitMs);
-    if (interrupted()) return;
-    op.probeRequested = false;
-    p.circuit = startProbe(p.circuit);
-    this.refresh();
-    const model = p.modelSwitch?.to;
-    const r = await this.act.probeProvider({ config, ...(model !== undefined ? { model } : {}) });
-    if (r.recorded) addDelta(p, { ...r.recorded, items: 1, pending: 0 }, { succeeded: 0, failed: 0, costUsd: 0, tokens: emptyTokens() });
-    p.circuit = probeResult(p.circuit, r.ok, this.policy, Date.now());
-    if (p.circuit.state === 'closed') {
-      log.info(`circuit closed after ${p.circuit.probes} probe(s): ${r.detail}`);
-      await this.alert('circuit_closed', r.detail);
-      this.setState(p.phase === 'sample' ? 'sampling' : 'running');
-    } else {
-      log.info(`probe failed (${r.detail}); next probe at ${new Date(p.circuit.nextProbeAt!).toISOString()}`);
-      this.refresh();
-    }
   }
 
   private async continueAsNew(): Promise<never> {
