@@ -12,7 +12,7 @@ import type { Batch } from '../llm/batch-client.ts';
 import { crashPoint } from './crash-points.ts';
 import { SubmitCache } from '../cache/batch-cache.ts';
 import { cachePolicy } from '../domain/exact-cache.ts';
-import { checkedResult, validatesAnswers } from './schema-attempts.ts';
+import { answerFits, validatesAnswers } from './schema-attempts.ts';
 import { refusedFileGoesRealtime, type BatchRefusal } from '../domain/batch-refusal.ts';
 import { customIdsOfFile, failRefusedItems, refusalOf } from './batch-refusals.ts';
 import { rethrow, submittedIds } from './batch-provider.ts';
@@ -34,7 +34,7 @@ export function batchSubmitter(deps: BatchDeps) {
     // The exact cache: hits are recorded now and left out, as are repeats of a line already in the file.
     // --schema: a stored answer is a hit only if it passes the check a collected one does.
     const fit = validatesAnswers(config)
-      ? (bodyJson: string, responseJson: string) => checkedResult({ customId: '', status: 'succeeded', attempts: 0, model: '', mode: '', responseJson }, JSON.parse(bodyJson)).result.status === 'succeeded'
+      ? (bodyJson: string, responseJson: string) => answerFits(JSON.parse(bodyJson), JSON.parse(responseJson))
       : undefined;
     const cache = cachePolicy(config.cache).dedupe ? new SubmitCache(deps.store, config, await deps.pricingFor(config), input.submission, fit) : undefined;
     try {

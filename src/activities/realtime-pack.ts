@@ -4,7 +4,7 @@
 // whole pack done or the whole pack pending. A pack that does not split cleanly (an id
 // missing, unknown or twice, invalid JSON, an answer outside the schema, or a failed call)
 // is handed back to be sent item by item, with what its call cost shared out over them.
-import { Ajv, type ValidateFunction } from 'ajv';
+import { checkAnswer } from '../llm/answer-check.ts';
 import { planPacks, type Pack } from '../domain/pack-plan.ts';
 import { contentOfAnswer, packedItemBody, readPackAnswer, splitMoney, splitUsage } from '../domain/pack-split.ts';
 import { costOfUsage, promptCacheSavingUsd, type PricingTable } from '../domain/pricing.ts';
@@ -62,20 +62,17 @@ export async function planChunkPacks(store: ItemStore, config: RunConfig, pendin
   return { packs: plan.packs, singles: [...alone, ...plan.singles] };
 }
 
-// ajv validators by schema text: a run's packs share one schema.
-const ajv = new Ajv({ strict: false, allErrors: false });
-const validators = new Map<string, ValidateFunction | undefined>();
-function validatorFor(schema: Record<string, unknown>): ValidateFunction | undefined {
-  const key = JSON.stringify(schema);
-  if (!validators.has(key)) {
-    try {
-      validators.set(key, ajv.compile(schema));
-    } catch {
-      // A schema ajv cannot compile (another draft's $schema, say): the ids are still checked, and the provider enforced the schema.
-      validators.set(key, undefined);
-    }
+/**
+ * Why a pack's answer does not fit the schema its request asked for, or undefined when it does
+ * (or when ajv cannot compile that schema: the ids are still checked, and the provider enforced it).
+ */
+function packAnswerProblem(requestBody: unknown, responseBody: unknown): string | undefined {
+  try {
+    const check = checkAnswer(requestBody, responseBody);
+    return check.ok ? undefined : check.message;
+  } catch {
+    return undefined;
   }
-  return validators.get(key);
 }
 
 /** An item's result with its share of an unsplit pack's call added. */
@@ -130,9 +127,9 @@ export async function callPack(deps: PackCallDeps, pack: Pack<PendingItem>, opts
   const content = body?.choices?.[0]?.message?.content;
   let read = readPackAnswer(content, pack.members.length);
   if (read.ok) {
-    const schema = (pack.body.response_format as { json_schema: { schema: Record<string, unknown> } }).json_schema.schema;
-    const validate = validatorFor(schema);
-    if (validate && !validate(JSON.parse(content as string))) read = { ok: false, reason: `the answer does not match its schema: ${ajv.errorsText(validate.errors)}` };
+    // The pack's answer checked against the schema its request asked for, as any answer is (llm/answer-check.ts).
+    const problem = packAnswerProblem(pack.body, outcome.body);
+    if (problem !== undefined) read = { ok: false, reason: problem };
   }
   if (!read.ok) {
     const shares = new Map(pack.members.map((m, i) => [m.customId, { usage: usages[i]!, costUsd: costs[i]!, promptCacheSavedUsd: saved[i]! }]));

@@ -26,7 +26,7 @@ import type { SharedAnswer } from '../cache/cache-results.ts';
 import type { SemanticCache } from '../cache/semantic-cache.ts';
 import { SemanticStep } from '../cache/semantic-step.ts';
 import { classifierCostOf, routeAtDispatch } from '../llm/classifier.ts';
-import { callUntilValid, checkedResult, validatesAnswers } from './schema-attempts.ts';
+import { answerFits, callUntilValid, validatesAnswers } from './schema-attempts.ts';
 import type { WorkerMetrics } from '../observability/metrics.ts';
 import type { Pack } from '../domain/pack-plan.ts';
 import { callPack, planChunkPacks, withPackShare, type PackShare } from './realtime-pack.ts';
@@ -104,7 +104,7 @@ export function makeProcessChunk(deps: RealtimeDeps) {
     // --semantic-cache: a step of the cache between the exact lookup and the call (src/cache/semantic-step.ts).
     const semantic = config.semanticThreshold === undefined ? undefined : new SemanticStep({ cache: deps.semanticCacheFor(config.embeddingModel), provider: deps.providerFor(config), pricing, threshold: config.semanticThreshold });
     // --schema: a cached answer must pass the same check as a called one (else it is a miss).
-    const fit = validatesAnswers(config) ? (body: unknown, response: unknown) => checkedResult({ customId: '', status: 'succeeded', attempts: 0, model: '', mode: '', response }, body).result.status === 'succeeded' : undefined;
+    const fit = validatesAnswers(config) ? answerFits : undefined;
     const cache = new RealtimeExactCache(deps.store, deps.cacheFlights, config, pricing, Date.now, semantic, fit);
     // --route: items of a classifier rule are rated just before their call (llm/classifier.ts).
     const classifier = { runId: config.runId, rules: config.routeRules, store: deps.store, provider: deps.providerFor(config), pricing, priority: priorityOf(config) };

@@ -18,6 +18,9 @@ export function checkedResult(result: ItemResult, body: unknown): { result: Item
   return { result: { ...result, status: 'failed', error: { code: check.code, message: check.message } }, retryable: check.code === 'schema_mismatch' };
 }
 
+/** Whether a stored answer (a cache entry) passes the check its request asks for. */
+export const answerFits = (requestBody: unknown, responseBody: unknown): boolean => checkAnswer(requestBody, responseBody).ok;
+
 /** Whether answers of this run are validated (--schema given). */
 export const validatesAnswers = (config: RunConfig): boolean => config.responseSchema !== undefined;
 

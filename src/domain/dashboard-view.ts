@@ -1,6 +1,7 @@
 // What the dashboard shows, computed from the store's aggregates (store/dashboard-sql.ts):
 // a run's progress and state, its spend against the budget's yellow and red lines, what
 // all-realtime would have cost, the spend curve, and the dollars each lever saved.
+import { budgetState } from './budget.ts';
 
 /** Spend of one group (a feature, model, mode or day). */
 export interface SpendRow {
@@ -67,7 +68,7 @@ export function runView(r: RunRow, batchDiscount: number): RunView {
   if (r.budgetUsd !== undefined) {
     view.redUsd = r.budgetUsd;
     view.yellowUsd = r.budgetUsd * (r.budgetWarnAt ?? 1);
-    view.budgetState = r.costUsd >= view.redUsd ? 'red' : r.costUsd >= view.yellowUsd ? 'yellow' : 'green';
+    view.budgetState = budgetState({ limitUsd: r.budgetUsd, spentUsd: r.costUsd, reservedUsd: 0, warnAt: r.budgetWarnAt ?? 1 });
   }
   return view;
 }
